@@ -1,0 +1,287 @@
+"""Networks of any depth: a static spec, initial params, forward, backward and loss.
+
+Public functions validate their arguments once and call the unchecked ``_``-prefixed
+versions, which the training loop calls directly on data checked once per ``fit``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from fcfun._activations import Activation, relu
+from fcfun._initializers import Initializer, glorot_uniform, zeros
+from fcfun._layers import affine, linear_grads
+from fcfun._losses import Loss
+from fcfun._types import Caches, Dense, DenseCache, FloatArray, FloatDType, Params, freeze
+from fcfun._validation import (
+    check_real,
+    check_seed,
+    check_sizes,
+    check_targets,
+    check_X,
+    describe,
+    params_dtype,
+)
+
+
+class MLP(NamedTuple):
+    """A fully connected network's static description (hashable, comparable).
+
+    Attributes:
+        sizes: ``(n_in, n_hidden..., n_out)``.
+        activations: one per layer, ``len(sizes) - 1`` of them; the last is the output's.
+        loss: the training loss.
+    """
+
+    sizes: tuple[int, ...]
+    activations: tuple[Activation, ...]
+    loss: Loss
+
+    @property
+    def n_layers(self) -> int:
+        """Number of ``Dense`` layers."""
+        return len(self.sizes) - 1
+
+    @property
+    def output(self) -> Activation:
+        """The output layer's activation."""
+        return self.activations[-1]
+
+    @property
+    def fused(self) -> bool:
+        """True when the output activation is the loss's link: ``dZ = (A - Y) / m``."""
+        return self.output.name == self.loss.link
+
+
+def mlp(
+    sizes: Sequence[int],
+    *,
+    hidden: Activation | Sequence[Activation] = relu,
+    output: Activation,
+    loss: Loss,
+) -> MLP:
+    """Describe a network: layer sizes, hidden activations, output activation and loss.
+
+    Args:
+        sizes: ``[n_in, n_hidden..., n_out]``, at least two positive integers.
+        hidden: one activation for every hidden layer, or one per hidden layer.
+        output: the output layer's activation.
+        loss: the loss to train with.
+
+    >>> import fcfun
+    >>> spec = fcfun.mlp([4, 8, 3], output=fcfun.softmax, loss=fcfun.softmax_cross_entropy)
+    >>> [a.name for a in spec.activations], spec.fused
+    (['relu', 'softmax'], True)
+    """
+    checked = check_sizes(sizes)
+    n_hidden = len(checked) - 2
+    if isinstance(hidden, Activation):
+        hidden_activations = (hidden,) * n_hidden
+    else:
+        hidden_activations = tuple(hidden)
+        if len(hidden_activations) != n_hidden:
+            raise ValueError(
+                f"hidden must be one Activation or {n_hidden} of them (one per hidden "
+                f"layer of sizes {checked}), got {len(hidden_activations)}"
+            )
+    for name, a in [*(("hidden", h) for h in hidden_activations), ("output", output)]:
+        if not isinstance(a, Activation):
+            raise TypeError(f"{name} must be an fcfun Activation, got {describe(a)}")
+    if not isinstance(loss, Loss):
+        raise TypeError(f"loss must be an fcfun Loss, got {describe(loss)}")
+    return MLP(checked, (*hidden_activations, output), loss)
+
+
+def init(
+    spec: MLP,
+    seed: int,
+    *,
+    dtype: FloatDType = np.float64,
+    weights: Initializer = glorot_uniform,
+) -> Params:
+    """Initial parameters: ``weights`` for every ``W``, zeros for every ``b``.
+
+    Layer ``l`` draws from its own stream, ``SeedSequence(seed).spawn(n_layers)[l]``.
+
+    >>> import fcfun
+    >>> spec = fcfun.mlp([3, 2, 1], output=fcfun.sigmoid, loss=fcfun.binary_cross_entropy)
+    >>> [p.W.shape for p in fcfun.init(spec, seed=0)]
+    [(3, 2), (2, 1)]
+    """
+    seed = check_seed(seed)
+    resolved = np.dtype(dtype)
+    if resolved not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be float32 or float64, got {resolved}")
+    streams = np.random.SeedSequence(seed).spawn(spec.n_layers)
+    return tuple(
+        Dense(weights(stream, n_in, n_out, resolved), zeros(n_out, resolved))
+        for stream, n_in, n_out in zip(streams, spec.sizes, spec.sizes[1:], strict=False)
+    )
+
+
+# Unchecked math: the hot path ------------------------------------------------------
+
+
+def _forward(spec: MLP, params: Params, X: FloatArray) -> tuple[FloatArray, Caches]:
+    caches = []
+    A = X
+    for layer, activation in zip(params, spec.activations, strict=True):
+        X_layer = A
+        Z = affine(layer, X_layer)
+        A = activation.forward(Z)
+        caches.append(DenseCache(X_layer, Z, A))
+    return A, tuple(caches)
+
+
+def _loss_value(spec: MLP, caches: Caches, Y: FloatArray) -> float:
+    last = caches[-1]
+    return spec.loss.link_value(last.Z, Y) if spec.fused else spec.loss.value(last.A, Y)
+
+
+def _output_delta(spec: MLP, last: DenseCache, Y: FloatArray) -> FloatArray:
+    """``dZ`` of the output layer, fused when the output activation is the loss's link."""
+    if spec.fused:
+        dZ = last.A - Y
+        dZ /= Y.shape[0]
+        return dZ
+    return spec.output.backward(spec.loss.grad(last.A, Y), last.Z, last.A)
+
+
+def _backward(
+    spec: MLP, params: Params, caches: Caches, Y: FloatArray, alpha: float = 0.0
+) -> Params:
+    dZ = _output_delta(spec, caches[-1], Y)
+    grads: list[Dense] = []
+    decay = alpha / Y.shape[0]
+    for index in range(spec.n_layers - 1, -1, -1):
+        layer, cache = params[index], caches[index]
+        grad = linear_grads(layer, cache.X, dZ) if decay == 0 else _decayed(layer, cache, dZ, decay)
+        grads.append(grad)
+        if index > 0:  # the gradient with respect to the network input is never needed
+            below = caches[index - 1]
+            dA = dZ @ layer.W.T
+            dZ = spec.activations[index - 1].backward(dA, below.Z, below.A)
+    return tuple(reversed(grads))
+
+
+def _decayed(layer: Dense, cache: DenseCache, dZ: FloatArray, decay: float) -> Dense:
+    dW = cache.X.T @ dZ
+    dW += decay * layer.W
+    return Dense(freeze(dW), freeze(dZ.sum(axis=0)))
+
+
+def _penalty(params: Params, alpha: float, m: int) -> float:
+    """``alpha / (2 m) * sum_l ||W_l||^2`` (scikit-learn's L2 convention)."""
+    if alpha == 0:
+        return 0.0
+    return alpha / (2 * m) * sum(float(np.vdot(layer.W, layer.W)) for layer in params)
+
+
+def _loss_and_grad(
+    spec: MLP, params: Params, X: FloatArray, Y: FloatArray, alpha: float = 0.0
+) -> tuple[float, Params]:
+    _, caches = _forward(spec, params, X)
+    value = _loss_value(spec, caches, Y) + _penalty(params, alpha, X.shape[0])
+    return value, _backward(spec, params, caches, Y, alpha)
+
+
+def _predict(spec: MLP, params: Params, X: FloatArray, chunk_size: int) -> FloatArray:
+    out = np.empty((X.shape[0], spec.sizes[-1]), dtype=params[0].W.dtype)
+    for start in range(0, X.shape[0], chunk_size):
+        A = X[start : start + chunk_size]
+        for layer, activation in zip(params, spec.activations, strict=True):
+            A = activation.forward(affine(layer, A))
+        out[start : start + chunk_size] = A
+    return out
+
+
+# Public, checked -------------------------------------------------------------------
+
+
+def _check_spec(spec: object) -> MLP:
+    if not isinstance(spec, MLP):
+        raise TypeError(f"spec must be an fcfun MLP (from fcfun.mlp), got {describe(spec)}")
+    return spec
+
+
+def _checked(
+    spec: object, params: object, X: object, Y: object = None
+) -> tuple[MLP, Params, FloatArray, FloatArray]:
+    checked_spec = _check_spec(spec)
+    dtype = params_dtype(checked_spec, params)
+    assert isinstance(params, tuple)
+    X_checked = check_X(X, checked_spec.sizes[0], dtype)
+    if Y is None:
+        return checked_spec, params, X_checked, X_checked[:0]
+    Y_checked = check_targets(checked_spec, Y, X_checked.shape[0], dtype)
+    return checked_spec, params, X_checked, Y_checked
+
+
+def _freeze_caches(caches: Caches) -> Caches:
+    return tuple(DenseCache(freeze(c.X), freeze(c.Z), freeze(c.A)) for c in caches)
+
+
+def forward(spec: MLP, params: Params, X: FloatArray) -> tuple[FloatArray, Caches]:
+    """The network's output for a batch ``X`` ``(m, n_in)`` and every layer's cache.
+
+    ``X`` is converted to the parameters' dtype. Output and caches are read-only.
+    """
+    spec, params, X, _ = _checked(spec, params, X)
+    A, caches = _forward(spec, params, X)
+    return freeze(A), _freeze_caches(caches)
+
+
+def predict(spec: MLP, params: Params, X: FloatArray, *, chunk_size: int = 8192) -> FloatArray:
+    """The network's output for ``X``, computed ``chunk_size`` rows at a time.
+
+    Memory beyond the output is bounded by one chunk's activations, whatever ``m``.
+
+    >>> import fcfun, numpy as np
+    >>> spec = fcfun.mlp([2, 3, 1], output=fcfun.sigmoid, loss=fcfun.binary_cross_entropy)
+    >>> fcfun.predict(spec, fcfun.init(spec, seed=0), np.zeros((5, 2))).shape
+    (5, 1)
+    """
+    spec, params, X, _ = _checked(spec, params, X)
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    return freeze(_predict(spec, params, X, chunk_size))
+
+
+def backward(spec: MLP, params: Params, caches: Caches, Y: Any) -> Params:
+    """Gradients of the mean loss with respect to every ``W`` and ``b``.
+
+    Takes the caches of ``forward(spec, params, X)`` and targets ``Y`` for that ``X``.
+    Never forms the gradient with respect to the network input.
+    """
+    spec = _check_spec(spec)
+    dtype = params_dtype(spec, params)
+    if not isinstance(caches, tuple) or len(caches) != spec.n_layers:
+        raise ValueError(
+            f"caches must be the {spec.n_layers} caches that forward returned, "
+            f"got {describe(caches)}"
+        )
+    Y = check_targets(spec, Y, caches[-1].A.shape[0], dtype)
+    return _backward(spec, params, caches, Y)
+
+
+def loss_and_grad(
+    spec: MLP, params: Params, X: FloatArray, Y: Any, *, alpha: float = 0.0
+) -> tuple[float, Params]:
+    """The mean loss over the batch and its gradient with respect to ``params``.
+
+    ``alpha`` adds scikit-learn's L2 penalty on the weights (not the biases):
+    ``loss + alpha / (2 m) * sum_l ||W_l||^2``, whose gradient adds ``alpha / m * W_l``.
+
+    >>> import fcfun, numpy as np
+    >>> spec = fcfun.mlp([2, 1], output=fcfun.identity, loss=fcfun.half_squared_error)
+    >>> params = (fcfun.Dense(np.array([[1.0], [2.0]]), np.array([0.5])),)
+    >>> loss, grads = fcfun.loss_and_grad(spec, params, np.array([[1.0, 1.0]]), np.array([3.0]))
+    >>> loss, grads[0].W.ravel().tolist(), grads[0].b.tolist()
+    (0.125, [0.5, 0.5], [0.5])
+    """
+    alpha = check_real(alpha, "alpha", low=0.0)
+    spec, params, X, Y_checked = _checked(spec, params, X, Y)
+    return _loss_and_grad(spec, params, X, Y_checked, alpha)

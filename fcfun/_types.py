@@ -1,0 +1,72 @@
+"""The data fcfun passes around: array aliases, parameters and caches.
+
+Naming rule (after stax): a name says what a thing is in the math. ``X`` is a batch with
+samples as rows, ``W`` / ``b`` a layer's weights and bias, ``Z = X @ W + b`` its
+pre-activation, ``A = g(Z)`` its output, and a leading ``d`` is the gradient of the
+loss with respect to the named thing (``dW``, ``dZ``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray: TypeAlias = npt.NDArray[np.floating[Any]]
+"""A float32 or float64 array."""
+
+IntArray: TypeAlias = npt.NDArray[np.integer[Any]]
+"""An integer array (class indices)."""
+
+FloatDType: TypeAlias = type[np.float32] | type[np.float64] | np.dtype[np.floating[Any]]
+"""The float dtypes fcfun computes in."""
+
+
+class Dense(NamedTuple):
+    """One fully connected layer: ``Z = X @ W + b``.
+
+    ``W`` is ``(n_in, n_out)`` and ``b`` is ``(n_out,)`` (scikit-learn's ``coefs_`` layout).
+    The gradient of a layer has the same type, with ``dW`` in ``W`` and ``db`` in ``b``.
+    """
+
+    W: FloatArray
+    b: FloatArray
+
+
+Params: TypeAlias = tuple[Dense, ...]
+"""A network's parameters, one ``Dense`` per layer; gradients have this type too."""
+
+
+class DenseCache(NamedTuple):
+    """What a dense layer's backward pass needs from its forward pass.
+
+    ``X`` is the layer's input (for ``dW = X.T @ dZ``), ``Z`` its pre-activation and ``A``
+    its output (activation derivatives are written in whichever is cheaper). For the
+    identity activation ``A`` is ``Z`` itself, not a copy.
+    """
+
+    X: FloatArray
+    Z: FloatArray
+    A: FloatArray
+
+
+Caches: TypeAlias = tuple[DenseCache, ...]
+"""One ``DenseCache`` per layer, in forward order."""
+
+
+def freeze(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Return ``a`` as a read-only array without copying.
+
+    A writeable array gets a read-only view, so the caller's own array keeps its flags.
+    """
+    if not a.flags.writeable:
+        return a
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
+
+def freeze_params(params: Params) -> Params:
+    """Return ``params`` with every array read-only (views, no copies)."""
+    return tuple(Dense(freeze(layer.W), freeze(layer.b)) for layer in params)
