@@ -1,0 +1,130 @@
+"""Activations: values against the textbook formulas, derivatives against differences."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+import fcfun
+
+Array = fcfun.FloatArray
+
+ALL = [
+    fcfun.identity,
+    fcfun.sigmoid,
+    fcfun.relu,
+    fcfun.leaky_relu(0.1),
+    fcfun.tanh,
+    fcfun.softplus,
+    fcfun.softmax,
+]
+
+# Scalar reference formulas, written with the math module (elementwise activations).
+SCALAR: dict[str, Callable[[float], float]] = {
+    "identity": lambda z: z,
+    "sigmoid": lambda z: 1 / (1 + math.exp(-z)),
+    "relu": lambda z: max(z, 0.0),
+    "leaky_relu(0.1)": lambda z: z if z > 0 else 0.1 * z,
+    "tanh": math.tanh,
+    "softplus": lambda z: math.log(1 + math.exp(z)),
+}
+
+
+def sample(shape: tuple[int, int], seed: int = 0) -> Array:
+    """Moderate values away from relu's kink at 0."""
+    Z = np.random.default_rng(seed).uniform(-4, 4, shape)
+    Z[np.abs(Z) < 1e-3] = 0.5
+    return Z
+
+
+@pytest.mark.parametrize("name", sorted(SCALAR))
+def test_forward_matches_scalar_formula(name: str) -> None:
+    act = next(a for a in ALL if a.name == name)
+    Z = sample((5, 7))
+    expected = np.vectorize(SCALAR[name])(Z)
+    np.testing.assert_allclose(act.forward(Z), expected, rtol=1e-14, atol=1e-15)
+
+
+def test_softmax_forward_matches_definition() -> None:
+    Z = sample((5, 7))
+    expected = np.array([[math.exp(z) / sum(math.exp(v) for v in row) for z in row] for row in Z])
+    np.testing.assert_allclose(fcfun.softmax.forward(Z), expected, rtol=1e-14)
+
+
+@pytest.mark.parametrize("act", ALL, ids=lambda a: a.name)
+def test_backward_is_the_vector_jacobian_product(act: fcfun.Activation) -> None:
+    """Against central differences of sum(dA * g(Z)) in every entry of Z."""
+    Z = sample((4, 5), seed=1)
+    dA = np.random.default_rng(2).standard_normal(Z.shape)
+    h = 1e-6
+    numerical = np.empty_like(Z)
+    for index in np.ndindex(Z.shape):
+        plus, minus = Z.copy(), Z.copy()
+        plus[index] += h
+        minus[index] -= h
+        numerical[index] = (np.sum(dA * act.forward(plus)) - np.sum(dA * act.forward(minus))) / (
+            2 * h
+        )
+    dZ = act.backward(dA, Z, act.forward(Z))
+    np.testing.assert_allclose(dZ, numerical, rtol=1e-6, atol=1e-8)
+
+
+def check_relu_backward(backward: Callable[[Array, Array], Array]) -> None:
+    """relu's backward must pass dA through where Z > 0 and block it elsewhere."""
+    dA = np.array([[2.0, -3.0, 0.5, 7.0]])
+    Z = np.array([[1.0, 2.0, -1.0, 0.0]])
+    np.testing.assert_array_equal(backward(dA, Z), [[2.0, -3.0, 0.0, 0.0]])
+
+
+def seed_relu_backward(dA: Array, Z: Array) -> Array:
+    """The seed notebook's version, verbatim: it returns 1 where Z > 0 and drops dA."""
+    dZ = np.array(dA, copy=True)
+    dZ[Z <= 0] = 0
+    dZ[Z > 0] = 1
+    return dZ
+
+
+def test_relu_backward_passes_dA_through() -> None:
+    check_relu_backward(lambda dA, Z: fcfun.relu.backward(dA, Z, fcfun.relu.forward(Z)))
+
+
+def test_the_seed_relu_backward_fails_the_same_check() -> None:
+    with pytest.raises(AssertionError):
+        check_relu_backward(seed_relu_backward)
+
+
+@pytest.mark.parametrize("act", ALL, ids=lambda a: a.name)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_extreme_inputs_are_finite_and_warning_free(
+    act: fcfun.Activation, dtype: type[np.floating[Any]]
+) -> None:
+    # The suite turns warnings into errors, so an overflow warning fails here.
+    Z = np.array([[-1e4, -50.0, 0.0, 50.0, 1e4]], dtype=dtype)
+    A = act.forward(Z)
+    dZ = act.backward(np.ones_like(Z), Z, A)
+    assert A.dtype == dtype
+    assert dZ.dtype == dtype
+    assert np.isfinite(A).all()
+    assert np.isfinite(dZ).all()
+
+
+def test_saturated_values() -> None:
+    Z = np.array([[-1e4, 1e4]])
+    np.testing.assert_array_equal(fcfun.sigmoid.forward(Z), [[0.0, 1.0]])
+    np.testing.assert_array_equal(fcfun.softplus.forward(Z), [[0.0, 1e4]])
+    np.testing.assert_array_equal(fcfun.softmax.forward(Z), [[0.0, 1.0]])
+
+
+def test_names_round_trip() -> None:
+    for act in ALL:
+        assert fcfun._activations.parse_activation(act.name) is act
+    assert fcfun.activation("leaky_relu") is fcfun.leaky_relu()
+    assert fcfun.leaky_relu(0.2) == fcfun.leaky_relu(0.2)
+    with pytest.raises(ValueError, match="unknown activation 'relux'"):
+        fcfun._activations.parse_activation("relux")
+    with pytest.raises(ValueError, match="slope"):
+        fcfun.leaky_relu(-1.0)

@@ -1,0 +1,191 @@
+"""Specs, initial params, forward / predict / backward, dtypes and immutability."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+import fcfun
+
+SPEC = fcfun.mlp(
+    [5, 7, 4, 3],
+    hidden=[fcfun.tanh, fcfun.relu],
+    output=fcfun.softmax,
+    loss=fcfun.softmax_cross_entropy,
+)
+
+
+def batch(dtype: Any = np.float64, m: int = 9) -> tuple[fcfun.FloatArray, np.ndarray[Any, Any]]:
+    rng = np.random.default_rng(0)
+    return rng.normal(0, 1, (m, 5)).astype(dtype), rng.integers(0, 3, m)
+
+
+def test_spec_is_static_and_hashable() -> None:
+    again = fcfun.mlp(
+        (5, 7, 4, 3),
+        hidden=(fcfun.tanh, fcfun.relu),
+        output=fcfun.softmax,
+        loss=fcfun.softmax_cross_entropy,
+    )
+    assert again == SPEC
+    assert hash(again) == hash(SPEC)
+    assert SPEC.n_layers == 3
+    assert SPEC.fused
+    assert not fcfun.mlp([2, 1], output=fcfun.identity, loss=fcfun.mean_squared_error).fused
+
+
+def test_init_shapes_dtypes_and_streams() -> None:
+    params = fcfun.init(SPEC, seed=4)
+    assert [(p.W.shape, p.b.shape) for p in params] == [
+        ((5, 7), (7,)),
+        ((7, 4), (4,)),
+        ((4, 3), (3,)),
+    ]
+    again = fcfun.init(SPEC, seed=4)
+    for p, q in zip(params, again, strict=True):
+        np.testing.assert_array_equal(p.W, q.W)
+    other = fcfun.init(SPEC, seed=5)
+    assert not np.array_equal(params[0].W, other[0].W)
+    single = fcfun.init(
+        fcfun.mlp([5, 7, 4], output=fcfun.identity, loss=fcfun.mean_squared_error), seed=4
+    )
+    # Each layer has its own stream: the first layer does not depend on the depth.
+    np.testing.assert_array_equal(single[0].W, params[0].W)
+    f32 = fcfun.init(SPEC, seed=4, dtype=np.float32)
+    assert all(p.W.dtype == np.float32 and p.b.dtype == np.float32 for p in f32)
+    np.testing.assert_array_equal(f32[0].W, params[0].W.astype(np.float32))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtype_is_kept_end_to_end(dtype: Any) -> None:
+    params = fcfun.init(SPEC, seed=0, dtype=dtype)
+    X, Y = batch(np.float64)  # float64 data is computed in the params' dtype
+    output, caches = fcfun.forward(SPEC, params, X)
+    loss, grads = fcfun.loss_and_grad(SPEC, params, X, Y, alpha=0.1)
+    assert output.dtype == dtype
+    assert all(c.X.dtype == dtype and c.Z.dtype == dtype and c.A.dtype == dtype for c in caches)
+    assert all(g.W.dtype == dtype and g.b.dtype == dtype for g in grads)
+    assert fcfun.predict(SPEC, params, X).dtype == dtype
+    assert isinstance(loss, float)
+
+
+def test_float32_agrees_with_float64() -> None:
+    X, Y = batch()
+    params64 = fcfun.init(SPEC, seed=0)
+    params32 = fcfun.init(SPEC, seed=0, dtype=np.float32)
+    loss64, grads64 = fcfun.loss_and_grad(SPEC, params64, X, Y)
+    loss32, grads32 = fcfun.loss_and_grad(SPEC, params32, X, Y)
+    assert loss32 == pytest.approx(loss64, rel=1e-5)
+    for g32, g64 in zip(grads32, grads64, strict=True):
+        np.testing.assert_allclose(g32.W, g64.W, rtol=1e-4, atol=1e-6)
+
+
+def test_predict_in_chunks_equals_forward() -> None:
+    X, _ = batch(m=1000)
+    params = fcfun.init(SPEC, seed=1)
+    output, _ = fcfun.forward(SPEC, params, X)
+    np.testing.assert_array_equal(fcfun.predict(SPEC, params, X, chunk_size=7), output)
+    np.testing.assert_array_equal(fcfun.predict(SPEC, params, X), output)
+
+
+def test_backward_equals_loss_and_grad() -> None:
+    X, Y = batch()
+    params = fcfun.init(SPEC, seed=2)
+    _, caches = fcfun.forward(SPEC, params, X)
+    _, grads = fcfun.loss_and_grad(SPEC, params, X, Y)
+    for g, h in zip(fcfun.backward(SPEC, params, caches, Y), grads, strict=True):
+        np.testing.assert_array_equal(g.W, h.W)
+        np.testing.assert_array_equal(g.b, h.b)
+
+
+def test_layer_functions_compose_to_the_network() -> None:
+    X, Y = batch()
+    params = fcfun.init(SPEC, seed=2)
+    A = X
+    caches = []
+    for layer, act in zip(params, SPEC.activations, strict=True):
+        A, cache = fcfun.dense_forward(layer, act, A)
+        caches.append(cache)
+    output, _ = fcfun.forward(SPEC, params, X)
+    np.testing.assert_array_equal(A, output)
+    # Through the unfused softmax backward, from dL/dA of the logits-free CE on probabilities.
+    one_hot = np.eye(3)[Y]
+    dA = -(one_hot / A) / len(Y)
+    grads = []
+    for layer, act, cache in reversed(list(zip(params, SPEC.activations, caches, strict=True))):
+        dA, grad = fcfun.dense_backward(layer, act, cache, dA)
+        grads.append(grad)
+    _, expected = fcfun.loss_and_grad(SPEC, params, X, Y)
+    for g, e in zip(reversed(grads), expected, strict=True):
+        np.testing.assert_allclose(g.W, e.W, rtol=1e-10, atol=1e-14)
+    Z, linear_cache = fcfun.linear_forward(params[0], X)
+    dX, grad = fcfun.linear_backward(params[0], linear_cache, np.ones_like(Z))
+    np.testing.assert_allclose(dX, np.ones_like(Z) @ params[0].W.T)
+    np.testing.assert_allclose(grad.b, np.full(7, len(X)))
+
+
+# Immutability ---------------------------------------------------------------------
+
+
+def snapshot(tree: object) -> list[tuple[str, bytes]]:
+    """Every array's dtype, shape and bytes, depth first."""
+    if isinstance(tree, np.ndarray):
+        return [(f"{tree.dtype}{tree.shape}", tree.tobytes())]
+    if isinstance(tree, tuple):
+        return [item for child in tree for item in snapshot(child)]
+    return [(repr(tree), b"")]
+
+
+def writeable_arrays(tree: object) -> list[fcfun.FloatArray]:
+    if isinstance(tree, np.ndarray):
+        return [tree] if tree.flags.writeable else []
+    if isinstance(tree, tuple):
+        return [a for child in tree for a in writeable_arrays(child)]
+    return []
+
+
+def public_calls() -> list[tuple[str, Callable[..., Any], tuple[Any, ...]]]:
+    X, Y = batch()
+    params = fcfun.init(SPEC, seed=3)
+    _, caches = fcfun.forward(SPEC, params, X)
+    layer = params[0]
+    return [
+        ("forward", fcfun.forward, (SPEC, params, X)),
+        ("predict", fcfun.predict, (SPEC, params, X)),
+        ("backward", fcfun.backward, (SPEC, params, caches, Y)),
+        ("loss_and_grad", fcfun.loss_and_grad, (SPEC, params, X, Y)),
+        ("gradcheck", fcfun.gradcheck, (SPEC, params, X[:2], Y[:2])),
+        ("linear_forward", fcfun.linear_forward, (layer, X)),
+        ("dense_forward", fcfun.dense_forward, (layer, fcfun.tanh, X)),
+        ("dense_backward", fcfun.dense_backward, (layer, fcfun.tanh, caches[0], X @ layer.W)),
+        ("init", fcfun.init, (SPEC, 3)),
+    ]
+
+
+@pytest.mark.parametrize("call", public_calls(), ids=lambda c: c[0])
+def test_public_calls_leave_arguments_unchanged_and_return_read_only(
+    call: tuple[str, Callable[..., Any], tuple[Any, ...]],
+) -> None:
+    _, function, args = call
+    # Hand the call writeable copies, as a user would, and compare byte for byte after.
+    args = tuple(np.array(a) if isinstance(a, np.ndarray) else a for a in args)
+    before = snapshot(args)
+    result = function(*args)
+    assert snapshot(args) == before
+    assert writeable_arrays(result) == []
+    assert all(a.flags.writeable for a in args if isinstance(a, np.ndarray))
+
+
+def test_params_cannot_be_written() -> None:
+    params = fcfun.init(SPEC, seed=0)
+    with pytest.raises(ValueError, match="read-only"):
+        params[0].W[0, 0] = 1.0
+    W = params[0].W
+    with pytest.raises(ValueError, match="read-only"):
+        W += 1
+    _, grads = fcfun.loss_and_grad(SPEC, params, *batch())
+    with pytest.raises(ValueError, match="read-only"):
+        grads[0].b[0] = 1.0
