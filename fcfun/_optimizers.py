@@ -1,0 +1,701 @@
+r"""Optimizers as pairs of pure functions, composed from small gradient transformations.
+
+After optax: an ``Optimizer`` is ``(init, update)`` with ``init(params) -> state`` and
+``update(grads, state, params) -> (updates, state)``; ``apply_updates`` adds the updates
+to the parameters. Big optimizers are chains of small pieces, for example
+``adamw = chain(scale_by_adam(), add_decayed_weights(wd), scale_by_learning_rate(lr))``.
+The update rules and defaults follow PyTorch's ``torch.optim`` (CPU, single-tensor code
+path), transcribed in its arithmetic order where the composition allows, so a float64
+trajectory matches PyTorch's to rounding.
+
+Conventions:
+
+* Naming rule: each state is a NamedTuple named after the piece that holds it, with
+  fields named after the math (``mu`` / ``nu`` for the first / second moment averages,
+  ``momentum_buffer``, ``sum_of_squares``). Stateless pieces hold an ``EmptyState()``.
+* ``step`` (in the states that need one; optax calls it ``count``, a name a NamedTuple
+  field cannot take without shadowing ``tuple.count``) is a Python ``int``: the number of
+  updates done so far, ``0`` before the first update; a schedule is called with it, so
+  ``schedule(0)`` is the learning rate of the first update. After ``k`` updates ``step == k``, which is
+  PyTorch's ``state["step"]``.
+* Everything is pure: inputs are never written to, every array in returned updates, states
+  and parameters is read-only, and hyperparameters are Python floats so that float32
+  stays float32 (numpy 2 treats Python scalars as weak).
+* Hyperparameters are validated when an optimizer is built: ``TypeError`` for a
+  non-number, ``ValueError`` (naming the argument, the expectation and the value) for a
+  bad one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Generic, NamedTuple, TypeVar
+
+import numpy as np
+
+from fcfun._schedules import Schedule, _number
+from fcfun._types import Dense, FloatArray, Params, freeze
+
+S = TypeVar("S")
+"""The state type of an ``Optimizer``."""
+
+
+class Optimizer(NamedTuple, Generic[S]):
+    """A gradient transformation: two pure functions over ``Params``.
+
+    ``init(params)`` returns the initial state; ``update(grads, state, params)`` returns
+    ``(updates, new_state)``. Updates are added to the parameters by ``apply_updates``.
+    Generic over the state type ``S``: ``adam(...)`` is an ``Optimizer[ChainState]``.
+    """
+
+    init: Callable[[Params], S]
+    update: Callable[[Params, S, Params], tuple[Params, S]]
+
+
+class EmptyState(NamedTuple):
+    """The state of a stateless piece."""
+
+
+class ChainState(NamedTuple):
+    """The state of ``chain(*optimizers)``: one inner state per optimizer, in order."""
+
+    states: tuple[Any, ...]
+
+
+class ScaleByScheduleState(NamedTuple):
+    """The state of ``scale_by_schedule``: the number of updates done."""
+
+    step: int
+
+
+class TraceState(NamedTuple):
+    """The state of ``trace``: the momentum buffer (PyTorch's ``momentum_buffer``)."""
+
+    momentum_buffer: Params
+
+
+class ScaleByAdamState(NamedTuple):
+    """The state of ``scale_by_adam``: update count, first and second moment averages."""
+
+    step: int
+    mu: Params
+    nu: Params
+
+
+class ScaleByRmsState(NamedTuple):
+    """The state of ``scale_by_rms``: the average of squared gradients (``square_avg``)."""
+
+    nu: Params
+
+
+class ScaleByStddevState(NamedTuple):
+    """The state of ``scale_by_stddev``: averages of gradients and of their squares."""
+
+    mu: Params
+    nu: Params
+
+
+class ScaleByAdagradState(NamedTuple):
+    """The state of ``scale_by_adagrad``: the running sum of squared gradients."""
+
+    sum_of_squares: Params
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _map(fn: Callable[..., FloatArray], *trees: Params) -> Params:
+    """Apply ``fn`` array by array across ``trees``; every result is frozen."""
+    return tuple(
+        Dense(
+            freeze(fn(*(layer.W for layer in layers))),
+            freeze(fn(*(layer.b for layer in layers))),
+        )
+        for layers in zip(*trees, strict=True)
+    )
+
+
+def _full_like(params: Params, value: float) -> Params:
+    """Return read-only arrays shaped and typed like ``params``, filled with ``value``."""
+    return _map(lambda p: np.full_like(p, value), params)
+
+
+def _lerp(start: FloatArray, end: FloatArray, weight: float) -> FloatArray:
+    """Return ``start + weight * (end - start)`` in PyTorch's ``lerp`` arithmetic."""
+    if weight < 0.5:
+        return start + weight * (end - start)
+    return end - (end - start) * (1.0 - weight)
+
+
+def _non_negative(name: str, value: object) -> float:
+    """Return ``value`` as a finite float ``>= 0``, or raise naming ``name``."""
+    result = _number(name, value)
+    if result < 0.0:
+        raise ValueError(f"{name} must be >= 0, got {result!r}")
+    return result
+
+
+def _positive(name: str, value: object) -> float:
+    """Return ``value`` as a finite float ``> 0``, or raise naming ``name``."""
+    result = _number(name, value)
+    if result <= 0.0:
+        raise ValueError(f"{name} must be > 0, got {result!r}")
+    return result
+
+
+def _decay_rate(name: str, value: object) -> float:
+    """Return ``value`` as a float in ``[0, 1)``, or raise naming ``name``."""
+    result = _number(name, value)
+    if not 0.0 <= result < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {result!r}")
+    return result
+
+
+def _flag(name: str, value: object) -> bool:
+    """Return ``value`` if it is a bool, or raise ``TypeError`` naming ``name``."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be a bool, got {value!r}")
+    return bool(value)
+
+
+def _learning_rate(lr: float | Schedule) -> Schedule:
+    """Return ``lr`` as a schedule, checking that a constant is finite and ``>= 0``."""
+    if callable(lr):
+        return lr
+    value = _number("lr", lr, expected="a real number or a Schedule")
+    if value < 0.0:
+        raise ValueError(f"lr must be >= 0, got {value!r}")
+
+    def schedule(count: int) -> float:
+        return value
+
+    return schedule
+
+
+# ------------------------------------------------------------------- core and pieces
+
+
+def apply_updates(params: Params, updates: Params) -> Params:
+    r"""Return ``params + updates``, array by array, keeping each parameter's dtype.
+
+    .. math:: \theta \leftarrow \theta + u
+
+    Args:
+        params: the current parameters.
+        updates: the updates from an optimizer's ``update``, same structure.
+
+    Returns:
+        New read-only parameters with the dtypes of ``params``.
+
+    >>> p = (Dense(np.ones((1, 2), np.float32), np.zeros(2, np.float32)),)
+    >>> new = apply_updates(p, (Dense(np.full((1, 2), 0.5), np.ones(2)),))
+    >>> new[0].W, new[0].W.dtype, new[0].W.flags.writeable
+    (array([[1.5, 1.5]], dtype=float32), dtype('float32'), False)
+    """
+    return _map(lambda p, u: (p + u).astype(p.dtype, copy=False), params, updates)
+
+
+def chain(*optimizers: Optimizer[Any]) -> Optimizer[ChainState]:
+    """Compose optimizers: each one transforms the updates of the one before.
+
+    Args:
+        *optimizers: the pieces, applied left to right; none gives the identity
+            (with the updates frozen, as every optimizer returns them).
+
+    Returns:
+        An optimizer whose state is ``ChainState`` of the pieces' states.
+
+    >>> params = (Dense(np.array([[2.0]]), np.array([1.0])),)
+    >>> opt = chain(scale(0.5), scale(-2.0))
+    >>> updates, _ = opt.update(params, opt.init(params), params)
+    >>> updates[0].W
+    array([[-2.]])
+    """
+
+    def init(params: Params) -> ChainState:
+        return ChainState(tuple(opt.init(params) for opt in optimizers))
+
+    def update(grads: Params, state: ChainState, params: Params) -> tuple[Params, ChainState]:
+        new_states = []
+        for opt, inner in zip(optimizers, state.states, strict=True):
+            grads, inner = opt.update(grads, inner, params)
+            new_states.append(inner)
+        return _map(freeze, grads), ChainState(tuple(new_states))
+
+    return Optimizer(init, update)
+
+
+def _stateless(fn: Callable[[Params, Params], Params]) -> Optimizer[EmptyState]:
+    """Return the stateless optimizer whose updates are ``fn(grads, params)``."""
+
+    def init(params: Params) -> EmptyState:
+        return EmptyState()
+
+    def update(grads: Params, state: EmptyState, params: Params) -> tuple[Params, EmptyState]:
+        return fn(grads, params), state
+
+    return Optimizer(init, update)
+
+
+def scale(step_size: float) -> Optimizer[EmptyState]:
+    r"""Multiply the updates by a constant.
+
+    .. math:: u = \alpha \, g
+
+    Args:
+        step_size: ``alpha``, a finite number (negative to descend).
+
+    Returns:
+        A stateless optimizer.
+    """
+    factor = _number("step_size", step_size)
+    return _stateless(lambda grads, params: _map(lambda g: g * factor, grads))
+
+
+def scale_by_schedule(schedule: Schedule) -> Optimizer[ScaleByScheduleState]:
+    r"""Multiply the updates by ``schedule(count)``, ``count`` the updates done so far.
+
+    .. math:: u_t = s(t) \, g_t
+
+    Args:
+        schedule: a pure function of the count giving a number.
+
+    Returns:
+        An optimizer whose state is ``ScaleByScheduleState(step)``.
+
+    >>> params = (Dense(np.array([[1.0]]), np.array([1.0])),)
+    >>> opt = scale_by_schedule(lambda count: 10.0**count)
+    >>> state = opt.init(params)
+    >>> for _ in range(3):
+    ...     updates, state = opt.update(params, state, params)
+    >>> updates[0].W, state.step
+    (array([[100.]]), 3)
+    """
+    if not callable(schedule):
+        raise TypeError(f"schedule must be callable, got {schedule!r}")
+
+    def init(params: Params) -> ScaleByScheduleState:
+        return ScaleByScheduleState(step=0)
+
+    def update(
+        grads: Params, state: ScaleByScheduleState, params: Params
+    ) -> tuple[Params, ScaleByScheduleState]:
+        factor = float(schedule(state.step))
+        return _map(lambda g: g * factor, grads), ScaleByScheduleState(state.step + 1)
+
+    return Optimizer(init, update)
+
+
+def scale_by_learning_rate(lr: float | Schedule) -> Optimizer[ScaleByScheduleState]:
+    r"""Multiply the updates by ``-lr``: the gradient-descent step.
+
+    .. math:: u_t = -\eta_t \, g_t
+
+    Args:
+        lr: ``eta``, a finite number ``>= 0`` or a schedule of the update count.
+
+    Returns:
+        An optimizer whose state is ``ScaleByScheduleState(step)``.
+    """
+    learning_rate = _learning_rate(lr)
+    return scale_by_schedule(lambda count: -float(learning_rate(count)))
+
+
+def add_decayed_weights(weight_decay: float) -> Optimizer[EmptyState]:
+    r"""Add ``weight_decay * params`` to the updates.
+
+    .. math:: u = g + \lambda \, \theta
+
+    First in a chain this is PyTorch's L2 ``weight_decay`` (added to the gradient). After
+    ``scale_by_adam`` and before ``scale_by_learning_rate`` it is AdamW's decoupled decay,
+    multiplied by the learning rate: ``theta - lr * (adam_step + wd * theta)``.
+
+    Args:
+        weight_decay: ``lambda``, finite and ``>= 0``.
+
+    Returns:
+        A stateless optimizer.
+    """
+    rate = _non_negative("weight_decay", weight_decay)
+    return _stateless(lambda grads, params: _map(lambda g, p: g + rate * p, grads, params))
+
+
+def clip_by_global_norm(max_norm: float) -> Optimizer[EmptyState]:
+    r"""Scale the updates down when their global L2 norm exceeds ``max_norm``.
+
+    PyTorch's ``clip_grad_norm_``: the total norm is the norm of the per-array norms, and
+
+    .. math:: u = g \, \min\!\left(\frac{c}{\lVert g \rVert_2 + 10^{-6}}, 1\right)
+
+    Args:
+        max_norm: ``c``, finite and ``> 0``.
+
+    Returns:
+        A stateless optimizer.
+
+    >>> grads = (Dense(np.array([[3.0]]), np.array([4.0])),)
+    >>> opt = clip_by_global_norm(1.0)
+    >>> updates, _ = opt.update(grads, opt.init(grads), grads)
+    >>> [round(float(updates[0].W[0, 0]), 6), round(float(updates[0].b[0]), 6)]
+    [0.6, 0.8]
+    """
+    limit = _positive("max_norm", max_norm)
+
+    def clip(grads: Params, params: Params) -> Params:
+        norms = [np.linalg.norm(a) for layer in grads for a in layer]
+        total = float(np.linalg.norm(np.array(norms)))
+        factor = min(limit / (total + 1e-6), 1.0)
+        return _map(lambda g: g * factor, grads)
+
+    return _stateless(clip)
+
+
+def trace(decay: float, nesterov: bool = False) -> Optimizer[TraceState]:
+    r"""Accumulate a momentum buffer, PyTorch SGD style (no dampening).
+
+    .. math::
+        b_t = \mu \, b_{t-1} + g_t, \quad b_0 = 0, \qquad
+        u_t = g_t + \mu \, b_t \ \text{(nesterov)} \ \text{or} \ b_t
+
+    With ``b_0 = 0`` the first buffer is exactly the first gradient, as in PyTorch.
+
+    Args:
+        decay: ``mu``, the momentum, finite and ``>= 0``.
+        nesterov: whether to use Nesterov momentum.
+
+    Returns:
+        An optimizer whose state is ``TraceState(momentum_buffer)``.
+    """
+    momentum = _non_negative("momentum", decay)
+    look_ahead = _flag("nesterov", nesterov)
+
+    def init(params: Params) -> TraceState:
+        return TraceState(_full_like(params, 0.0))
+
+    def update(grads: Params, state: TraceState, params: Params) -> tuple[Params, TraceState]:
+        buffer = _map(lambda b, g: b * momentum + g, state.momentum_buffer, grads)
+        if not look_ahead:
+            return buffer, TraceState(buffer)
+        return _map(lambda g, b: g + momentum * b, grads, buffer), TraceState(buffer)
+
+    return Optimizer(init, update)
+
+
+def scale_by_adam(
+    b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
+) -> Optimizer[ScaleByAdamState]:
+    r"""Rescale updates by Adam's bias-corrected moment estimates (PyTorch ``Adam``).
+
+    .. math::
+        m_t = m_{t-1} + (1 - \beta_1)(g_t - m_{t-1}), \qquad
+        v_t = \beta_2 v_{t-1} + (1 - \beta_2) g_t^2,
+
+        u_t = \frac{m_t / (1 - \beta_1^t)}{\sqrt{v_t} / \sqrt{1 - \beta_2^t} + \epsilon}
+
+    Args:
+        b1: ``beta_1``, in ``[0, 1)``.
+        b2: ``beta_2``, in ``[0, 1)``.
+        eps: ``epsilon``, finite and ``> 0``, added outside the square root.
+
+    Returns:
+        An optimizer whose state is ``ScaleByAdamState(step, mu, nu)``.
+    """
+    beta1 = _decay_rate("b1", b1)
+    beta2 = _decay_rate("b2", b2)
+    epsilon = _positive("eps", eps)
+
+    def init(params: Params) -> ScaleByAdamState:
+        return ScaleByAdamState(0, _full_like(params, 0.0), _full_like(params, 0.0))
+
+    def update(
+        grads: Params, state: ScaleByAdamState, params: Params
+    ) -> tuple[Params, ScaleByAdamState]:
+        t = state.step + 1
+        mu = _map(lambda m, g: _lerp(m, g, 1 - beta1), state.mu, grads)
+        nu = _map(lambda v, g: v * beta2 + (1 - beta2) * g * g, state.nu, grads)
+        correction1 = 1 - beta1**t
+        correction2_sqrt = (1 - beta2**t) ** 0.5
+        updates = _map(
+            lambda m, v: (m / correction1) / (np.sqrt(v) / correction2_sqrt + epsilon), mu, nu
+        )
+        return updates, ScaleByAdamState(t, mu, nu)
+
+    return Optimizer(init, update)
+
+
+def scale_by_rms(alpha: float = 0.99, eps: float = 1e-8) -> Optimizer[ScaleByRmsState]:
+    r"""Divide updates by the root mean square of past gradients (PyTorch ``RMSprop``).
+
+    .. math::
+        v_t = \alpha v_{t-1} + (1 - \alpha) g_t^2, \qquad u_t = g_t / (\sqrt{v_t} + \epsilon)
+
+    Args:
+        alpha: the smoothing constant, in ``[0, 1)``.
+        eps: ``epsilon``, finite and ``> 0``, added outside the square root.
+
+    Returns:
+        An optimizer whose state is ``ScaleByRmsState(nu)``.
+    """
+    smoothing = _decay_rate("alpha", alpha)
+    epsilon = _positive("eps", eps)
+
+    def init(params: Params) -> ScaleByRmsState:
+        return ScaleByRmsState(_full_like(params, 0.0))
+
+    def update(
+        grads: Params, state: ScaleByRmsState, params: Params
+    ) -> tuple[Params, ScaleByRmsState]:
+        nu = _map(lambda v, g: v * smoothing + (1 - smoothing) * g * g, state.nu, grads)
+        return _map(lambda g, v: g / (np.sqrt(v) + epsilon), grads, nu), ScaleByRmsState(nu)
+
+    return Optimizer(init, update)
+
+
+def scale_by_stddev(alpha: float = 0.99, eps: float = 1e-8) -> Optimizer[ScaleByStddevState]:
+    r"""Divide updates by the running standard deviation of gradients (centered RMSprop).
+
+    .. math::
+        m_t = m_{t-1} + (1 - \alpha)(g_t - m_{t-1}), \qquad
+        v_t = \alpha v_{t-1} + (1 - \alpha) g_t^2,
+
+        u_t = g_t / (\sqrt{\max(v_t - m_t^2, 0)} + \epsilon)
+
+    The ``max(., 0)`` only differs from PyTorch where rounding makes ``v - m^2`` negative
+    (PyTorch then gives NaN).
+
+    Args:
+        alpha: the smoothing constant, in ``[0, 1)``.
+        eps: ``epsilon``, finite and ``> 0``, added outside the square root.
+
+    Returns:
+        An optimizer whose state is ``ScaleByStddevState(mu, nu)``.
+    """
+    smoothing = _decay_rate("alpha", alpha)
+    epsilon = _positive("eps", eps)
+
+    def init(params: Params) -> ScaleByStddevState:
+        return ScaleByStddevState(_full_like(params, 0.0), _full_like(params, 0.0))
+
+    def update(
+        grads: Params, state: ScaleByStddevState, params: Params
+    ) -> tuple[Params, ScaleByStddevState]:
+        nu = _map(lambda v, g: v * smoothing + (1 - smoothing) * g * g, state.nu, grads)
+        mu = _map(lambda m, g: _lerp(m, g, 1 - smoothing), state.mu, grads)
+        updates = _map(
+            lambda g, m, v: g / (np.sqrt(np.maximum(v - m * m, 0.0)) + epsilon), grads, mu, nu
+        )
+        return updates, ScaleByStddevState(mu, nu)
+
+    return Optimizer(init, update)
+
+
+def scale_by_adagrad(
+    initial_accumulator_value: float = 0.0, eps: float = 1e-10
+) -> Optimizer[ScaleByAdagradState]:
+    r"""Divide updates by the root of the sum of all past squared gradients (``Adagrad``).
+
+    .. math:: s_t = s_{t-1} + g_t^2, \quad s_0 = a, \qquad u_t = g_t / (\sqrt{s_t} + \epsilon)
+
+    Args:
+        initial_accumulator_value: ``a``, finite and ``>= 0``.
+        eps: ``epsilon``, finite and ``> 0``.
+
+    Returns:
+        An optimizer whose state is ``ScaleByAdagradState(sum_of_squares)``.
+    """
+    start = _non_negative("initial_accumulator_value", initial_accumulator_value)
+    epsilon = _positive("eps", eps)
+
+    def init(params: Params) -> ScaleByAdagradState:
+        return ScaleByAdagradState(_full_like(params, start))
+
+    def update(
+        grads: Params, state: ScaleByAdagradState, params: Params
+    ) -> tuple[Params, ScaleByAdagradState]:
+        sums = _map(lambda s, g: s + g * g, state.sum_of_squares, grads)
+        updates = _map(lambda g, s: g / (np.sqrt(s) + epsilon), grads, sums)
+        return updates, ScaleByAdagradState(sums)
+
+    return Optimizer(init, update)
+
+
+# --------------------------------------------------------------------------- aliases
+
+
+def _weight_decay(weight_decay: float) -> list[Optimizer[Any]]:
+    """Return ``[add_decayed_weights(wd)]``, or ``[]`` when ``wd == 0`` (as PyTorch skips it)."""
+    rate = _non_negative("weight_decay", weight_decay)
+    return [add_decayed_weights(rate)] if rate != 0.0 else []
+
+
+def sgd(
+    lr: float | Schedule,
+    momentum: float = 0.0,
+    nesterov: bool = False,
+    weight_decay: float = 0.0,
+) -> Optimizer[ChainState]:
+    r"""PyTorch ``SGD`` (no dampening): L2 decay, optional (Nesterov) momentum.
+
+    .. math::
+        g_t \leftarrow g_t + \lambda \theta_{t-1}, \quad
+        b_t = \mu b_{t-1} + g_t \ (b_1 = g_1), \quad
+        \theta_t = \theta_{t-1} - \eta_t (g_t + \mu b_t \ \text{or} \ b_t)
+
+    Args:
+        lr: ``eta``, a number ``>= 0`` or a schedule of the update count.
+        momentum: ``mu``, ``>= 0``.
+        nesterov: Nesterov momentum; requires ``momentum > 0``.
+        weight_decay: ``lambda``, L2 penalty added to the gradient, ``>= 0``.
+
+    Returns:
+        ``chain(add_decayed_weights, trace, scale_by_learning_rate)``, without the
+        pieces that would do nothing.
+
+    >>> params = (Dense(np.array([[1.0]]), np.array([0.5])),)
+    >>> opt = sgd(0.1)
+    >>> updates, state = opt.update(params, opt.init(params), params)  # grads = params
+    >>> apply_updates(params, updates)[0].W
+    array([[0.9]])
+    """
+    learning_rate = _learning_rate(lr)
+    mu = _non_negative("momentum", momentum)
+    if _flag("nesterov", nesterov) and mu <= 0.0:
+        raise ValueError(f"nesterov=True requires momentum > 0, got momentum={mu!r}")
+    pieces = _weight_decay(weight_decay)
+    if mu > 0.0:
+        pieces.append(trace(mu, nesterov))
+    return chain(*pieces, scale_by_learning_rate(learning_rate))
+
+
+def adam(
+    lr: float | Schedule = 1e-3,
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+) -> Optimizer[ChainState]:
+    r"""PyTorch ``Adam``: L2 weight decay added to the gradient, then the Adam step.
+
+    .. math:: \theta_t = \theta_{t-1} - \eta_t \, \hat m_t / (\sqrt{\hat v_t} + \epsilon)
+        \quad \text{(see scale\_by\_adam for the exact form)}
+
+    Args:
+        lr: ``eta``, a number ``>= 0`` or a schedule of the update count.
+        b1: ``beta_1``, in ``[0, 1)``.
+        b2: ``beta_2``, in ``[0, 1)``.
+        eps: ``epsilon``, ``> 0``.
+        weight_decay: L2 penalty added to the gradient, ``>= 0``.
+
+    Returns:
+        ``chain(add_decayed_weights, scale_by_adam, scale_by_learning_rate)``.
+
+    >>> params = (Dense(np.array([[1.0]]), np.array([-1.0])),)
+    >>> opt = adam(0.1)
+    >>> updates, state = opt.update(params, opt.init(params), params)
+    >>> updates[0].W, updates[0].b  # the first Adam step is -lr * sign(g)
+    (array([[-0.1]]), array([0.1]))
+    """
+    learning_rate = _learning_rate(lr)
+    adam_step = scale_by_adam(b1, b2, eps)
+    pieces = _weight_decay(weight_decay)
+    return chain(*pieces, adam_step, scale_by_learning_rate(learning_rate))
+
+
+def adamw(
+    lr: float | Schedule = 1e-3,
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 1e-8,
+    weight_decay: float = 0.01,
+) -> Optimizer[ChainState]:
+    r"""PyTorch ``AdamW``: the Adam step plus decoupled weight decay scaled by ``lr``.
+
+    .. math:: \theta_t = \theta_{t-1}(1 - \eta_t \lambda) - \eta_t \, \text{adam}_t
+
+    Args:
+        lr: ``eta``, a number ``>= 0`` or a schedule of the update count.
+        b1: ``beta_1``, in ``[0, 1)``.
+        b2: ``beta_2``, in ``[0, 1)``.
+        eps: ``epsilon``, ``> 0``.
+        weight_decay: ``lambda``, ``>= 0``.
+
+    Returns:
+        ``chain(scale_by_adam, add_decayed_weights, scale_by_learning_rate)``.
+    """
+    learning_rate = _learning_rate(lr)
+    adam_step = scale_by_adam(b1, b2, eps)
+    pieces = _weight_decay(weight_decay)
+    return chain(adam_step, *pieces, scale_by_learning_rate(learning_rate))
+
+
+def rmsprop(
+    lr: float | Schedule = 1e-2,
+    alpha: float = 0.99,
+    eps: float = 1e-8,
+    momentum: float = 0.0,
+    centered: bool = False,
+    weight_decay: float = 0.0,
+) -> Optimizer[ChainState]:
+    r"""PyTorch ``RMSprop``: optional L2 decay, centering and momentum.
+
+    .. math::
+        d_t = g_t / (\sqrt{v_t - [m_t^2]} + \epsilon), \quad
+        b_t = \mu b_{t-1} + d_t \ (b_0 = 0), \quad \theta_t = \theta_{t-1} - \eta_t b_t
+
+    (without momentum ``theta_t = theta_{t-1} - eta_t d_t``).
+
+    Args:
+        lr: ``eta``, a number ``>= 0`` or a schedule of the update count.
+        alpha: the smoothing constant, in ``[0, 1)``.
+        eps: ``epsilon``, ``> 0``.
+        momentum: ``mu``, ``>= 0``.
+        centered: subtract the squared running mean of the gradients (``[m_t^2]``).
+        weight_decay: L2 penalty added to the gradient, ``>= 0``.
+
+    Returns:
+        ``chain(add_decayed_weights, scale_by_rms or scale_by_stddev, trace,
+        scale_by_learning_rate)``, without the pieces that would do nothing.
+    """
+    learning_rate = _learning_rate(lr)
+    mu = _non_negative("momentum", momentum)
+    rms = scale_by_stddev(alpha, eps) if _flag("centered", centered) else scale_by_rms(alpha, eps)
+    pieces = [*_weight_decay(weight_decay), rms]
+    if mu > 0.0:
+        pieces.append(trace(mu))
+    return chain(*pieces, scale_by_learning_rate(learning_rate))
+
+
+def adagrad(
+    lr: float | Schedule = 1e-2,
+    lr_decay: float = 0.0,
+    weight_decay: float = 0.0,
+    initial_accumulator_value: float = 0.0,
+    eps: float = 1e-10,
+) -> Optimizer[ChainState]:
+    r"""PyTorch ``Adagrad``: optional L2 decay and ``lr`` decay by the update count.
+
+    .. math::
+        \tilde\eta_t = \eta_t / (1 + (t - 1) \, \delta), \qquad
+        \theta_t = \theta_{t-1} - \tilde\eta_t \, g_t / (\sqrt{s_t} + \epsilon)
+
+    where ``t`` is 1 for the first update (the schedule is called with ``t - 1``).
+
+    Args:
+        lr: ``eta``, a number ``>= 0`` or a schedule of the update count.
+        lr_decay: ``delta``, ``>= 0``.
+        weight_decay: L2 penalty added to the gradient, ``>= 0``.
+        initial_accumulator_value: the starting sum of squares, ``>= 0``.
+        eps: ``epsilon``, ``> 0``.
+
+    Returns:
+        ``chain(add_decayed_weights, scale_by_adagrad, scale_by_learning_rate)``.
+    """
+    learning_rate = _learning_rate(lr)
+    decay = _non_negative("lr_decay", lr_decay)
+    accumulate = scale_by_adagrad(initial_accumulator_value, eps)
+    pieces = _weight_decay(weight_decay)
+
+    def decayed(count: int) -> float:
+        return float(learning_rate(count)) / (1 + count * decay)
+
+    return chain(*pieces, accumulate, scale_by_learning_rate(decayed))
