@@ -16,8 +16,8 @@ Conventions:
 * ``step`` (in the states that need one; optax calls it ``count``, a name a NamedTuple
   field cannot take without shadowing ``tuple.count``) is a Python ``int``: the number of
   updates done so far, ``0`` before the first update; a schedule is called with it, so
-  ``schedule(0)`` is the learning rate of the first update. After ``k`` updates ``step == k``, which is
-  PyTorch's ``state["step"]``.
+  ``schedule(0)`` is the learning rate of the first update. After ``k`` updates
+  ``step == k``, which is PyTorch's ``state["step"]``.
 * Everything is pure: inputs are never written to, every array in returned updates, states
   and parameters is read-only, and hyperparameters are Python floats so that float32
   stays float32 (numpy 2 treats Python scalars as weak).
