@@ -10,6 +10,7 @@ from fcfun._activations import sigmoid as sigmoid
 from fcfun._activations import softmax as softmax
 from fcfun._activations import softplus as softplus
 from fcfun._activations import tanh as tanh
+from fcfun._errors import DivergenceError as DivergenceError
 from fcfun._gradcheck import gradcheck as gradcheck
 from fcfun._initializers import Initializer as Initializer
 from fcfun._initializers import glorot_normal as glorot_normal
@@ -31,6 +32,10 @@ from fcfun._losses import half_squared_error as half_squared_error
 from fcfun._losses import loss as loss
 from fcfun._losses import mean_squared_error as mean_squared_error
 from fcfun._losses import softmax_cross_entropy as softmax_cross_entropy
+from fcfun._metrics import Metric as Metric
+from fcfun._metrics import accuracy as accuracy
+from fcfun._metrics import label_accuracy as label_accuracy
+from fcfun._metrics import r2_score as r2_score
 from fcfun._network import MLP as MLP
 from fcfun._network import backward as backward
 from fcfun._network import forward as forward
@@ -38,6 +43,54 @@ from fcfun._network import init as init
 from fcfun._network import loss_and_grad as loss_and_grad
 from fcfun._network import mlp as mlp
 from fcfun._network import predict as predict
+from fcfun._optimizers import ChainState as ChainState
+from fcfun._optimizers import EmptyState as EmptyState
+from fcfun._optimizers import Optimizer as Optimizer
+from fcfun._optimizers import ScaleByAdagradState as ScaleByAdagradState
+from fcfun._optimizers import ScaleByAdamState as ScaleByAdamState
+from fcfun._optimizers import ScaleByRmsState as ScaleByRmsState
+from fcfun._optimizers import ScaleByScheduleState as ScaleByScheduleState
+from fcfun._optimizers import ScaleByStddevState as ScaleByStddevState
+from fcfun._optimizers import TraceState as TraceState
+from fcfun._optimizers import adagrad as adagrad
+from fcfun._optimizers import adam as adam
+from fcfun._optimizers import adamw as adamw
+from fcfun._optimizers import add_decayed_weights as add_decayed_weights
+from fcfun._optimizers import apply_updates as apply_updates
+from fcfun._optimizers import chain as chain
+from fcfun._optimizers import clip_by_global_norm as clip_by_global_norm
+from fcfun._optimizers import rmsprop as rmsprop
+from fcfun._optimizers import scale as scale
+from fcfun._optimizers import scale_by_adagrad as scale_by_adagrad
+from fcfun._optimizers import scale_by_adam as scale_by_adam
+from fcfun._optimizers import scale_by_learning_rate as scale_by_learning_rate
+from fcfun._optimizers import scale_by_rms as scale_by_rms
+from fcfun._optimizers import scale_by_schedule as scale_by_schedule
+from fcfun._optimizers import scale_by_stddev as scale_by_stddev
+from fcfun._optimizers import sgd as sgd
+from fcfun._optimizers import trace as trace
+from fcfun._schedules import Schedule as Schedule
+from fcfun._schedules import constant as constant
+from fcfun._schedules import cosine_decay as cosine_decay
+from fcfun._schedules import exponential_decay as exponential_decay
+from fcfun._schedules import inverse_scaling as inverse_scaling
+from fcfun._schedules import linear_warmup as linear_warmup
+from fcfun._schedules import step_decay as step_decay
+from fcfun._state import History as History
+from fcfun._state import TrainState as TrainState
+from fcfun._training import Batch as Batch
+from fcfun._training import Dataset as Dataset
+from fcfun._training import EarlyStopping as EarlyStopping
+from fcfun._training import StepState as StepState
+from fcfun._training import batches as batches
+from fcfun._training import dataset as dataset
+from fcfun._training import epoch_data as epoch_data
+from fcfun._training import epoch_order as epoch_order
+from fcfun._training import evaluate as evaluate
+from fcfun._training import fit as fit
+from fcfun._training import fit_iter as fit_iter
+from fcfun._training import train_epoch as train_epoch
+from fcfun._training import train_step as train_step
 from fcfun._types import Caches as Caches
 from fcfun._types import Dense as Dense
 from fcfun._types import DenseCache as DenseCache
@@ -48,21 +101,57 @@ __all__ = [
     "MLP",
     "Activation",
     "ActivationName",
+    "Batch",
     "Caches",
+    "ChainState",
+    "Dataset",
     "Dense",
     "DenseCache",
+    "DivergenceError",
+    "EarlyStopping",
+    "EmptyState",
     "FloatArray",
+    "History",
     "Initializer",
     "LinearCache",
     "Loss",
     "LossName",
+    "Metric",
+    "Optimizer",
     "Params",
+    "ScaleByAdagradState",
+    "ScaleByAdamState",
+    "ScaleByRmsState",
+    "ScaleByScheduleState",
+    "ScaleByStddevState",
+    "Schedule",
+    "StepState",
+    "TraceState",
+    "TrainState",
+    "accuracy",
     "activation",
+    "adagrad",
+    "adam",
+    "adamw",
+    "add_decayed_weights",
+    "apply_updates",
     "backward",
+    "batches",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "chain",
+    "clip_by_global_norm",
+    "constant",
+    "cosine_decay",
+    "dataset",
     "dense_backward",
     "dense_forward",
+    "epoch_data",
+    "epoch_order",
+    "evaluate",
+    "exponential_decay",
+    "fit",
+    "fit_iter",
     "forward",
     "glorot_normal",
     "glorot_uniform",
@@ -72,20 +161,37 @@ __all__ = [
     "he_uniform",
     "identity",
     "init",
+    "inverse_scaling",
+    "label_accuracy",
     "leaky_relu",
     "lecun_normal",
     "linear_backward",
     "linear_forward",
+    "linear_warmup",
     "loss",
     "loss_and_grad",
     "mean_squared_error",
     "mlp",
     "predict",
+    "r2_score",
     "relu",
+    "rmsprop",
+    "scale",
+    "scale_by_adagrad",
+    "scale_by_adam",
+    "scale_by_learning_rate",
+    "scale_by_rms",
+    "scale_by_schedule",
+    "scale_by_stddev",
+    "sgd",
     "sigmoid",
     "softmax",
     "softmax_cross_entropy",
     "softplus",
+    "step_decay",
     "tanh",
+    "trace",
+    "train_epoch",
+    "train_step",
     "zeros",
 ]

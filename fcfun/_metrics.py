@@ -1,0 +1,61 @@
+"""Metrics of a network's output ``A`` against prepared targets ``Y`` (higher is better)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeAlias
+
+import numpy as np
+
+from fcfun._losses import Loss
+from fcfun._types import FloatArray
+
+Metric: TypeAlias = Callable[[FloatArray, FloatArray], float]
+"""``(A, Y) -> float``, computed on the network output and one-hot or column targets."""
+
+
+def accuracy(A: FloatArray, Y: FloatArray) -> float:
+    """Fraction of rows whose arg-max class is the one-hot target's (works on logits too).
+
+    >>> accuracy(np.array([[0.2, 0.8], [0.6, 0.4]]), np.array([[0.0, 1.0], [0.0, 1.0]]))
+    0.5
+    """
+    return float(np.mean(A.argmax(axis=1) == Y.argmax(axis=1)))
+
+
+def label_accuracy(A: FloatArray, Y: FloatArray, threshold: float = 0.5) -> float:
+    """Fraction of rows whose every label ``A > threshold`` matches ``Y > 0.5``.
+
+    >>> label_accuracy(np.array([[0.9, 0.2], [0.4, 0.3]]), np.array([[1.0, 0.0], [1.0, 0.0]]))
+    0.5
+    """
+    return float(np.mean(np.all((A > threshold) == (Y > 0.5), axis=1)))
+
+
+def logit_label_accuracy(A: FloatArray, Y: FloatArray) -> float:
+    """``label_accuracy`` of logits: a label is on where its logit is positive."""
+    return label_accuracy(A, Y, threshold=0.0)
+
+
+def r2_score(A: FloatArray, Y: FloatArray) -> float:
+    """Coefficient of determination ``1 - SS_res / SS_tot``, averaged over outputs.
+
+    >>> r2_score(np.array([[1.0], [2.0], [3.0]]), np.array([[1.0], [2.0], [3.0]]))
+    1.0
+    """
+    residual = ((Y - A) ** 2).sum(axis=0)
+    total = ((Y - Y.mean(axis=0)) ** 2).sum(axis=0)
+    safe_total = np.where(total > 0, total, 1.0)
+    scores = np.where(total > 0, 1.0 - residual / safe_total, np.where(residual > 0, 0.0, 1.0))
+    return float(np.mean(scores))
+
+
+def default_metric(loss: Loss) -> Metric:
+    """Accuracy for the classification losses, R² for the squared errors."""
+    if loss.name == "softmax_cross_entropy":
+        return accuracy
+    if loss.name == "binary_cross_entropy_with_logits":
+        return logit_label_accuracy
+    if loss.name == "binary_cross_entropy":
+        return label_accuracy
+    return r2_score

@@ -1,0 +1,268 @@
+"""Training: the reduce, mini-batches, replay, resume, early stopping, divergence."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import fcfun
+
+SPEC = fcfun.mlp(
+    [4, 6, 3], hidden=fcfun.tanh, output=fcfun.softmax, loss=fcfun.softmax_cross_entropy
+)
+
+
+def data(m: int = 50, seed: int = 0) -> tuple[fcfun.FloatArray, np.ndarray[Any, Any]]:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(0, 1, (m, 4))
+    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5).astype(int)
+    return X, y
+
+
+def leaves(tree: object) -> list[tuple[str, bytes]]:
+    """Every leaf with its type, dtype, shape and bytes: equal lists mean identical trees."""
+    if isinstance(tree, np.ndarray):
+        return [(f"{tree.dtype}{tree.shape}", tree.tobytes())]
+    if isinstance(tree, tuple):
+        return [(type(tree).__name__, b"")] + [x for child in tree for x in leaves(child)]
+    return [(repr(tree), b"")]
+
+
+def test_fit_equals_an_independent_sgd_loop() -> None:
+    """A plain loop over epochs and batches, written from the documented order rule."""
+    X, y = data(m=23)
+    lr, batch_size, epochs, seed = 0.3, 5, 4, 11
+    state = fcfun.fit(
+        SPEC, X, y, optimizer=fcfun.sgd(lr), epochs=epochs, batch_size=batch_size, seed=seed
+    )
+    params = fcfun.init(SPEC, seed)
+    losses = []
+    for epoch in range(epochs):
+        order = np.random.default_rng([seed, epoch]).permutation(len(X))
+        total = 0.0
+        for start in range(0, len(X), batch_size):
+            rows = order[start : start + batch_size]
+            loss, grads = fcfun.loss_and_grad(SPEC, params, X[rows], y[rows])
+            total += loss * len(rows)
+            params = tuple(
+                fcfun.Dense(p.W - lr * g.W, p.b - lr * g.b)
+                for p, g in zip(params, grads, strict=True)
+            )
+        losses.append(total / len(X))
+    assert leaves(state.params) == leaves(params)
+    assert state.history.train_loss == pytest.approx(losses, rel=1e-15)
+    assert state.epoch == epochs
+
+
+def test_same_arguments_give_bit_identical_states() -> None:
+    X, y = data()
+    kwargs: dict[str, Any] = {
+        "optimizer": fcfun.adam(0.01),
+        "epochs": 3,
+        "batch_size": 8,
+        "seed": 5,
+    }
+    assert leaves(fcfun.fit(SPEC, X, y, **kwargs)) == leaves(fcfun.fit(SPEC, X, y, **kwargs))
+    other = fcfun.fit(SPEC, X, y, **{**kwargs, "seed": 6})
+    assert leaves(other) != leaves(fcfun.fit(SPEC, X, y, **kwargs))
+
+
+def test_train_epoch_is_deterministic_and_pure() -> None:
+    X, y = data()
+    d = fcfun.dataset(SPEC, X, y)
+    opt = fcfun.sgd(0.1, momentum=0.9)
+    params = fcfun.init(SPEC, 0)
+    state = fcfun.TrainState(params, opt.init(params), 0, 0, fcfun.History())
+    before = leaves(state)
+    first = fcfun.train_epoch(SPEC, opt, d, state, 0, batch_size=7)
+    second = fcfun.train_epoch(SPEC, opt, d, state, 0, batch_size=7)
+    assert leaves(first) == leaves(second)
+    assert leaves(state) == before
+
+
+def test_fit_leaves_its_inputs_unchanged() -> None:
+    X, y = data()
+    X_val, y_val = data(m=10, seed=1)
+    params = fcfun.init(SPEC, 3)
+    arrays = [X.copy(), y.copy(), X_val.copy(), y_val.copy()]
+    before = leaves((params, *arrays))
+    fcfun.fit(
+        SPEC,
+        arrays[0],
+        arrays[1],
+        optimizer=fcfun.adam(0.01),
+        epochs=2,
+        batch_size=8,
+        seed=1,
+        params=params,
+        validation=(arrays[2], arrays[3]),
+    )
+    assert leaves((params, *arrays)) == before
+    assert all(a.flags.writeable for a in arrays)
+
+
+def test_resume_from_a_state_equals_the_uninterrupted_run() -> None:
+    X, y = data()
+    kwargs: dict[str, Any] = {
+        "optimizer": fcfun.adam(0.01),
+        "batch_size": 8,
+        "validation": data(m=10, seed=2),
+    }
+    full = fcfun.fit(SPEC, X, y, epochs=6, seed=3, **kwargs)
+    part = fcfun.fit(SPEC, X, y, epochs=2, seed=3, **kwargs)
+    resumed = fcfun.fit(SPEC, X, y, epochs=6, params=part, **kwargs)
+    assert leaves(resumed) == leaves(full)
+    with pytest.raises(ValueError, match="seed must be None or the state's seed 3"):
+        fcfun.fit(SPEC, X, y, epochs=6, params=part, seed=4, **kwargs)
+
+
+def test_fit_iter_yields_each_epoch_lazily() -> None:
+    X, y = data()
+    kwargs: dict[str, Any] = {"optimizer": fcfun.sgd(0.1), "batch_size": 8, "seed": 0}
+    states = list(fcfun.fit_iter(SPEC, X, y, epochs=3, **kwargs))
+    assert [s.epoch for s in states] == [1, 2, 3]
+    for state in states:
+        assert leaves(state) == leaves(fcfun.fit(SPEC, X, y, epochs=state.epoch, **kwargs))
+    iterator = fcfun.fit_iter(SPEC, X, y, epochs=10**9, **kwargs)  # nothing runs yet
+    assert next(iterator).epoch == 1
+
+
+def test_batches_cover_every_row_once_with_the_short_batch_kept() -> None:
+    d = fcfun.Dataset(np.arange(20.0).reshape(10, 2), np.arange(10.0).reshape(10, 1))
+    shuffled = fcfun.epoch_data(d, seed=1, epoch=2, shuffle=True)
+    chunks = list(fcfun.batches(shuffled, 4))
+    assert [len(X) for X, _ in chunks] == [4, 4, 2]
+    rows = np.concatenate([Y[:, 0] for _, Y in chunks])
+    np.testing.assert_array_equal(np.sort(rows), np.arange(10.0))
+    np.testing.assert_array_equal(rows, np.random.default_rng([1, 2]).permutation(10))
+    assert [len(X) for X, _ in fcfun.batches(d, 100)] == [10]
+
+
+def test_step_counts_follow_batch_size() -> None:
+    X, y = data(m=10)
+    state = fcfun.fit(SPEC, X, y, optimizer=fcfun.adam(0.01), epochs=3, batch_size=4, seed=0)
+    assert state.opt_state.states[0].step == 9  # 3 batches (4, 4, 2) per epoch
+    full = fcfun.fit(SPEC, X, y, optimizer=fcfun.adam(0.01), epochs=3, batch_size=50, seed=0)
+    assert full.opt_state.states[0].step == 3
+
+
+def test_observers_change_nothing() -> None:
+    X, y = data()
+    kwargs: dict[str, Any] = {"optimizer": fcfun.sgd(0.1), "epochs": 4, "batch_size": 8, "seed": 0}
+    seen: list[int] = []
+    wrapped: list[int] = []
+
+    def progress(epochs: Any) -> Any:
+        for epoch in epochs:
+            wrapped.append(epoch)
+            yield epoch
+
+    observed = fcfun.fit(
+        SPEC, X, y, callback=lambda s: seen.append(s.epoch), progress=progress, **kwargs
+    )
+    assert leaves(observed) == leaves(fcfun.fit(SPEC, X, y, **kwargs))
+    assert seen == [1, 2, 3, 4]
+    assert wrapped == [0, 1, 2, 3]
+
+
+def test_history_records_validation() -> None:
+    X, y = data()
+    X_val, y_val = data(m=20, seed=9)
+    state = fcfun.fit(
+        SPEC,
+        X,
+        y,
+        optimizer=fcfun.adam(0.05),
+        epochs=5,
+        batch_size=10,
+        seed=0,
+        validation=(X_val, y_val),
+    )
+    assert len(state.history.train_loss) == len(state.history.val_loss) == 5
+    output = fcfun.predict(SPEC, state.params, X_val)
+    assert state.history.val_metric[-1] == np.mean(output.argmax(axis=1) == y_val)
+    loss, _ = fcfun.loss_and_grad(SPEC, state.params, X_val, y_val)
+    assert state.history.val_loss[-1] == pytest.approx(loss, rel=1e-14)
+
+
+def test_early_stopping_stops_after_patience_and_restores_the_best() -> None:
+    X, y = data()
+    X_val, y_val = data(m=20, seed=9)
+    kwargs: dict[str, Any] = {
+        "optimizer": fcfun.adam(0.2),
+        "batch_size": 5,
+        "seed": 0,
+        "validation": (X_val, y_val),
+    }
+    epochs_run: list[int] = []
+    rule = fcfun.EarlyStopping(patience=3, monitor="val_loss")
+    stopped = fcfun.fit(
+        SPEC,
+        X,
+        y,
+        epochs=200,
+        early_stopping=rule,
+        callback=lambda s: epochs_run.append(s.epoch),
+        **kwargs,
+    )
+    val_loss = stopped.history.val_loss
+    best = int(np.argmin(val_loss))
+    assert stopped.epoch < 200
+    assert stopped.epoch == best + 1 + 3  # exactly `patience` epochs after the best
+    assert epochs_run[-1] == stopped.epoch  # no epoch trained past the stop
+    best_state = fcfun.fit(SPEC, X, y, epochs=best + 1, **kwargs)
+    assert leaves(stopped.params) == leaves(best_state.params)
+    kept = fcfun.fit(
+        SPEC, X, y, epochs=200, early_stopping=rule._replace(restore_best=False), **kwargs
+    )
+    assert leaves(kept.params) == leaves(fcfun.fit(SPEC, X, y, epochs=kept.epoch, **kwargs).params)
+
+
+def test_early_stopping_needs_what_it_monitors() -> None:
+    X, y = data()
+    with pytest.raises(ValueError, match="needs validation data"):
+        fcfun.fit(
+            SPEC,
+            X,
+            y,
+            optimizer=fcfun.sgd(0.1),
+            epochs=3,
+            batch_size=8,
+            seed=0,
+            early_stopping=fcfun.EarlyStopping(),
+        )
+
+
+def test_divergence_keeps_the_last_finite_state() -> None:
+    X, _y = data()
+    spec = fcfun.mlp([4, 6, 1], output=fcfun.identity, loss=fcfun.mean_squared_error)
+    target = X @ np.ones(4)
+    kwargs: dict[str, Any] = {"optimizer": fcfun.sgd(1e3), "batch_size": len(X), "seed": 0}
+    with pytest.raises(fcfun.DivergenceError) as caught:
+        fcfun.fit(spec, X, target, epochs=1000, **kwargs)
+    error = caught.value
+    state = error.state
+    assert error.step == 0  # full batch: one step per epoch
+    assert all(np.isfinite(p.W).all() and np.isfinite(p.b).all() for p in state.params)
+    # The last finite state is the same run stopped one step (here one epoch) earlier.
+    assert leaves(state) == leaves(fcfun.fit(spec, X, target, epochs=error.epoch, **kwargs))
+    quiet = fcfun.fit(spec, X, target, epochs=1000, on_divergence="stop", **kwargs)
+    assert leaves(quiet) == leaves(state)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_training_keeps_the_dtype(dtype: Any) -> None:
+    X, y = data()
+    state = fcfun.fit(
+        SPEC, X, y, optimizer=fcfun.adam(0.01), epochs=2, batch_size=8, seed=0, dtype=dtype
+    )
+    assert all(p.W.dtype == dtype and p.b.dtype == dtype for p in state.params)
+    assert all(not p.W.flags.writeable for p in state.params)
+
+
+def test_training_reduces_the_loss() -> None:
+    X, y = data(m=200)
+    state = fcfun.fit(SPEC, X, y, optimizer=fcfun.adam(0.05), epochs=30, batch_size=20, seed=0)
+    assert state.history.train_loss[-1] < 0.5 * state.history.train_loss[0]
