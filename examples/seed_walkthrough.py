@@ -45,10 +45,9 @@ def run(seed: int = SEED) -> Walkthrough:
     Y = np.array([[0.0], [1.0], [1.0], [0.0]])
     prediction, _ = fcfun.forward(spec, params, X)
     loss, grads = fcfun.loss_and_grad(spec, params, X, Y)
-    updated = tuple(
-        fcfun.Dense(p.W - LEARNING_RATE * g.W, p.b - LEARNING_RATE * g.b)
-        for p, g in zip(params, grads, strict=True)
-    )
+    optimizer = fcfun.sgd(LEARNING_RATE)  # plain gradient descent: W <- W - lr * dW
+    updates, _ = optimizer.update(grads, optimizer.init(params), params)
+    updated = fcfun.apply_updates(params, updates)
     return Walkthrough(X, Y, params, prediction, loss, grads, updated)
 
 
