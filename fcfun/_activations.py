@@ -131,23 +131,26 @@ softmax = Activation("softmax", softmax_function, _softmax_backward)
 """Row-wise softmax for a multiclass output layer."""
 
 
-@functools.cache
 def leaky_relu(slope: float = 0.01) -> Activation:
     """``g(z) = z`` for ``z > 0`` and ``slope * z`` otherwise.
 
-    Calls with the same slope return the same value, so specs that use it compare equal.
+    Calls with the same slope value return the same object, however it is written, so
+    specs that use it compare equal.
 
     >>> leaky_relu(0.1).name
     'leaky_relu(0.1)'
-    >>> leaky_relu(0.1) is leaky_relu(0.1)
+    >>> leaky_relu() is leaky_relu(0.01) and leaky_relu(1) is leaky_relu(slope=1.0)
     True
     """
     if isinstance(slope, bool) or not isinstance(slope, int | float):
         raise TypeError(f"slope must be a real number, got {type(slope).__name__}")
     if not (math.isfinite(slope) and slope >= 0):
         raise ValueError(f"slope must be finite and >= 0, got {slope!r}")
-    slope = float(slope)
+    return _leaky_relu(float(slope))
 
+
+@functools.cache
+def _leaky_relu(slope: float) -> Activation:
     def forward(Z: FloatArray) -> FloatArray:
         return np.where(Z > 0, Z, slope * Z)
 
