@@ -19,6 +19,8 @@ from fcfun._initializers import he_normal as he_normal
 from fcfun._initializers import he_uniform as he_uniform
 from fcfun._initializers import lecun_normal as lecun_normal
 from fcfun._initializers import zeros as zeros
+from fcfun._io import load as load
+from fcfun._io import save as save
 from fcfun._layers import LinearCache as LinearCache
 from fcfun._layers import dense_backward as dense_backward
 from fcfun._layers import dense_forward as dense_forward
@@ -91,6 +93,9 @@ from fcfun._training import fit as fit
 from fcfun._training import fit_iter as fit_iter
 from fcfun._training import train_epoch as train_epoch
 from fcfun._training import train_step as train_step
+from fcfun._tree import fingerprint as fingerprint
+from fcfun._tree import flatten as flatten
+from fcfun._tree import unflatten as unflatten
 from fcfun._types import Caches as Caches
 from fcfun._types import Dense as Dense
 from fcfun._types import DenseCache as DenseCache
@@ -150,8 +155,10 @@ __all__ = [
     "epoch_order",
     "evaluate",
     "exponential_decay",
+    "fingerprint",
     "fit",
     "fit_iter",
+    "flatten",
     "forward",
     "glorot_normal",
     "glorot_uniform",
@@ -168,6 +175,7 @@ __all__ = [
     "linear_backward",
     "linear_forward",
     "linear_warmup",
+    "load",
     "loss",
     "loss_and_grad",
     "mean_squared_error",
@@ -176,6 +184,7 @@ __all__ = [
     "r2_score",
     "relu",
     "rmsprop",
+    "save",
     "scale",
     "scale_by_adagrad",
     "scale_by_adam",
@@ -193,5 +202,6 @@ __all__ = [
     "trace",
     "train_epoch",
     "train_step",
+    "unflatten",
     "zeros",
 ]

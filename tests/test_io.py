@@ -1,0 +1,459 @@
+"""Tests for fcfun._io: checkpoints round-trip exactly, refuse bad files, write atomically."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from fcfun._activations import Activation, identity, leaky_relu, relu, sigmoid, softmax, tanh
+from fcfun._io import FORMAT_VERSION, load, save
+from fcfun._losses import (
+    binary_cross_entropy,
+    half_squared_error,
+    mean_squared_error,
+    softmax_cross_entropy,
+)
+from fcfun._network import MLP, init, loss_and_grad, mlp
+from fcfun._optimizers import (
+    adam,
+    apply_updates,
+    chain,
+    scale,
+    scale_by_adam,
+    sgd,
+    trace,
+)
+from fcfun._state import History, TrainState
+from fcfun._tree import fingerprint, flatten
+from fcfun._types import Dense, Params
+
+# A hand-made optimizer whose state nests tuples, NamedTuples and every kind of leaf.
+
+
+class Slot(NamedTuple):
+    velocity: Params
+    scale: float
+
+
+class ToyState(NamedTuple):
+    step: int
+    slots: tuple[Slot, ...]
+    extras: tuple[bool, str, None, np.float64, tuple[()]]
+
+
+class Toy:
+    """An optimizer-like object: only ``init`` is needed to load."""
+
+    def init(self, params: Params) -> ToyState:
+        velocity = tuple(Dense(np.zeros_like(p.W), np.zeros_like(p.b)) for p in params)
+        return ToyState(0, (Slot(velocity, 1.0),), (False, "toy", None, np.float64(0.0), ()))
+
+
+def _trained_toy(params: Params) -> ToyState:
+    rng = np.random.default_rng(7)
+    velocity = tuple(
+        Dense(
+            rng.normal(size=p.W.shape).astype(p.W.dtype),
+            rng.normal(size=p.b.shape).astype(p.b.dtype),
+        )
+        for p in params
+    )
+    return ToyState(5, (Slot(velocity, 0.25),), (True, "toy", None, np.float64(2.5), ()))
+
+
+SPECS = [
+    mlp([3, 2], output=sigmoid, loss=binary_cross_entropy),
+    mlp([4, 8, 3], hidden=leaky_relu(0.2), output=softmax, loss=softmax_cross_entropy),
+    mlp([2, 5, 4, 1], hidden=[tanh, leaky_relu()], output=identity, loss=half_squared_error),
+    mlp([3, 6, 2], hidden=relu, output=identity, loss=mean_squared_error),
+]
+
+
+def _state(spec: MLP, dtype: type[np.floating[Any]] = np.float64) -> TrainState[ToyState]:
+    params = init(spec, seed=3, dtype=dtype)
+    history = History((1.5, 0.75, 0.5), (1.0, 0.9, 0.8), (0.1, 0.2, 0.3))
+    return TrainState(params, _trained_toy(params), 3, 11, history)
+
+
+def _checkpoint(tmp_path: Path) -> tuple[Path, MLP, TrainState[ToyState]]:
+    spec = SPECS[1]
+    state = _state(spec)
+    path = tmp_path / "run.npz"
+    save(path, spec, state)
+    return path, spec, state
+
+
+def _arrays(path: Path) -> dict[str, npt.NDArray[Any]]:
+    with np.load(path, allow_pickle=False) as archive:
+        return {key: archive[key] for key in archive.files}
+
+
+def _write(path: Path, arrays: dict[str, npt.NDArray[Any]], *, allow_pickle: bool = False) -> None:
+    with path.open("wb") as file:
+        np.savez(file, allow_pickle=allow_pickle, **arrays)
+
+
+# Round trips -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: "-".join(map(str, spec.sizes)))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_round_trip_keeps_the_fingerprint(
+    tmp_path: Path, spec: MLP, dtype: type[np.floating[Any]]
+) -> None:
+    state = _state(spec, dtype)
+    save(tmp_path / "run.npz", spec, state)
+    loaded_spec, loaded = load(tmp_path / "run.npz", optimizer=Toy())
+    assert fingerprint((loaded_spec, loaded)) == fingerprint((spec, state))
+    assert loaded_spec.sizes == spec.sizes
+    assert loaded_spec.loss is spec.loss
+    assert [a.name for a in loaded_spec.activations] == [a.name for a in spec.activations]
+    assert loaded.params[0].W.dtype == dtype
+    assert type(loaded.opt_state) is ToyState
+    assert type(loaded.opt_state.extras[3]) is np.float64
+    assert loaded.history == state.history
+
+
+def test_round_trip_with_adam_and_a_chain_after_some_steps(tmp_path: Path) -> None:
+    spec = SPECS[1]
+    X = np.random.default_rng(0).normal(size=(16, 4))
+    labels = np.arange(16) % 3
+    for optimizer in (
+        adam(0.01),
+        chain(trace(0.9), scale_by_adam(), scale(-0.1)),
+        sgd(0.1, momentum=0.9),
+    ):
+        params = init(spec, seed=0, dtype=np.float32)
+        opt_state = optimizer.init(params)
+        for _ in range(3):
+            _, grads = loss_and_grad(spec, params, X.astype(np.float32), labels)
+            updates, opt_state = optimizer.update(grads, opt_state, params)
+            params = apply_updates(params, updates)
+        state = TrainState(params, opt_state, 3, 0, History((1.0, 0.9, 0.8)))
+        save(tmp_path / "run.npz", spec, state)
+        loaded_spec, loaded = load(tmp_path / "run.npz", optimizer=optimizer)
+        assert fingerprint((loaded_spec, loaded)) == fingerprint((spec, state))
+        # the loaded state trains on exactly as the saved one
+        _, grads = loss_and_grad(spec, params, X.astype(np.float32), labels)
+        expected, _ = optimizer.update(grads, opt_state, params)
+        got, _ = optimizer.update(grads, loaded.opt_state, loaded.params)
+        assert fingerprint(got) == fingerprint(expected)
+
+
+@pytest.mark.parametrize("opt_state", [None, np.arange(3.0), 7, (), ("leaf",)])
+def test_round_trip_of_small_states(tmp_path: Path, opt_state: object) -> None:
+    class Fixed:
+        def init(self, params: Params) -> object:
+            return opt_state
+
+    spec = SPECS[0]
+    state = TrainState(init(spec, seed=0), opt_state, 0, 0, History())
+    save(tmp_path / "run", spec, state)
+    loaded_spec, loaded = load(tmp_path / "run", optimizer=Fixed())
+    assert fingerprint((loaded_spec, loaded)) == fingerprint((spec, state))
+
+
+def test_loaded_arrays_are_read_only(tmp_path: Path) -> None:
+    path, _, _ = _checkpoint(tmp_path)
+    _, loaded = load(path, optimizer=Toy())
+    arrays = [leaf for _, leaf in flatten(loaded) if isinstance(leaf, np.ndarray)]
+    assert arrays
+    assert not any(array.flags.writeable for array in arrays)
+
+
+def test_the_path_is_used_as_given(tmp_path: Path) -> None:
+    spec, state = SPECS[0], _state(SPECS[0])
+    save(str(tmp_path / "checkpoint"), spec, state)
+    assert sorted(os.listdir(tmp_path)) == ["checkpoint"]
+    load(str(tmp_path / "checkpoint"), optimizer=Toy())
+
+
+def test_the_on_disk_layout(tmp_path: Path) -> None:
+    path, spec, _ = _checkpoint(tmp_path)
+    arrays = _arrays(path)
+    assert int(arrays["format_version"]) == FORMAT_VERSION
+    assert arrays["spec/sizes"].dtype == np.int64
+    assert arrays["spec/sizes"].tolist() == list(spec.sizes)
+    assert arrays["spec/activations"].tolist() == ["leaky_relu(0.2)", "softmax"]
+    assert str(arrays["spec/loss"]) == "softmax_cross_entropy"
+    assert arrays["opt_state/step"].dtype == np.int64
+    assert arrays["opt_state/slots/0/velocity/1/b"].shape == (3,)
+    assert "opt_state/extras/2" not in arrays  # None is kept in opt_state_structure only
+    assert ["opt_state/extras/2", "none"] in arrays["opt_state_structure"].tolist()
+    assert arrays["history/val_metric"].dtype == np.float64
+    assert all(array.dtype != object for array in arrays.values())
+
+
+def test_save_and_load_do_not_mutate_their_inputs(tmp_path: Path) -> None:
+    spec = SPECS[1]
+    state = _state(spec)
+    arrays = [leaf for _, leaf in flatten(state) if isinstance(leaf, np.ndarray)]
+    flags = [array.flags.writeable for array in arrays]
+    before = fingerprint((spec, state))
+    save(tmp_path / "run.npz", spec, state)
+    toy = Toy()
+    load(tmp_path / "run.npz", optimizer=toy)
+    assert fingerprint((spec, state)) == before
+    assert [array.flags.writeable for array in arrays] == flags
+
+
+# Refusals ----------------------------------------------------------------------------
+
+
+def test_a_missing_path_raises_file_not_found(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "nothing.npz", optimizer=Toy())
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: data[: len(data) // 2],
+        lambda data: data[:-1],
+        lambda data: b"",
+        lambda data: np.random.default_rng(0).bytes(len(data)),
+        lambda data: b"PK\x03\x04" + np.random.default_rng(1).bytes(200),
+        lambda data: data[:100] + bytes(len(data) - 100),
+    ],
+    ids=["half", "last-byte", "empty", "random", "zip-magic", "zeroed"],
+)
+def test_damaged_files_cannot_be_read(tmp_path: Path, damage: Callable[[bytes], bytes]) -> None:
+    path, _, _ = _checkpoint(tmp_path)
+    path.write_bytes(damage(path.read_bytes()))
+    with pytest.raises(ValueError, match="cannot be read as an fcfun checkpoint"):
+        load(path, optimizer=Toy())
+
+
+def test_a_corrupted_member_cannot_be_read(tmp_path: Path) -> None:
+    path, _, _ = _checkpoint(tmp_path)
+    data = bytearray(path.read_bytes())
+    start = data.index(b"params/0/W.npy") + len(b"params/0/W.npy") + 200
+    data[start] ^= 0xFF  # a bit flip inside the stored array: the CRC no longer matches
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"cannot be read as an fcfun checkpoint.*params/0/W"):
+        load(path, optimizer=Toy())
+
+
+def test_a_plain_npy_file_cannot_be_read(tmp_path: Path) -> None:
+    path = tmp_path / "array.npy"
+    np.save(path, np.zeros(3))
+    with pytest.raises(ValueError, match="cannot be read as an fcfun checkpoint"):
+        load(path, optimizer=Toy())
+
+
+def test_an_object_array_is_refused_without_unpickling(tmp_path: Path) -> None:
+    path, _, _ = _checkpoint(tmp_path)
+    arrays = _arrays(path)
+    arrays["spec/loss"] = np.array(["softmax_cross_entropy", {"evil": 1}], dtype=object)
+    _write(path, arrays, allow_pickle=True)
+    with pytest.raises(ValueError, match="'spec/loss' holds an object array"):
+        load(path, optimizer=Toy())
+
+
+def _refused(
+    tmp_path: Path, change: Callable[[dict[str, npt.NDArray[Any]]], object], message: str
+) -> None:
+    path, _, _ = _checkpoint(tmp_path)
+    arrays = _arrays(path)
+    change(arrays)
+    _write(path, arrays)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        load(path, optimizer=Toy())
+
+
+CHANGES: list[tuple[str, Callable[[dict[str, npt.NDArray[Any]]], object], str]] = [
+    ("extra", lambda a: a.update(notes=np.array("hi")), "unknown key 'notes'"),
+    ("extra-param", lambda a: a.update({"params/2/W": np.zeros(1)}), "unknown key 'params/2/W'"),
+    (
+        "extra-opt",
+        lambda a: a.update({"opt_state/slots/0/extra": np.zeros(1)}),
+        "unknown key 'opt_state/slots/0/extra'",
+    ),
+    ("missing", lambda a: a.pop("seed"), "missing key 'seed'"),
+    ("missing-param", lambda a: a.pop("params/1/b"), "missing key 'params/1/b'"),
+    (
+        "missing-opt",
+        lambda a: a.pop("opt_state/slots/0/velocity/0/W"),
+        "missing key 'opt_state/slots/0/velocity/0/W'",
+    ),
+    (
+        "shape",
+        lambda a: a.update({"params/0/W": np.zeros((8, 4))}),
+        "params[0].W must have shape (4, 8)",
+    ),
+    (
+        "dtype",
+        lambda a: a.update({"params/1/b": np.zeros(3, np.float32)}),
+        "params[1].b has dtype float32",
+    ),
+    (
+        "int-params",
+        lambda a: a.update({"params/0/b": np.zeros(8, np.int64)}),
+        "params[0].b must have dtype float32 or float64",
+    ),
+    (
+        "opt-shape",
+        lambda a: a.update({"opt_state/slots/0/velocity/0/b": np.zeros(9)}),
+        "'opt_state/slots/0/velocity/0/b' must have shape (8,)",
+    ),
+    (
+        "opt-dtype",
+        lambda a: a.update({"opt_state/slots/0/velocity/0/b": np.zeros(8, np.float32)}),
+        "'opt_state/slots/0/velocity/0/b' must have shape (8,) and dtype float64",
+    ),
+    (
+        "opt-int-kind",
+        lambda a: a.update({"opt_state/step": np.array(5.0)}),
+        "key 'opt_state/step' must be a 0-D integer array",
+    ),
+    (
+        "activation",
+        lambda a: a.update({"spec/activations": np.array(["leaky_relu(0.2)", "swish"])}),
+        "key 'spec/activations': unknown activation 'swish'",
+    ),
+    (
+        "activation-count",
+        lambda a: a.update({"spec/activations": np.array(["softmax"])}),
+        "key 'spec/activations' must hold 2 names",
+    ),
+    ("loss", lambda a: a.update({"spec/loss": np.array("hinge")}), "key 'spec/loss': unknown loss"),
+    (
+        "sizes",
+        lambda a: a.update({"spec/sizes": np.array([4.0, 8.0, 3.0])}),
+        "key 'spec/sizes' must be a 1-D integer array",
+    ),
+    (
+        "sizes-short",
+        lambda a: a.update({"spec/sizes": np.array([4]), "spec/activations": np.array([""])[:0]}),
+        "key 'spec/sizes': sizes must hold at least two layer sizes",
+    ),
+    (
+        "sizes-zero",
+        lambda a: a.update({"spec/sizes": np.array([4, 0, 3])}),
+        "key 'spec/sizes': sizes[1] must be an integer >= 1, got 0",
+    ),
+    (
+        "version",
+        lambda a: a.update(format_version=np.array(2)),
+        "format_version is 2; this fcfun reads version 1",
+    ),
+    (
+        "epoch",
+        lambda a: a.update(epoch=np.array(-1)),
+        "key 'epoch' must be a non-negative integer, got -1",
+    ),
+    ("seed", lambda a: a.update(seed=np.array([1])), "key 'seed' must be a 0-D integer array"),
+    (
+        "history",
+        lambda a: a.update({"history/val_loss": np.zeros(3, np.float32)}),
+        "key 'history/val_loss' must be float64",
+    ),
+    (
+        "structure",
+        lambda a: a.update(opt_state_structure=a["opt_state_structure"][:-1]),
+        "opt_state does not match the optimizer's state",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"), [c[1:] for c in CHANGES], ids=[c[0] for c in CHANGES]
+)
+def test_invalid_checkpoints_are_refused_naming_the_key(
+    tmp_path: Path, change: Callable[[dict[str, npt.NDArray[Any]]], object], message: str
+) -> None:
+    _refused(tmp_path, change, message)
+
+
+def test_an_optimizer_state_of_another_optimizer_is_refused(tmp_path: Path) -> None:
+    spec = SPECS[1]
+    params = init(spec, seed=0)
+    save(tmp_path / "run.npz", spec, TrainState(params, adam().init(params), 0, 0, History()))
+    with pytest.raises(ValueError, match=r"at 'opt_state/states/0'") as info:
+        load(tmp_path / "run.npz", optimizer=sgd(0.1, momentum=0.9))
+    assert "TraceState" in str(info.value)
+    with pytest.raises(ValueError, match="opt_state does not match"):
+        load(tmp_path / "run.npz", optimizer=Toy())
+
+
+def test_save_refuses_what_it_could_not_load(tmp_path: Path) -> None:
+    spec, state = SPECS[1], _state(SPECS[1])
+    custom = Activation("swish", relu.forward, relu.backward)
+    with pytest.raises(ValueError, match=r"spec.activations\[0\] .* 'swish'"):
+        save(tmp_path / "run.npz", spec._replace(activations=(custom, softmax)), state)
+    with pytest.raises(TypeError, match="opt_state/extras/1"):
+        save(tmp_path / "run.npz", spec, state._replace(opt_state=_with_label(state, ["x"])))
+    with pytest.raises(ValueError, match="opt_state/extras/1 cannot be saved: a str ending in NUL"):
+        save(tmp_path / "run.npz", spec, state._replace(opt_state=_with_label(state, "x\x00")))
+    with pytest.raises(ValueError, match=r"state\.epoch"):
+        save(tmp_path / "run.npz", spec, state._replace(epoch=-1))
+    opt_state = state.opt_state._replace(step=2**64)
+    with pytest.raises(ValueError, match="opt_state/step must fit in int64"):
+        save(tmp_path / "run.npz", spec, state._replace(opt_state=opt_state))
+    with pytest.raises(ValueError, match="params must hold 2 layers"):
+        save(tmp_path / "run.npz", spec, state._replace(params=state.params[:1]))
+    assert os.listdir(tmp_path) == []
+
+
+def _with_label(state: TrainState[ToyState], label: Any) -> ToyState:
+    extras = state.opt_state.extras
+    return state.opt_state._replace(extras=(extras[0], label, *extras[2:]))
+
+
+# Atomic writes -----------------------------------------------------------------------
+
+
+def _interrupted_savez(exception: BaseException) -> Callable[..., None]:
+    def savez(file: io.BufferedWriter, *args: Any, **kwds: Any) -> None:
+        file.write(b"PK\x03\x04 half of a checkpoint")
+        file.flush()
+        raise exception
+
+    return savez
+
+
+@pytest.mark.parametrize("exception", [OSError("disk full"), KeyboardInterrupt()])
+def test_an_interrupted_save_leaves_the_previous_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exception: BaseException
+) -> None:
+    path, spec, state = _checkpoint(tmp_path)
+    before = path.read_bytes()
+    monkeypatch.setattr(np, "savez", _interrupted_savez(exception))
+    with pytest.raises(type(exception)):
+        save(path, spec, state._replace(epoch=4))
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == ["run.npz"]
+    assert path.read_bytes() == before
+    _, loaded = load(path, optimizer=Toy())
+    assert loaded.epoch == 3
+
+
+def test_a_failed_rename_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, spec, state = _checkpoint(tmp_path)
+
+    def refuse(source: str, target: str) -> None:
+        raise PermissionError(f"cannot replace {target}")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(PermissionError):
+        save(path, spec, state._replace(epoch=4))
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == ["run.npz"]
+    assert load(path, optimizer=Toy())[1].epoch == 3
+
+
+def test_save_replaces_an_existing_checkpoint(tmp_path: Path) -> None:
+    path, spec, state = _checkpoint(tmp_path)
+    save(path, spec, state._replace(epoch=9))
+    assert load(path, optimizer=Toy())[1].epoch == 9
+    assert os.listdir(tmp_path) == ["run.npz"]
