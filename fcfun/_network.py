@@ -11,10 +11,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from fcfun._activations import Activation, relu
+from fcfun._activations import Activation, ActivationName, parse_activation, relu
 from fcfun._initializers import Initializer, glorot_uniform, zeros
 from fcfun._layers import affine, linear_grads
-from fcfun._losses import Loss
+from fcfun._losses import Loss, LossName, parse_loss
 from fcfun._types import Caches, Dense, DenseCache, FloatArray, FloatDType, Params, freeze
 from fcfun._validation import (
     check_real,
@@ -59,40 +59,60 @@ class MLP(NamedTuple):
 def mlp(
     sizes: Sequence[int],
     *,
-    hidden: Activation | Sequence[Activation] = relu,
-    output: Activation,
-    loss: Loss,
+    hidden: Activation | ActivationName | Sequence[Activation | ActivationName] = relu,
+    output: Activation | ActivationName,
+    loss: Loss | LossName,
 ) -> MLP:
     """Describe a network: layer sizes, hidden activations, output activation and loss.
 
     Args:
         sizes: ``[n_in, n_hidden..., n_out]``, at least two positive integers.
-        hidden: one activation for every hidden layer, or one per hidden layer.
-        output: the output layer's activation.
-        loss: the loss to train with.
+        hidden: one activation for every hidden layer, or one per hidden layer; an
+            ``Activation`` or its name.
+        output: the output layer's activation, or its name.
+        loss: the loss to train with, or its name.
 
     >>> import fcfun
     >>> spec = fcfun.mlp([4, 8, 3], output=fcfun.softmax, loss=fcfun.softmax_cross_entropy)
     >>> [a.name for a in spec.activations], spec.fused
     (['relu', 'softmax'], True)
+    >>> fcfun.mlp([4, 8, 3], hidden="tanh", output="softmax", loss="softmax_cross_entropy") == (
+    ...     fcfun.mlp([4, 8, 3], hidden=fcfun.tanh, output=fcfun.softmax,
+    ...               loss=fcfun.softmax_cross_entropy))
+    True
     """
     checked = check_sizes(sizes)
     n_hidden = len(checked) - 2
-    if isinstance(hidden, Activation):
-        hidden_activations = (hidden,) * n_hidden
+    if isinstance(hidden, Activation | str):
+        hidden_activations = (_activation_arg(hidden, "hidden"),) * n_hidden
     else:
-        hidden_activations = tuple(hidden)
+        if not isinstance(hidden, Sequence):
+            raise TypeError(
+                f"hidden must be an Activation, a name or a sequence of them, "
+                f"got {describe(hidden)}"
+            )
+        hidden_activations = tuple(_activation_arg(a, f"hidden[{i}]") for i, a in enumerate(hidden))
         if len(hidden_activations) != n_hidden:
             raise ValueError(
-                f"hidden must be one Activation or {n_hidden} of them (one per hidden "
+                f"hidden must be one activation or a sequence of {n_hidden} (one per hidden "
                 f"layer of sizes {checked}), got {len(hidden_activations)}"
             )
-    for name, a in [*(("hidden", h) for h in hidden_activations), ("output", output)]:
-        if not isinstance(a, Activation):
-            raise TypeError(f"{name} must be an fcfun Activation, got {describe(a)}")
+    output_activation = _activation_arg(output, "output")
+    if isinstance(loss, str):
+        loss = parse_loss(loss)
     if not isinstance(loss, Loss):
-        raise TypeError(f"loss must be an fcfun Loss, got {describe(loss)}")
-    return MLP(checked, (*hidden_activations, output), loss)
+        raise TypeError(f"loss must be an fcfun Loss or a loss name, got {describe(loss)}")
+    return MLP(checked, (*hidden_activations, output_activation), loss)
+
+
+def _activation_arg(value: object, name: str) -> Activation:
+    if isinstance(value, str):
+        return parse_activation(value)
+    if not isinstance(value, Activation):
+        raise TypeError(
+            f"{name} must be an fcfun Activation or an activation name, got {describe(value)}"
+        )
+    return value
 
 
 def init(

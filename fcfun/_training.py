@@ -272,6 +272,9 @@ def _prepare(
     epochs = check_int(epochs, "epochs", minimum=0)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     alpha = check_real(alpha, "alpha", low=0.0)
+    if not isinstance(shuffle, bool | np.bool_):
+        raise TypeError(f"shuffle must be True or False, got {describe(shuffle)}")
+    _check_callable(metric, "metric")
     if isinstance(params, TrainState):
         start: TrainState[S] = params
         if seed is not None and check_seed(seed) != start.seed:
@@ -412,6 +415,8 @@ def fit(
         metric=metric,
         dtype=dtype,
     )
+    _check_callable(callback, "callback")
+    _check_callable(progress, "progress")
     if on_divergence not in ("raise", "stop"):
         raise ValueError(f"on_divergence must be 'raise' or 'stop', got {on_divergence!r}")
     if early_stopping is not None:
@@ -427,6 +432,11 @@ def fit(
             state: TrainState[S] = error.state
             return state
         raise
+
+
+def _check_callable(value: object, name: str) -> None:
+    if value is not None and not callable(value):
+        raise TypeError(f"{name} must be a function or None, got {describe(value)}")
 
 
 def _observed(
@@ -463,8 +473,8 @@ def _check_early_stopping(rule: EarlyStopping, has_validation: bool) -> None:
         )
     if rule.monitor != "train_loss" and not has_validation:
         raise ValueError(
-            f"early_stopping.monitor={rule.monitor!r} needs validation data; "
-            "pass validation=(X_val, Y_val) or monitor='train_loss'"
+            f"early_stopping.monitor={rule.monitor!r} needs validation data, got "
+            "validation=None; pass validation=(X_val, Y_val) or monitor='train_loss'"
         )
 
 

@@ -54,9 +54,11 @@ def check_real(
     high_open: bool = False,
 ) -> float:
     """A finite real number in the interval [low, high] (ends open if asked)."""
-    left = "(" if low_open else "["
-    right = ")" if high_open else "]"
-    expected = f"a finite real number in {left}{low}, {high}{right}"
+    if high == math.inf:
+        expected = f"a finite real number {'>' if low_open else '>='} {low:g}"
+    else:
+        left, right = "(" if low_open else "[", ")" if high_open else "]"
+        expected = f"a finite real number in {left}{low:g}, {high:g}{right}"
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be {expected}, got {describe(value)}")
     x = float(value)
@@ -105,8 +107,8 @@ def params_dtype(spec: MLP, params: object) -> np.dtype[Any]:
                 dtype = array.dtype
             elif array.dtype != dtype:
                 raise TypeError(
-                    f"{where} has dtype {array.dtype} but params[0].W has {dtype}; "
-                    "all params must share one dtype"
+                    f"{where} must have the dtype of params[0].W, {dtype} (all params "
+                    f"share one dtype), got {array.dtype}"
                 )
             if not np.isfinite(array).all():
                 raise ValueError(f"{where} must be finite, got NaN or inf")
@@ -129,16 +131,13 @@ def check_X(X: object, n_in: int, dtype: np.dtype[Any], name: str = "X") -> Floa
         raise ValueError(
             f"{name} must have {n_in} columns (the spec's input size), got shape {array.shape}"
         )
-    out = array.astype(dtype, copy=False)
-    if not np.isfinite(out).all():
-        raise ValueError(f"{name} must be finite, got NaN or inf (or values beyond {dtype})")
-    return out
+    return cast_finite(array, dtype, name)
 
 
 def _real_array(value: object, name: str) -> np.ndarray[Any, Any]:
     if isinstance(value, np.ndarray):
         array = value
-    elif isinstance(value, list | tuple):
+    elif isinstance(value, list | tuple) or hasattr(value, "__array__"):
         try:
             array = np.asarray(value)
         except ValueError as error:
@@ -150,6 +149,22 @@ def _real_array(value: object, name: str) -> np.ndarray[Any, Any]:
             f"{name} must hold real numbers (float, integer or bool), got dtype {array.dtype}"
         )
     return array
+
+
+def cast_finite(array: np.ndarray[Any, Any], dtype: np.dtype[Any], name: str) -> FloatArray:
+    """``array`` as ``dtype`` (no copy when it already is), refusing NaN and inf.
+
+    Values beyond ``dtype``'s range become inf in the cast and are refused with the rest;
+    the check runs over blocks of rows, so its memory is bounded for memory-mapped data.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        out: FloatArray = array.astype(dtype, copy=False)
+    rows_per_block = max(1, 2**22 // max(1, out[:1].size))
+    for start in range(0, out.shape[0], rows_per_block):
+        if not np.isfinite(out[start : start + rows_per_block]).all():
+            beyond = " (or values beyond the range of " + str(dtype) + ")"
+            raise ValueError(f"{name} must be finite, got NaN or inf{beyond}")
+    return out
 
 
 def check_targets(
@@ -175,14 +190,12 @@ def check_targets(
         array = array[:, None]
     if array.shape[1] != k:
         raise ValueError(f"{name} must have shape ({m}, {k}), got shape {array.shape}")
-    out = array.astype(dtype, copy=False)
-    if not np.isfinite(out).all():
-        raise ValueError(f"{name} must be finite, got NaN or inf")
+    out = cast_finite(array, dtype, name)
     if spec.loss.name.startswith("binary_cross_entropy") and ((out < 0).any() or (out > 1).any()):
         bad = out[(out < 0) | (out > 1)][0]
         raise ValueError(
             f"{name} must hold binary labels in {{0, 1}} (or probabilities in [0, 1]) "
-            f"for {spec.loss.name}, got {bad!r}"
+            f"for {spec.loss.name}, got {float(bad)!r}"
         )
     return out
 
@@ -201,8 +214,8 @@ def _class_targets(
         if labels.min() < 0 or labels.max() >= k:
             bad = labels[(labels < 0) | (labels >= k)][0]
             raise ValueError(
-                f"{name} holds class index {int(bad)}, outside 0..{k - 1} "
-                f"for a network with {k} outputs"
+                f"{name} must hold class indices in 0..{k - 1} for a network with {k} "
+                f"outputs, got {int(bad)}"
             )
         one_hot = np.zeros((m, k), dtype=dtype)
         one_hot[np.arange(m), labels] = 1
@@ -212,7 +225,8 @@ def _class_targets(
             f"{name} must be one-hot rows of shape ({m}, {k}) or integer labels of "
             f"shape ({m},), got shape {array.shape}"
         )
-    out = array.astype(dtype, copy=False)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = array.astype(dtype, copy=False)
     tolerance = 8 * float(np.finfo(dtype).eps) * k
     not_distributions = (
         ~np.isfinite(out).all(axis=1)

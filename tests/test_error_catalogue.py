@@ -1,0 +1,333 @@
+"""The error catalogue: every bad input, the exception it gets and its message.
+
+Each entry runs a call a user could make by mistake. The test checks that it raises the
+documented exception type, that the message names the argument, says what was expected
+and what was given, and is not a raw numpy error; and that ``docs/errors.md`` shows
+exactly the messages these calls produce (regenerate it with
+``python -m tests.test_error_catalogue > docs/errors.md``).
+"""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+import pytest
+
+import fcfun
+
+RAW_NUMPY_PHRASES = (
+    "operands could not be broadcast",
+    "ufunc",
+    "matmul: Input operand",
+    "could not convert",
+    "setting an array element",
+    "Object arrays cannot be loaded",
+    "inhomogeneous",
+)
+
+CE = fcfun.mlp([4, 5, 3], output=fcfun.softmax, loss=fcfun.softmax_cross_entropy)
+BCE = fcfun.mlp([4, 5, 1], output=fcfun.sigmoid, loss=fcfun.binary_cross_entropy)
+MSE = fcfun.mlp([4, 5, 2], output=fcfun.identity, loss=fcfun.mean_squared_error)
+P = fcfun.init(CE, seed=0)
+P_BCE = fcfun.init(BCE, seed=0)
+P_MSE = fcfun.init(MSE, seed=0)
+X = np.random.default_rng(0).normal(0, 1, (6, 4))
+Y = np.array([0, 1, 2, 0, 1, 2])
+
+
+def untyped(value: object) -> Any:
+    """Pass a wrongly typed value past mypy, as a user without a type checker might."""
+    return value
+
+
+class Entry(NamedTuple):
+    """One bad input: what it is, the call, the exception and the argument it names."""
+
+    case: str
+    call: Callable[[], object]
+    error: type[Exception]
+    names: str
+
+
+def fit(**overrides: Any) -> Callable[[], object]:
+    arguments: dict[str, Any] = {
+        "optimizer": fcfun.sgd(0.1),
+        "epochs": 2,
+        "batch_size": 4,
+        "seed": 0,
+    }
+    arguments.update(overrides)
+    spec, X_fit, Y_fit = arguments.pop("spec", CE), arguments.pop("X", X), arguments.pop("Y", Y)
+    return lambda: fcfun.fit(spec, X_fit, Y_fit, **arguments)
+
+
+def lg(spec: fcfun.MLP = CE, params: Any = P, X_in: Any = X, Y_in: Any = Y) -> Callable[[], object]:
+    return lambda: fcfun.loss_and_grad(spec, params, X_in, Y_in)
+
+
+def mixed_params() -> fcfun.Params:
+    return (P[0], fcfun.Dense(P[1].W.astype(np.float32), P[1].b.astype(np.float32)))
+
+
+CATALOGUE = [
+    # Inputs X
+    Entry("X is 1-D", lg(X_in=X[0]), ValueError, "X"),
+    Entry("X has the wrong number of columns", lg(X_in=X[:, :3]), ValueError, "X"),
+    Entry("X is empty", lg(X_in=X[:0], Y_in=Y[:0]), ValueError, "X"),
+    Entry("X holds NaN", lg(X_in=np.where(X > 1, np.nan, X)), ValueError, "X"),
+    Entry("X holds inf", lg(X_in=np.where(X > 1, np.inf, X)), ValueError, "X"),
+    Entry(
+        "X exceeds float32's range for float32 params",
+        lambda: fcfun.predict(CE, fcfun.init(CE, 0, dtype=np.float32), X * 1e300),
+        ValueError,
+        "X",
+    ),
+    Entry("X is complex", lg(X_in=X + 1j), TypeError, "X"),
+    Entry("X holds strings", lg(X_in=X.astype(str)), TypeError, "X"),
+    Entry("X is not an array", lg(X_in="data"), TypeError, "X"),
+    Entry("X is a ragged list", lg(X_in=[[1.0, 2.0, 3.0, 4.0], [1.0]]), ValueError, "X"),
+    # Targets Y
+    Entry("Y has fewer rows than X", lg(Y_in=Y[:5]), ValueError, "Y"),
+    Entry(
+        "Y has the wrong number of columns", lg(MSE, P_MSE, Y_in=np.zeros((6, 3))), ValueError, "Y"
+    ),
+    Entry(
+        "Y is 1-D for a network with several outputs",
+        lg(MSE, P_MSE, Y_in=np.zeros(6)),
+        ValueError,
+        "Y",
+    ),
+    Entry(
+        "binary label outside {0, 1}",
+        lg(BCE, P_BCE, Y_in=np.array([0, 1, 2, 0, 1, 0])),
+        ValueError,
+        "Y",
+    ),
+    Entry("class index out of range", lg(Y_in=np.array([0, 1, 3, 0, 1, 2])), ValueError, "Y"),
+    Entry("negative class index", lg(Y_in=np.array([0, -1, 2, 0, 1, 2])), ValueError, "Y"),
+    Entry(
+        "one-hot row that is not one-hot",
+        lg(Y_in=np.eye(3)[Y] + np.eye(3)[(Y + 1) % 3]),
+        ValueError,
+        "Y",
+    ),
+    Entry("float class labels", lg(Y_in=Y.astype(float)), TypeError, "Y"),
+    Entry("Y holds NaN", lg(MSE, P_MSE, Y_in=np.full((6, 2), np.nan)), ValueError, "Y"),
+    # Specs
+    Entry(
+        "a layer size of 0",
+        lambda: fcfun.mlp([4, 0, 3], output="softmax", loss="softmax_cross_entropy"),
+        ValueError,
+        "sizes[1]",
+    ),
+    Entry(
+        "a layer size that is not an integer",
+        lambda: fcfun.mlp([4, untyped(2.5), 3], output="softmax", loss="softmax_cross_entropy"),
+        TypeError,
+        "sizes[1]",
+    ),
+    Entry(
+        "one layer size only",
+        lambda: fcfun.mlp([4], output="softmax", loss="softmax_cross_entropy"),
+        ValueError,
+        "sizes",
+    ),
+    Entry(
+        "sizes not a sequence",
+        lambda: fcfun.mlp(untyped(4), output="softmax", loss="softmax_cross_entropy"),
+        TypeError,
+        "sizes",
+    ),
+    Entry(
+        "hidden activations of the wrong count",
+        lambda: fcfun.mlp(
+            [4, 5, 3],
+            hidden=[fcfun.relu, fcfun.tanh],
+            output="softmax",
+            loss="softmax_cross_entropy",
+        ),
+        ValueError,
+        "hidden",
+    ),
+    Entry(
+        "unknown activation name",
+        lambda: fcfun.mlp(
+            [4, 5, 3], hidden=untyped("relux"), output="softmax", loss="softmax_cross_entropy"
+        ),
+        ValueError,
+        "activation 'relux'",
+    ),
+    Entry(
+        "unknown loss name",
+        lambda: fcfun.mlp([4, 5, 3], output="softmax", loss=untyped("hinge")),
+        ValueError,
+        "loss 'hinge'",
+    ),
+    Entry(
+        "an activation that is not an Activation",
+        lambda: fcfun.mlp(
+            [4, 5, 3], hidden=untyped(42), output="softmax", loss="softmax_cross_entropy"
+        ),
+        TypeError,
+        "hidden",
+    ),
+    Entry(
+        "spec that is not an MLP", lambda: fcfun.predict(untyped((4, 3)), P, X), TypeError, "spec"
+    ),
+    # Parameters
+    Entry("params with a layer missing", lg(params=P[:1]), ValueError, "params"),
+    Entry(
+        "params with a wrong shape",
+        lg(params=(P[0], fcfun.Dense(P[1].W.T, P[1].b))),
+        ValueError,
+        "params[1].W",
+    ),
+    Entry(
+        "params of integer dtype",
+        lg(params=(fcfun.Dense(P[0].W.astype(int), P[0].b), P[1])),
+        TypeError,
+        "params[0].W",
+    ),
+    Entry("params mixing float32 and float64", lg(params=mixed_params()), TypeError, "params[1].W"),
+    Entry("params in a list", lg(params=list(P)), TypeError, "params"),
+    Entry(
+        "params holding NaN",
+        lg(params=(fcfun.Dense(P[0].W * np.nan, P[0].b), P[1])),
+        ValueError,
+        "params[0].W",
+    ),
+    Entry(
+        "init dtype that is not a float",
+        lambda: fcfun.init(CE, 0, dtype=untyped(np.int64)),
+        TypeError,
+        "dtype",
+    ),
+    Entry("init seed negative", lambda: fcfun.init(CE, -1), ValueError, "seed"),
+    # Optimizers
+    Entry("negative learning rate", lambda: fcfun.sgd(-0.1), ValueError, "lr"),
+    Entry("NaN learning rate", lambda: fcfun.adam(float("nan")), ValueError, "lr"),
+    Entry("learning rate as a string", lambda: fcfun.sgd(untyped("0.1")), TypeError, "lr"),
+    Entry("eps of 0", lambda: fcfun.adam(1e-3, eps=0.0), ValueError, "eps"),
+    Entry("beta of 1", lambda: fcfun.adam(1e-3, b1=1.0), ValueError, "b1"),
+    Entry("negative beta", lambda: fcfun.adam(1e-3, b2=-0.1), ValueError, "b2"),
+    Entry("negative momentum", lambda: fcfun.sgd(0.1, momentum=-0.5), ValueError, "momentum"),
+    Entry(
+        "Nesterov without momentum", lambda: fcfun.sgd(0.1, nesterov=True), ValueError, "nesterov"
+    ),
+    Entry(
+        "negative weight decay",
+        lambda: fcfun.adamw(1e-3, weight_decay=-1.0),
+        ValueError,
+        "weight_decay",
+    ),
+    Entry(
+        "RMSprop alpha outside [0, 1)", lambda: fcfun.rmsprop(1e-3, alpha=1.5), ValueError, "alpha"
+    ),
+    Entry("clipping norm of 0", lambda: fcfun.clip_by_global_norm(0.0), ValueError, "max_norm"),
+    # fit
+    Entry("batch_size of 0", fit(batch_size=0), ValueError, "batch_size"),
+    Entry("negative epochs", fit(epochs=-1), ValueError, "epochs"),
+    Entry("negative seed", fit(seed=-3), ValueError, "seed"),
+    Entry("non-integer seed", fit(seed=1.5), TypeError, "seed"),
+    Entry("no seed for a fresh run", fit(seed=None), TypeError, "seed"),
+    Entry("negative alpha", fit(alpha=-1.0), ValueError, "alpha"),
+    Entry("NaN alpha", fit(alpha=float("nan")), ValueError, "alpha"),
+    Entry("an optimizer that is not an Optimizer", fit(optimizer="adam"), TypeError, "optimizer"),
+    Entry("validation that is not a pair", fit(validation=X), TypeError, "validation"),
+    Entry(
+        "validation X with the wrong columns",
+        fit(validation=(X[:, :2], Y)),
+        ValueError,
+        "validation X",
+    ),
+    Entry(
+        "early stopping without validation data",
+        fit(early_stopping=fcfun.EarlyStopping()),
+        ValueError,
+        "early_stopping.monitor",
+    ),
+    Entry(
+        "early stopping patience of 0",
+        fit(early_stopping=fcfun.EarlyStopping(patience=0, monitor="train_loss")),
+        ValueError,
+        "early_stopping.patience",
+    ),
+    Entry("shuffle that is not a bool", fit(shuffle="yes"), TypeError, "shuffle"),
+    Entry("callback that is not callable", fit(callback=3), TypeError, "callback"),
+    Entry("unknown on_divergence", fit(on_divergence="ignore"), ValueError, "on_divergence"),
+    Entry(
+        "continuing a state with another seed",
+        fit(
+            params=fcfun.fit(CE, X, Y, optimizer=fcfun.sgd(0.1), epochs=1, batch_size=4, seed=0),
+            seed=1,
+        ),
+        ValueError,
+        "seed",
+    ),
+    # Other calls
+    Entry(
+        "predict chunk_size of 0",
+        lambda: fcfun.predict(CE, P, X, chunk_size=0),
+        ValueError,
+        "chunk_size",
+    ),
+    Entry("gradcheck eps of 0", lambda: fcfun.gradcheck(CE, P, X, Y, eps=0.0), ValueError, "eps"),
+    Entry(
+        "loss_and_grad negative alpha",
+        lambda: fcfun.loss_and_grad(CE, P, X, Y, alpha=-1.0),
+        ValueError,
+        "alpha",
+    ),
+    Entry("leaky_relu negative slope", lambda: fcfun.leaky_relu(-0.1), ValueError, "slope"),
+]
+
+
+def message_of(entry: Entry) -> str:
+    with pytest.raises(entry.error) as caught:
+        entry.call()
+    assert type(caught.value) is entry.error or issubclass(type(caught.value), entry.error)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("entry", CATALOGUE, ids=lambda e: e.case)
+def test_each_bad_input_gets_its_documented_error(entry: Entry) -> None:
+    message = message_of(entry)
+    assert entry.names in message
+    assert any(word in message for word in ("must", "expected", "requires", "unknown", "needs"))
+    assert any(word in message for word in ("got", "holds", "row", "unknown")), message
+    assert not any(phrase in message for phrase in RAW_NUMPY_PHRASES), message
+
+
+def render() -> str:
+    """The catalogue as a markdown table, with the messages the calls really give."""
+    lines = [
+        "# Error catalogue",
+        "",
+        "Every bad input to fcfun's public functions and what it gets. Generated from",
+        "`tests/test_error_catalogue.py`, which checks each row: "
+        "`python -m tests.test_error_catalogue > docs/errors.md`.",
+        "",
+        "| bad input | exception | message |",
+        "|---|---|---|",
+    ]
+    for entry in CATALOGUE:
+        try:
+            entry.call()
+        except entry.error as error:
+            message = str(error).replace("|", "\\|")
+            lines.append(f"| {entry.case} | `{type(error).__name__}` | {message} |")
+        else:
+            lines.append(f"| {entry.case} | (nothing raised) | |")
+    return "\n".join(lines) + "\n"
+
+
+def test_the_documented_catalogue_is_current() -> None:
+    doc = pathlib.Path(__file__).parent.parent / "docs" / "errors.md"
+    assert doc.read_text() == render()
+
+
+if __name__ == "__main__":
+    print(render(), end="")
