@@ -250,7 +250,9 @@ def forward(spec: MLP, params: Params, X: FloatArray) -> tuple[FloatArray, Cache
     ``X`` is converted to the parameters' dtype. Output and caches are read-only.
     """
     spec, params, X, _ = _checked(spec, params, X)
-    A, caches = _forward(spec, params, X)
+    with np.errstate(over="ignore", invalid="ignore"):
+        A, caches = _forward(spec, params, X)
+    _require_finite("forward pass", X, A)
     return freeze(A), _freeze_caches(caches)
 
 
@@ -267,7 +269,10 @@ def predict(spec: MLP, params: Params, X: FloatArray, *, chunk_size: int = 8192)
     spec, params, X, _ = _checked(spec, params, X)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
-    return freeze(_predict(spec, params, X, chunk_size))
+    with np.errstate(over="ignore", invalid="ignore"):
+        A = _predict(spec, params, X, chunk_size)
+    _require_finite("forward pass", X, A)
+    return freeze(A)
 
 
 def backward(spec: MLP, params: Params, caches: Caches, Y: Any) -> Params:
@@ -284,7 +289,10 @@ def backward(spec: MLP, params: Params, caches: Caches, Y: Any) -> Params:
             f"got {describe(caches)}"
         )
     Y = check_targets(spec, Y, caches[-1].A.shape[0], dtype)
-    return _backward(spec, params, caches, Y)
+    with np.errstate(over="ignore", invalid="ignore"):
+        grads = _backward(spec, params, caches, Y)
+    _require_finite("backward pass", caches[0].X, *(a for g in grads for a in g))
+    return grads
 
 
 def loss_and_grad(
@@ -304,4 +312,18 @@ def loss_and_grad(
     """
     alpha = check_real(alpha, "alpha", low=0.0)
     spec, params, X, Y_checked = _checked(spec, params, X, Y)
-    return _loss_and_grad(spec, params, X, Y_checked, alpha)
+    with np.errstate(over="ignore", invalid="ignore"):
+        loss, grads = _loss_and_grad(spec, params, X, Y_checked, alpha)
+    _require_finite("loss", X, np.asarray(loss), *(a for g in grads for a in g))
+    return loss, grads
+
+
+def _require_finite(what: str, X: FloatArray, *results: FloatArray) -> None:
+    """Refuse a result that overflowed (finite inputs can still exceed the dtype's range)."""
+    if all(np.isfinite(r).all() for r in results):
+        return
+    largest = float(np.abs(X).max())
+    raise ValueError(
+        f"X must be small enough for the {what} to stay within {X.dtype}'s range "
+        f"with these params, got X with largest magnitude {largest:.3g} and a non-finite result"
+    )
