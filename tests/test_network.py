@@ -189,3 +189,34 @@ def test_params_cannot_be_written() -> None:
     _, grads = fcfun.loss_and_grad(SPEC, params, *batch())
     with pytest.raises(ValueError, match="read-only"):
         grads[0].b[0] = 1.0
+
+
+HEADS = [
+    ("sigmoid", "binary_cross_entropy"),
+    ("identity", "binary_cross_entropy_with_logits"),
+    ("softmax", "softmax_cross_entropy"),
+    ("identity", "softmax_cross_entropy"),
+    ("identity", "mean_squared_error"),
+    ("softplus", "half_squared_error"),
+]
+
+
+@pytest.mark.parametrize("head", HEADS, ids=lambda h: "+".join(h))
+@pytest.mark.parametrize("hidden", ["sigmoid", "relu", "tanh", "softplus", "leaky_relu"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_extreme_but_finite_inputs_give_finite_results_without_warnings(
+    head: tuple[str, str], hidden: str, dtype: Any
+) -> None:
+    """Inputs of 1e6 drive logits to about ±1e4 and beyond and outputs to exactly 0 and 1;
+    the suite turns any numpy warning into an error."""
+    output, loss = head
+    spec = fcfun.mlp([3, 4, 2], hidden=hidden, output=output, loss=loss)  # type: ignore[arg-type]
+    params = fcfun.init(spec, seed=0, dtype=dtype)
+    X = np.array([[1e6, -1e6, 1e6], [-1e6, 1e6, -1e6], [1e4, 0.0, -1e4]])
+    Y = np.array([0, 1, 1]) if loss == "softmax_cross_entropy" else np.array([[0.0, 1.0]] * 3)
+    A, _ = fcfun.forward(spec, params, X)
+    value, grads = fcfun.loss_and_grad(spec, params, X, Y, alpha=0.1)
+    assert np.isfinite(A).all()
+    assert np.isfinite(value)
+    assert all(np.isfinite(g.W).all() and np.isfinite(g.b).all() for g in grads)
+    assert all(g.W.dtype == dtype for g in grads)

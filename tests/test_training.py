@@ -247,9 +247,10 @@ def test_divergence_keeps_the_last_finite_state() -> None:
     assert error.step == 0  # full batch: one step per epoch
     assert all(np.isfinite(p.W).all() and np.isfinite(p.b).all() for p in state.params)
     # The last finite state is the same run stopped one step (here one epoch) earlier.
-    assert leaves(state) == leaves(fcfun.fit(spec, X, target, epochs=error.epoch, **kwargs))
+    earlier = fcfun.fit(spec, X, target, epochs=error.epoch, **kwargs)
+    assert fcfun.fingerprint(state) == fcfun.fingerprint(earlier)
     quiet = fcfun.fit(spec, X, target, epochs=1000, on_divergence="stop", **kwargs)
-    assert leaves(quiet) == leaves(state)
+    assert fcfun.fingerprint(quiet) == fcfun.fingerprint(state)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
