@@ -27,9 +27,18 @@ def affine(layer: Dense, X: FloatArray) -> FloatArray:
     return Z
 
 
+def seal(a: FloatArray) -> FloatArray:
+    """Make an array the calling code just allocated read-only, in place.
+
+    Cheaper than ``freeze``'s view; only for arrays nobody else holds yet.
+    """
+    a.setflags(write=False)
+    return a
+
+
 def linear_grads(layer: Dense, X: FloatArray, dZ: FloatArray) -> Dense:
     """``Dense(X.T @ dZ, sum_rows(dZ))``, read-only."""
-    return Dense(freeze(X.T @ dZ), freeze(dZ.sum(axis=0)))
+    return Dense(seal(X.T @ dZ), seal(dZ.sum(axis=0)))
 
 
 def linear_forward(layer: Dense, X: FloatArray) -> tuple[FloatArray, LinearCache]:

@@ -128,13 +128,38 @@ def _as_one_hot(Y: FloatArray, Z: FloatArray) -> FloatArray:
     return Y
 
 
+def _softmax_ce_of_shifted(S: FloatArray, exp_sums: FloatArray, Y: FloatArray) -> float:
+    """The mean loss from ``S = Z - max_row(Z)`` and ``exp_sums = sum_row(exp(S))``.
+
+    Overwrites ``S`` with ``log softmax(Z) = S - log(exp_sums)``; the loss is
+    ``-sum_ij y_ij log softmax(z_i)_j / m``, one dot product.
+    """
+    S -= np.log(exp_sums)[:, None]
+    return -float(np.vdot(Y, S)) / int(S.shape[0])
+
+
 def _softmax_ce_value(Z: FloatArray, Y: FloatArray) -> float:
-    # -sum_j y_j log softmax(z)_j = logsumexp(z) - sum_j y_j z_j   (for rows of Y summing to 1)
     Y = _as_one_hot(Y, Z)
-    z_max = Z.max(axis=1, keepdims=True)
-    log_sum_exp = np.log(np.exp(Z - z_max).sum(axis=1)) + z_max[:, 0]
-    per_sample = log_sum_exp * Y.sum(axis=1) - (Y * Z).sum(axis=1)
-    return float(per_sample.sum()) / int(Z.shape[0])
+    S = Z - np.maximum.reduce(Z, axis=1, keepdims=True)
+    return _softmax_ce_of_shifted(S, np.add.reduce(np.exp(S), axis=1), Y)
+
+
+def softmax_cross_entropy_delta(Z: FloatArray, Y: FloatArray) -> tuple[float, FloatArray]:
+    """The loss of a softmax output with logits ``Z`` and ``dZ = (softmax(Z) - Y) / m``.
+
+    Overwrites ``Z`` (the caller must own it and not need it again) with the shifted
+    logits, and returns ``dZ`` in a new array. The loss and ``dZ`` are bit-identical to
+    ``_softmax_ce_value(Z, Y)`` and ``(softmax_function(Z) - Y) / m``: the same operations
+    on the same values. ``ufunc.reduce`` skips the ``ndarray.sum`` wrapper's overhead.
+    """
+    Z -= np.maximum.reduce(Z, axis=1, keepdims=True)
+    dZ = np.exp(Z)
+    exp_sums = np.add.reduce(dZ, axis=1)
+    loss = _softmax_ce_of_shifted(Z, exp_sums, Y)
+    dZ /= exp_sums[:, None]
+    dZ -= Y
+    dZ /= Z.shape[0]
+    return loss, dZ
 
 
 def _softmax_ce_grad(Z: FloatArray, Y: FloatArray) -> FloatArray:

@@ -11,10 +11,17 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from fcfun._activations import Activation, ActivationName, parse_activation, relu
+from fcfun._activations import (
+    Activation,
+    ActivationName,
+    backward_in_place,
+    forward_in_place,
+    parse_activation,
+    relu,
+)
 from fcfun._initializers import Initializer, glorot_uniform, zeros
 from fcfun._layers import affine, linear_grads
-from fcfun._losses import Loss, LossName, parse_loss
+from fcfun._losses import Loss, LossName, parse_loss, softmax_cross_entropy_delta
 from fcfun._types import Caches, Dense, DenseCache, FloatArray, FloatDType, Params, freeze
 from fcfun._validation import (
     check_real,
@@ -173,9 +180,18 @@ def _output_delta(spec: MLP, last: DenseCache, Y: FloatArray) -> FloatArray:
 def _backward(
     spec: MLP, params: Params, caches: Caches, Y: FloatArray, alpha: float = 0.0
 ) -> Params:
-    dZ = _output_delta(spec, caches[-1], Y)
+    return _backprop(spec, params, caches, _output_delta(spec, caches[-1], Y), alpha)
+
+
+def _backprop(
+    spec: MLP, params: Params, caches: Caches, dZ: FloatArray, alpha: float = 0.0
+) -> Params:
+    """Gradients from the output layer's ``dZ`` (owned: it may be overwritten).
+
+    Reads only ``X`` of the output layer's cache.
+    """
     grads: list[Dense] = []
-    decay = alpha / Y.shape[0]
+    decay = alpha / dZ.shape[0]
     for index in range(spec.n_layers - 1, -1, -1):
         layer, cache = params[index], caches[index]
         grad = linear_grads(layer, cache.X, dZ) if decay == 0 else _decayed(layer, cache, dZ, decay)
@@ -183,7 +199,7 @@ def _backward(
         if index > 0:  # the gradient with respect to the network input is never needed
             below = caches[index - 1]
             dA = dZ @ layer.W.T
-            dZ = spec.activations[index - 1].backward(dA, below.Z, below.A)
+            dZ = backward_in_place(spec.activations[index - 1], dA, below.Z, below.A)
     return tuple(reversed(grads))
 
 
@@ -200,12 +216,39 @@ def _penalty(params: Params, alpha: float, m: int) -> float:
     return alpha / (2 * m) * sum(float(np.vdot(layer.W, layer.W)) for layer in params)
 
 
+def _training_forward(spec: MLP, params: Params, X: FloatArray) -> tuple[FloatArray, Caches]:
+    """The output layer's logits ``Z`` and the caches, for ``_loss_and_grad`` only.
+
+    Hidden activations overwrite their fresh ``Z`` where ``forward_in_place`` allows; the
+    output layer's cache holds its input with ``Z`` in place of ``A``.
+    """
+    caches = []
+    A = X
+    for layer, activation in zip(params[:-1], spec.activations, strict=False):
+        X_layer = A
+        Z, A = forward_in_place(activation, affine(layer, X_layer))
+        caches.append(DenseCache(X_layer, Z, A))
+    Z = affine(params[-1], A)
+    caches.append(DenseCache(A, Z, Z))
+    return Z, tuple(caches)
+
+
+def _output_loss_and_delta(spec: MLP, Z: FloatArray, Y: FloatArray) -> tuple[float, FloatArray]:
+    """Loss and output ``dZ`` from the output layer's fresh logits ``Z`` (may overwrite it)."""
+    if spec.fused and spec.loss.name == "softmax_cross_entropy":
+        return softmax_cross_entropy_delta(Z, Y)
+    A = spec.output.forward(Z)
+    last = DenseCache(Z, Z, A)
+    return _loss_value(spec, (last,), Y), _output_delta(spec, last, Y)
+
+
 def _loss_and_grad(
     spec: MLP, params: Params, X: FloatArray, Y: FloatArray, alpha: float = 0.0
 ) -> tuple[float, Params]:
-    _, caches = _forward(spec, params, X)
-    value = _loss_value(spec, caches, Y) + _penalty(params, alpha, X.shape[0])
-    return value, _backward(spec, params, caches, Y, alpha)
+    Z, caches = _training_forward(spec, params, X)
+    value, dZ = _output_loss_and_delta(spec, Z, Y)
+    value += _penalty(params, alpha, X.shape[0])
+    return value, _backprop(spec, params, caches, dZ, alpha)
 
 
 def _predict(spec: MLP, params: Params, X: FloatArray, chunk_size: int) -> FloatArray:
@@ -213,7 +256,7 @@ def _predict(spec: MLP, params: Params, X: FloatArray, chunk_size: int) -> Float
     for start in range(0, X.shape[0], chunk_size):
         A = X[start : start + chunk_size]
         for layer, activation in zip(params, spec.activations, strict=True):
-            A = activation.forward(affine(layer, A))
+            _, A = forward_in_place(activation, affine(layer, A))
         out[start : start + chunk_size] = A
     return out
 

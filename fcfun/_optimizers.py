@@ -33,6 +33,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 
 import numpy as np
 
+from fcfun._layers import seal
 from fcfun._schedules import Schedule, _number
 from fcfun._types import Dense, FloatArray, Params, freeze
 
@@ -106,13 +107,24 @@ class ScaleByAdagradState(NamedTuple):
 
 def _map(fn: Callable[..., FloatArray], *trees: Params) -> Params:
     """Apply ``fn`` array by array across ``trees``; every result is frozen."""
+    if len(trees) == 1:  # the per-step case (scale, schedule): skip the generic zips
+        return tuple(Dense(_owned(fn(layer.W)), _owned(fn(layer.b))) for layer in trees[0])
     return tuple(
         Dense(
-            freeze(fn(*(layer.W for layer in layers))),
-            freeze(fn(*(layer.b for layer in layers))),
+            _owned(fn(*(layer.W for layer in layers))),
+            _owned(fn(*(layer.b for layer in layers))),
         )
         for layers in zip(*trees, strict=True)
     )
+
+
+def _owned(a: FloatArray) -> FloatArray:
+    """``a`` read-only: sealed in place if it owns fresh data, else a frozen view."""
+    return seal(a) if a.flags.owndata and a.base is None and a.flags.writeable else freeze(a)
+
+
+def _read_only(tree: Params) -> bool:
+    return not any(layer.W.flags.writeable or layer.b.flags.writeable for layer in tree)
 
 
 def _full_like(params: Params, value: float) -> Params:
@@ -192,7 +204,15 @@ def apply_updates(params: Params, updates: Params) -> Params:
     >>> new[0].W, new[0].W.dtype, new[0].W.flags.writeable
     (array([[1.5, 1.5]], dtype=float32), dtype('float32'), False)
     """
-    return _map(lambda p, u: (p + u).astype(p.dtype, copy=False), params, updates)
+    return tuple(
+        Dense(_added(p.W, u.W), _added(p.b, u.b)) for p, u in zip(params, updates, strict=True)
+    )
+
+
+def _added(p: FloatArray, u: FloatArray) -> FloatArray:
+    """``p + u`` as a fresh read-only array of ``p``'s dtype."""
+    total = p + u
+    return seal(total if total.dtype == p.dtype else total.astype(p.dtype))
 
 
 def chain(*optimizers: Optimizer[Any]) -> Optimizer[ChainState]:
@@ -220,7 +240,8 @@ def chain(*optimizers: Optimizer[Any]) -> Optimizer[ChainState]:
         for opt, inner in zip(optimizers, state.states, strict=True):
             grads, inner = opt.update(grads, inner, params)
             new_states.append(inner)
-        return _map(freeze, grads), ChainState(tuple(new_states))
+        frozen = grads if _read_only(grads) else _map(freeze, grads)
+        return frozen, ChainState(tuple(new_states))
 
     return Optimizer(init, update)
 

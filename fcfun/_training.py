@@ -147,6 +147,28 @@ def epoch_data(data: Dataset, seed: int, epoch: int, shuffle: bool) -> Dataset:
     return Dataset(np.take(data.X, order, axis=0), np.take(data.Y, order, axis=0))
 
 
+_EPOCH_GATHER_BYTES = 1 << 24
+"""Data up to this size (16 MiB) is gathered once per epoch; bigger data, batch by batch."""
+
+
+def _epoch_batches(
+    data: Dataset, seed: int, epoch: int, shuffle: bool, batch_size: int
+) -> Iterator[Batch]:
+    """The batches of ``batches(epoch_data(data, seed, epoch, shuffle), batch_size)``.
+
+    Big data is gathered one batch at a time instead: the same rows in the same order,
+    without an epoch-sized copy, and each batch is still in cache when the first layer
+    reads it. Small data keeps the single gather, which costs one call per epoch.
+    """
+    if not shuffle or data.X.nbytes + data.Y.nbytes <= _EPOCH_GATHER_BYTES:
+        return batches(epoch_data(data, seed, epoch, shuffle), batch_size)
+    order = epoch_order(seed, epoch, data.X.shape[0])
+    return (
+        (np.take(data.X, rows, axis=0), np.take(data.Y, rows, axis=0))
+        for rows in (order[i : i + batch_size] for i in range(0, order.shape[0], batch_size))
+    )
+
+
 # Steps -----------------------------------------------------------------------------
 
 
@@ -212,7 +234,7 @@ def train_epoch(
         # A diverging run overflows on its way to the non-finite loss that stops it: that
         # is reported as a DivergenceError, not as numpy warnings.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            epoch_batches = batches(epoch_data(data, state.seed, epoch, shuffle), batch_size)
+            epoch_batches = _epoch_batches(data, state.seed, epoch, shuffle, batch_size)
             done = functools.reduce(step, epoch_batches, start)
     except _Diverged as diverged:
         raise _divergence(state, epoch, diverged) from None

@@ -292,7 +292,7 @@ CHANGES: list[tuple[str, Callable[[dict[str, npt.NDArray[Any]]], object], str]] 
     (
         "dtype",
         lambda a: a.update({"params/1/b": np.zeros(3, np.float32)}),
-        "params[1].b has dtype float32",
+        "params[1].b must have the dtype of params[0].W",
     ),
     (
         "int-params",
