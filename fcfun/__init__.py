@@ -78,6 +78,7 @@ from fcfun._schedules import exponential_decay as exponential_decay
 from fcfun._schedules import inverse_scaling as inverse_scaling
 from fcfun._schedules import linear_warmup as linear_warmup
 from fcfun._schedules import step_decay as step_decay
+from fcfun._sources import RowSource as RowSource
 from fcfun._state import History as History
 from fcfun._state import TrainState as TrainState
 from fcfun._training import Batch as Batch
@@ -124,6 +125,7 @@ __all__ = [
     "Metric",
     "Optimizer",
     "Params",
+    "RowSource",
     "ScaleByAdagradState",
     "ScaleByAdamState",
     "ScaleByRmsState",

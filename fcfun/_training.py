@@ -30,6 +30,7 @@ from fcfun._network import (
     init,
 )
 from fcfun._optimizers import Optimizer, apply_updates
+from fcfun._sources import Rows, check_source, is_streamed, read_rows
 from fcfun._state import History, TrainState
 from fcfun._types import FloatArray, FloatDType, IntArray, Params, freeze
 from fcfun._validation import (
@@ -53,9 +54,11 @@ class Dataset(NamedTuple):
     """Checked training data: ``X`` ``(m, n_in)`` and targets ``Y`` ``(m, n_out)``.
 
     Made by ``dataset``, which validates once, so the per-epoch code checks nothing.
+    ``X`` is in memory in ``Y``'s dtype, or a streamed row source (a memmap or a dask
+    array, read a batch at a time and converted to ``Y``'s dtype).
     """
 
-    X: FloatArray
+    X: Rows
     Y: FloatArray
 
 
@@ -109,6 +112,9 @@ def dataset(spec: MLP, X: Any, Y: Any, dtype: FloatDType = np.float64) -> Datase
     becomes a column for a single-output network.
     """
     resolved = np.dtype(dtype)
+    if is_streamed(X):
+        source = check_source(X, spec.sizes[0], resolved)
+        return Dataset(source, freeze(check_targets(spec, Y, source.shape[0], resolved)))
     X_checked = check_X(X, spec.sizes[0], resolved)
     return Dataset(freeze(X_checked), freeze(check_targets(spec, Y, X_checked.shape[0], resolved)))
 
@@ -133,9 +139,10 @@ def batches(data: Dataset, batch_size: int) -> Iterator[Batch]:
     >>> [len(X) for X, _ in batches(d, 2)]
     [2, 2, 1]
     """
-    m = data.X.shape[0]
+    m, dtype = data.X.shape[0], data.Y.dtype
     return (
-        (data.X[i : i + batch_size], data.Y[i : i + batch_size]) for i in range(0, m, batch_size)
+        (read_rows(data.X, slice(i, i + batch_size), dtype), data.Y[i : i + batch_size])
+        for i in range(0, m, batch_size)
     )
 
 
@@ -144,7 +151,7 @@ def epoch_data(data: Dataset, seed: int, epoch: int, shuffle: bool) -> Dataset:
     if not shuffle:
         return data
     order = epoch_order(seed, epoch, data.X.shape[0])
-    return Dataset(np.take(data.X, order, axis=0), np.take(data.Y, order, axis=0))
+    return Dataset(read_rows(data.X, order, data.Y.dtype), np.take(data.Y, order, axis=0))
 
 
 _EPOCH_GATHER_BYTES = 1 << 24
@@ -156,15 +163,17 @@ def _epoch_batches(
 ) -> Iterator[Batch]:
     """The batches of ``batches(epoch_data(data, seed, epoch, shuffle), batch_size)``.
 
-    Big data is gathered one batch at a time instead: the same rows in the same order,
-    without an epoch-sized copy, and each batch is still in cache when the first layer
-    reads it. Small data keeps the single gather, which costs one call per epoch.
+    Big data, and any streamed source, is gathered one batch at a time instead: the same
+    rows in the same order, without an epoch-sized copy, and each batch is still in cache
+    when the first layer reads it. Small data keeps the single gather, one call per epoch.
     """
-    if not shuffle or data.X.nbytes + data.Y.nbytes <= _EPOCH_GATHER_BYTES:
+    dtype = data.Y.dtype
+    size = data.X.shape[0] * data.X.shape[1] * dtype.itemsize + data.Y.nbytes
+    if not shuffle or (size <= _EPOCH_GATHER_BYTES and not is_streamed(data.X)):
         return batches(epoch_data(data, seed, epoch, shuffle), batch_size)
     order = epoch_order(seed, epoch, data.X.shape[0])
     return (
-        (np.take(data.X, rows, axis=0), np.take(data.Y, rows, axis=0))
+        (read_rows(data.X, rows, dtype), np.take(data.Y, rows, axis=0))
         for rows in (order[i : i + batch_size] for i in range(0, order.shape[0], batch_size))
     )
 
@@ -200,8 +209,8 @@ def train_step(
 def evaluate(
     spec: MLP, params: Params, data: Dataset, metric: Metric, *, alpha: float = 0.0
 ) -> tuple[float, float]:
-    """``(loss, metric)`` of ``params`` on checked ``data``."""
-    A, caches = _forward(spec, params, data.X)
+    """``(loss, metric)`` of ``params`` on checked ``data`` (a streamed ``X`` is read whole)."""
+    A, caches = _forward(spec, params, read_rows(data.X, slice(None), data.Y.dtype))
     value = _loss_value(spec, caches, data.Y) + _penalty(params, alpha, data.X.shape[0])
     return value, metric(A, data.Y)
 
@@ -397,7 +406,9 @@ def fit(
 
     Args:
         spec: the network, from ``mlp``.
-        X: inputs ``(m, n_in)``; integer and bool arrays are converted.
+        X: inputs ``(m, n_in)``; integer and bool arrays are converted. A numpy memmap
+            or a dask array is streamed: checked block by block, then read one batch of
+            rows at a time, so data larger than memory trains in bounded memory.
         Y: targets: ``(m, n_out)``, or ``(m,)`` for one output, or integer class labels
             ``(m,)`` for softmax cross-entropy.
         optimizer: an ``Optimizer`` such as ``sgd(0.1)`` or ``adam(1e-3)``.

@@ -1,0 +1,82 @@
+"""Row sources: training data read a batch at a time instead of held in memory.
+
+A numpy ``memmap`` or a dask array (anything with ``shape``, ``dtype`` and row indexing
+that is not a plain in-memory ``ndarray``) is *streamed*: ``fit`` checks it block by
+block, then reads each batch's rows in the epoch's order, so memory stays bounded by a
+few batches (plus the epoch's order, 8 bytes a row) however large the data is. The
+batches hold the same rows in the same order as for the data in memory, so the results
+are bit-identical.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, TypeAlias
+
+import numpy as np
+
+from fcfun._types import FloatArray, IntArray
+
+BLOCK_ELEMENTS = 1 << 18
+"""Elements per block when a streamed source is checked (2 MiB of float64)."""
+
+
+class RowSource(Protocol):
+    """Rows that can be read by index without loading the rest (memmap, dask array)."""
+
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+
+    @property
+    def dtype(self) -> np.dtype[Any]: ...
+
+    def __getitem__(self, key: Any, /) -> Any: ...
+
+
+Rows: TypeAlias = FloatArray | RowSource
+"""A dataset's inputs: an in-memory float array of the params' dtype, or a row source."""
+
+
+def is_streamed(X: object) -> bool:
+    """Whether ``X`` is read batch by batch: a memmap, or an array-like that is not an
+    in-memory ``ndarray`` but has ``shape``, ``dtype`` and row indexing (dask)."""
+    if isinstance(X, np.memmap):
+        return True
+    if isinstance(X, np.ndarray | list | tuple):
+        return False
+    return all(hasattr(X, name) for name in ("shape", "dtype", "__getitem__", "__array__"))
+
+
+def read_rows(X: Rows, rows: IntArray | slice, dtype: np.dtype[Any]) -> FloatArray:
+    """Rows ``rows`` of ``X`` as an in-memory array of ``dtype``.
+
+    In-memory data (already of ``dtype``) gives a view for a slice and a gather for an
+    index array; a streamed source reads just those rows.
+    """
+    if isinstance(X, np.ndarray) and not isinstance(X, np.memmap):
+        return X[rows] if isinstance(rows, slice) else np.take(X, rows, axis=0)
+    with np.errstate(over="ignore"):  # values beyond dtype were refused when checked
+        batch: FloatArray = np.asarray(X[rows]).astype(dtype, copy=False)
+    return batch
+
+
+def check_source(X: RowSource, n_in: int, dtype: np.dtype[Any], name: str = "X") -> RowSource:
+    """Check a streamed source's shape and dtype, and its values block by block."""
+    shape = tuple(X.shape)
+    if len(shape) != 2 or shape[0] == 0 or shape[1] != n_in:
+        raise ValueError(
+            f"{name} must be 2-D with at least one row and {n_in} columns (samples as rows), "
+            f"got shape {shape}"
+        )
+    if np.dtype(X.dtype).kind not in "biuf":
+        raise TypeError(
+            f"{name} must hold real numbers (float, integer or bool), got dtype {X.dtype}"
+        )
+    rows_per_block = max(1, BLOCK_ELEMENTS // n_in)
+    for start in range(0, shape[0], rows_per_block):
+        block = read_rows(X, slice(start, start + rows_per_block), dtype)
+        if not np.isfinite(block).all():
+            raise ValueError(
+                f"{name} must be finite, got NaN or inf (or values beyond the range of "
+                f"{dtype}) in rows {start}..{start + len(block) - 1}"
+            )
+    return X
