@@ -1,0 +1,753 @@
+"""Data-parallel full-batch training over any ``concurrent.futures.Executor``.
+
+A full-batch gradient is a map over shards and a weighted sum. The rows are cut into
+contiguous shards once (``shard``), placed once where the executor's workers can read them
+(``scatter``), and every step sends only the parameters out and the gradients back
+(``sharded_loss_and_grad``). ``fit_sharded`` is ``fcfun.fit`` with ``batch_size >= m`` and
+``shuffle=False`` run that way: a reduce over epochs, one step per epoch.
+
+Executors and where the shards live (``placement="auto"`` picks by executor):
+
+* ``"dask"``: a ``dask.distributed`` ``Client.get_executor()``. The shards are sent to the
+  workers with ``client.scatter`` (round robin) and every task receives a shard's future,
+  so it runs on the worker holding that shard. Tasks are pure for Dask (its default), so
+  a step repeated with the same params may get back a result Dask still holds; make the
+  executor with ``client.get_executor(pure=False)`` to always compute (for timing).
+* ``"memory"``: a ``ThreadPoolExecutor``. The shards are views of the checked data in this
+  process; nothing is copied.
+* ``"files"``: a ``ProcessPoolExecutor`` or any other executor whose workers share this
+  machine's file system. Each shard is written once to a ``.npy`` file in a temporary
+  directory; a task carries the file names, and each worker process memory-maps a file
+  the first time it meets it and keeps the map (up to 64 files per process, least
+  recently used evicted), so the pages come from the shared page cache, never a pipe.
+
+Summation order: with shard ``i`` of ``m_i`` rows, mean loss ``L_i`` and mean gradient
+``g_i``, and ``w_i = m_i / m`` (a float; exact for halves, quarters, ... of ``m``),
+
+    ``L = (...((w_0 L_0 + w_1 L_1) + w_2 L_2) ...)``, ``g = (...((w_0 g_0 + w_1 g_1) + ...)``
+
+in shard order, whatever order the tasks finish in, then the L2 penalty once over the
+whole batch: ``L += alpha / (2 m) * sum ||W||^2`` and ``dW += alpha / m * W``. So for a fixed
+shard layout the result is bit-identical from run to run, and it equals the single-process
+``fcfun.loss_and_grad`` to rounding (one shard: exactly).
+
+Specs travel by name (``leaky_relu`` activations are closures, which do not pickle) and are
+rebuilt and cached in each worker process, so a spec's activations and loss must be fcfun's
+own; with a thread pool any spec works. fcfun must be importable on every worker.
+
+Nothing here imports dask: it is found through the executor (its ``_client``).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import functools
+import math
+import os
+import pickle
+import shutil
+import tempfile
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, NamedTuple, TypeAlias, TypeVar
+
+import numpy as np
+
+from fcfun._activations import Activation, parse_activation
+from fcfun._errors import DivergenceError
+from fcfun._losses import Loss, parse_loss
+from fcfun._metrics import Metric, default_metric
+from fcfun._network import MLP, _check_spec, _loss_and_grad, _penalty, init, mlp
+from fcfun._optimizers import Optimizer, apply_updates
+from fcfun._state import History, TrainState
+from fcfun._training import Dataset, dataset, evaluate
+from fcfun._types import Dense, FloatArray, FloatDType, Params, freeze
+from fcfun._validation import (
+    check_int,
+    check_real,
+    check_seed,
+    check_targets,
+    check_X,
+    describe,
+    params_dtype,
+)
+
+__all__ = [
+    "Placement",
+    "Shards",
+    "StepTraffic",
+    "fit_sharded",
+    "scatter",
+    "shard",
+    "shard_sizes",
+    "sharded_loss_and_grad",
+    "step_traffic",
+]
+
+S = TypeVar("S")
+"""The optimizer state's type."""
+
+Placement: TypeAlias = Literal["auto", "dask", "memory", "files"]
+"""Where ``scatter`` puts the shards (see the module docstring)."""
+
+_MAPPED_FILES = 64
+"""How many shard files a worker process keeps memory-mapped."""
+
+
+# Shard layout ----------------------------------------------------------------------
+
+
+def shard_sizes(m: int, n_shards: int | Sequence[int]) -> tuple[int, ...]:
+    """The row count of each shard of ``m`` rows.
+
+    Args:
+        m: the number of rows.
+        n_shards: how many shards (their sizes then differ by at most one, the larger
+            first), or the sizes themselves, each ``>= 1``, summing to ``m``.
+
+    >>> shard_sizes(10, 3)
+    (4, 3, 3)
+    >>> shard_sizes(10, [7, 3])
+    (7, 3)
+    """
+    m = check_int(m, "m", minimum=1)
+    if isinstance(n_shards, Sequence) and not isinstance(n_shards, str | bytes):
+        sizes = tuple(check_int(n, f"n_shards[{i}]", minimum=1) for i, n in enumerate(n_shards))
+        if not sizes or sum(sizes) != m:
+            raise ValueError(
+                f"n_shards as shard sizes must sum to the {m} rows, got {sizes} (sum {sum(sizes)})"
+            )
+        return sizes
+    count = check_int(n_shards, "n_shards", minimum=1)
+    if count > m:
+        raise ValueError(f"n_shards must be at most the {m} rows, got {count}")
+    base, extra = divmod(m, count)
+    return tuple(base + (1 if i < extra else 0) for i in range(count))
+
+
+def shard(data: Dataset, n_shards: int | Sequence[int]) -> tuple[Dataset, ...]:
+    """Contiguous row slices of checked ``data`` (views, no copies), in row order.
+
+    A streamed ``X`` (a memmap or a dask array) gives slices of it, read by ``scatter``.
+
+    >>> d = Dataset(np.arange(10.0).reshape(5, 2), np.zeros((5, 1)))
+    >>> [s.X[:, 0].tolist() for s in shard(d, 2)]
+    [[0.0, 2.0, 4.0], [6.0, 8.0]]
+    """
+    if not isinstance(data, Dataset):
+        raise TypeError(f"data must be an fcfun Dataset (from fcfun.dataset), got {describe(data)}")
+    sizes = shard_sizes(data.X.shape[0], n_shards)
+    ends = np.cumsum(sizes).tolist()
+    return tuple(
+        Dataset(data.X[end - size : end], data.Y[end - size : end])
+        for size, end in zip(sizes, ends, strict=True)
+    )
+
+
+# What a task carries ---------------------------------------------------------------
+
+
+class _SpecName(NamedTuple):
+    """A spec as names, which pickle; ``_named_spec`` rebuilds it in a worker."""
+
+    sizes: tuple[int, ...]
+    activations: tuple[str, ...]
+    loss: str
+
+
+class _Shard(NamedTuple):
+    """One shard's rows in memory (a view where the data already was)."""
+
+    X: FloatArray
+    Y: FloatArray
+
+
+class _ShardFile(NamedTuple):
+    """A shard written to two ``.npy`` files."""
+
+    X: str
+    Y: str
+
+
+def _spec_name(spec: MLP) -> _SpecName:
+    named_parts: list[tuple[str, Activation | Loss]] = [
+        *((f"spec.activations[{i}]", a) for i, a in enumerate(spec.activations)),
+        ("spec.loss", spec.loss),
+    ]
+    for where, named in named_parts:
+        parse: Callable[[str], Activation | Loss] = (
+            parse_activation if isinstance(named, Activation) else parse_loss
+        )
+        try:
+            same = parse(named.name) is named
+        except (TypeError, ValueError):
+            same = False
+        if not same:
+            raise ValueError(
+                f"{where} must be one of fcfun's own to train in other processes (specs "
+                f"travel by name), got one named {named.name!r}; use a thread pool instead"
+            )
+    return _SpecName(spec.sizes, tuple(a.name for a in spec.activations), spec.loss.name)
+
+
+def _wire_spec(spec: MLP, placement: str) -> MLP | _SpecName:
+    """The spec as tasks carry it: by name, or itself when in-process and unnamed."""
+    try:
+        return _spec_name(spec)
+    except ValueError:
+        if placement == "memory":
+            return spec
+        raise
+
+
+@functools.lru_cache(maxsize=16)
+def _named_spec(name: _SpecName) -> MLP:
+    hidden = [parse_activation(a) for a in name.activations[:-1]]
+    return mlp(
+        name.sizes,
+        hidden=hidden,
+        output=parse_activation(name.activations[-1]),
+        loss=parse_loss(name.loss),
+    )
+
+
+@functools.lru_cache(maxsize=_MAPPED_FILES)
+def _mapped(path: str) -> FloatArray:
+    """A shard file, memory-mapped read-only once per worker process."""
+    array: FloatArray = np.asarray(np.load(path, mmap_mode="r"))
+    return array
+
+
+def _shard_loss_and_grad(
+    spec: MLP | _SpecName, params: Params, data: _Shard | _ShardFile
+) -> tuple[float, Params]:
+    """One task: the unpenalized mean loss and gradient on one shard (runs in a worker)."""
+    model = spec if isinstance(spec, MLP) else _named_spec(spec)
+    rows = _Shard(_mapped(data.X), _mapped(data.Y)) if isinstance(data, _ShardFile) else data
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _loss_and_grad(model, params, rows.X, rows.Y)
+
+
+# Placing the data ------------------------------------------------------------------
+
+
+def _dask_client(executor: object) -> Any:
+    """The ``dask.distributed`` client behind ``Client.get_executor()``, else ``None``."""
+    client = getattr(executor, "_client", None)
+    if type(executor).__module__.startswith("distributed.") and callable(
+        getattr(client, "scatter", None)
+    ):
+        return client
+    return None
+
+
+class Shards:
+    """Checked training data cut into shards and placed for an executor's workers.
+
+    Made by ``scatter``; release it with ``close()`` or a ``with`` block (scattered futures
+    are released, shard files deleted). Closing twice is harmless.
+
+    Attributes:
+        spec: the spec the data was checked against.
+        dtype: the data's float dtype (the params' dtype).
+        sizes: every shard's row count, in order.
+        placement: ``"dask"``, ``"memory"`` or ``"files"``.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_client",
+        "_closer",
+        "_refs",
+        "_task_spec",
+        "dtype",
+        "placement",
+        "sizes",
+        "spec",
+    )
+
+    def __init__(
+        self,
+        spec: MLP,
+        dtype: np.dtype[Any],
+        sizes: tuple[int, ...],
+        placement: Literal["dask", "memory", "files"],
+        refs: tuple[Any, ...],
+        *,
+        client: Any = None,
+        closer: Callable[[], object] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.dtype = dtype
+        self.sizes = sizes
+        self.placement = placement
+        self._refs: tuple[Any, ...] | None = refs
+        self._client = client
+        self._task_spec = _wire_spec(spec, placement)
+        self._closer = closer
+
+    @property
+    def m(self) -> int:
+        """The total number of rows."""
+        return sum(self.sizes)
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close`` has released the shards."""
+        return self._refs is None
+
+    def close(self) -> None:
+        """Release the placed shards (scattered futures, shard files)."""
+        refs, self._refs = self._refs, None
+        if refs is not None and self._closer is not None:
+            self._closer()
+
+    def __enter__(self) -> Shards:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else self.placement
+        return f"Shards(sizes={self.sizes}, dtype={self.dtype}, {state})"
+
+    def _live_refs(self) -> tuple[Any, ...]:
+        if self._refs is None:
+            raise ValueError("shards are closed; scatter the data again")
+        return self._refs
+
+
+def scatter(
+    executor: cf.Executor,
+    spec: MLP,
+    X: Any,
+    Y: Any,
+    n_shards: int | Sequence[int],
+    *,
+    dtype: FloatDType = np.float64,
+    placement: Placement = "auto",
+) -> Shards:
+    """Check ``(X, Y)`` once, cut it into shards and place them for ``executor``'s workers.
+
+    Args:
+        executor: where the gradient tasks will run.
+        spec: the network; the data is checked against it as ``fcfun.dataset`` does.
+        X: inputs ``(m, n_in)``: an array, or a memmap or dask array, which is read one
+            shard at a time (for ``"files"`` and ``"dask"``, never whole in this process).
+        Y: targets, as for ``fcfun.fit``.
+        n_shards: a shard count, or the shards' row counts (see ``shard_sizes``).
+        dtype: the params' dtype; the data is converted once.
+        placement: ``"auto"`` (by executor), or ``"dask"``, ``"memory"``, ``"files"``.
+            ``"memory"`` with a process pool would pickle every shard into every task.
+
+    Returns:
+        A ``Shards``; close it when done.
+
+    >>> import concurrent.futures as cf, fcfun, numpy as np
+    >>> spec = fcfun.mlp([2, 1], output="identity", loss="half_squared_error")
+    >>> with cf.ThreadPoolExecutor(2) as pool, scatter(pool, spec, np.ones((5, 2)),
+    ...                                                 np.ones(5), 2) as shards:
+    ...     shards
+    Shards(sizes=(3, 2), dtype=float64, memory)
+    """
+    spec = _check_spec(spec)
+    if not isinstance(executor, cf.Executor):
+        raise TypeError(f"executor must be a concurrent.futures.Executor, got {describe(executor)}")
+    if placement not in ("auto", "dask", "memory", "files"):
+        raise ValueError(
+            f"placement must be 'auto', 'dask', 'memory' or 'files', got {placement!r}"
+        )
+    resolved = np.dtype(dtype)
+    if resolved not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be float32 or float64, got {resolved}")
+    client = _dask_client(executor)
+    if placement == "auto":
+        placement = (
+            "dask"
+            if client is not None
+            else "memory"
+            if isinstance(executor, cf.ThreadPoolExecutor)
+            else "files"
+        )
+    if placement == "dask" and client is None:
+        raise ValueError(
+            "placement='dask' needs a dask.distributed Client.get_executor(), got "
+            f"{describe(executor)}"
+        )
+    _wire_spec(spec, placement)  # refuse an unnamed activation before any data moves
+    pieces = shard(dataset(spec, X, Y, resolved), n_shards)
+    sizes = tuple(piece.Y.shape[0] for piece in pieces)
+    if placement == "memory":
+        in_memory = tuple(_in_memory(piece, resolved) for piece in pieces)
+        return Shards(spec, resolved, sizes, "memory", in_memory)
+    if placement == "dask":
+        # One shard at a time, round robin over the workers: a streamed X is read one
+        # shard at a time, never whole, in this process.
+        workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
+        if not workers:
+            raise ValueError("the dask cluster must have a worker to scatter to, got none")
+        futures = tuple(
+            client.scatter(
+                _Travelling(_in_memory(piece, resolved)),
+                workers=[workers[i % len(workers)]],
+                hash=False,
+            )
+            for i, piece in enumerate(pieces)
+        )
+        release = functools.partial(_release, futures)
+        return Shards(spec, resolved, sizes, "dask", futures, client=client, closer=release)
+    directory = tempfile.mkdtemp(prefix="fcfun-shards-")
+    try:
+        refs = tuple(
+            _write(directory, i, _in_memory(piece, resolved)) for i, piece in enumerate(pieces)
+        )
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    shards = Shards(spec, resolved, sizes, "files", refs)
+    shards._closer = weakref.finalize(shards, shutil.rmtree, directory, ignore_errors=True)
+    return shards
+
+
+def _in_memory(piece: Dataset, dtype: np.dtype[Any]) -> _Shard:
+    """``piece`` as arrays of ``dtype``: views of in-memory data, a read of a streamed X."""
+    with np.errstate(over="ignore"):  # values beyond dtype were refused when checked
+        X: FloatArray = np.asarray(piece.X).astype(dtype, copy=False)
+    return _Shard(freeze(X), piece.Y)
+
+
+class _Travelling:
+    """A shard on its way to a dask worker, where it unpickles as an aligned ``_Shard``.
+
+    Dask unpickles arrays as views into its network frames, at any byte offset; numpy
+    then copies a misaligned operand inside every matrix product. Copying once on
+    arrival (``_arrived``) keeps that copy out of the steps.
+    """
+
+    def __init__(self, data: _Shard) -> None:
+        self.data = data
+
+    def __reduce__(self) -> tuple[Callable[[FloatArray, FloatArray], _Shard], _Shard]:
+        return _arrived, self.data
+
+
+def _arrived(X: FloatArray, Y: FloatArray) -> _Shard:
+    return _Shard(freeze(_aligned(X)), freeze(_aligned(Y)))
+
+
+def _aligned(array: FloatArray) -> FloatArray:
+    """``array``, or a copy of it starting on a 64-byte boundary (a cache line)."""
+    if array.ctypes.data % 64 == 0 and array.flags.c_contiguous:
+        return array
+    out = np.empty(array.size * array.itemsize + 64, dtype=np.uint8)
+    start = -out.ctypes.data % 64
+    copy: FloatArray = out[start : start + array.size * array.itemsize].view(array.dtype)
+    copy = copy.reshape(array.shape)
+    copy[...] = array
+    return copy
+
+
+def _write(directory: str, index: int, piece: _Shard) -> _ShardFile:
+    paths = _ShardFile(*(os.path.join(directory, f"{name}{index}.npy") for name in "XY"))
+    np.save(paths.X, piece.X, allow_pickle=False)
+    np.save(paths.Y, piece.Y, allow_pickle=False)
+    return paths
+
+
+def _release(futures: tuple[Any, ...]) -> None:
+    for future in futures:
+        future.release()
+
+
+# One step --------------------------------------------------------------------------
+
+
+def _combine(
+    results: Sequence[tuple[float, Params]], sizes: tuple[int, ...], params: Params, alpha: float
+) -> tuple[float, Params]:
+    """The weighted sum in shard order, then the penalty once (see the module docstring)."""
+    m = sum(sizes)
+    weights = [size / m for size in sizes]
+    loss = weights[0] * results[0][0]
+    for weight, (shard_loss, _) in zip(weights[1:], results[1:], strict=True):
+        loss = loss + weight * shard_loss
+    decay = alpha / m
+    layers = []
+    for index, layer in enumerate(params):
+        dW = weights[0] * results[0][1][index].W
+        db = weights[0] * results[0][1][index].b
+        for weight, (_, grads) in zip(weights[1:], results[1:], strict=True):
+            dW += weight * grads[index].W
+            db += weight * grads[index].b
+        if decay != 0:
+            dW += decay * layer.W
+        layers.append(Dense(freeze(dW), freeze(db)))
+    return loss + _penalty(params, alpha, m), tuple(layers)
+
+
+def _sharded(
+    executor: cf.Executor, shards: Shards, params: Params, alpha: float
+) -> tuple[float, Params]:
+    refs = shards._live_refs()
+    futures = [executor.submit(_shard_loss_and_grad, shards._task_spec, params, r) for r in refs]
+    try:
+        results = [future.result() for future in futures]  # in shard order
+    finally:
+        for future in futures:
+            future.cancel()
+    return _combine(results, shards.sizes, params, alpha)
+
+
+def _check_executor(executor: object, shards: Shards) -> cf.Executor:
+    if not isinstance(executor, cf.Executor):
+        raise TypeError(f"executor must be a concurrent.futures.Executor, got {describe(executor)}")
+    if shards.placement == "dask" and _dask_client(executor) is not shards._client:
+        raise ValueError(
+            "executor must come from the dask Client the shards were scattered with "
+            "(client.get_executor())"
+        )
+    return executor
+
+
+def sharded_loss_and_grad(
+    executor: cf.Executor, spec: MLP, params: Params, shards: Shards, *, alpha: float = 0.0
+) -> tuple[float, Params]:
+    """The mean loss over all shards' rows and its gradient: one task per shard, then a sum.
+
+    Equals ``fcfun.loss_and_grad(spec, params, X, Y, alpha=alpha)`` on the whole data to
+    rounding, combined in the fixed order of the module docstring. Only ``params`` go out
+    and one gradient per shard comes back.
+
+    Args:
+        executor: runs the tasks (for ``"dask"`` shards, from the same client).
+        spec: the spec the shards were scattered with.
+        params: the parameters, of the shards' dtype.
+        shards: from ``scatter``.
+        alpha: the L2 penalty, applied once over all ``m`` rows.
+
+    >>> import concurrent.futures as cf, fcfun, numpy as np
+    >>> spec = fcfun.mlp([2, 1], output="identity", loss="half_squared_error")
+    >>> params = (fcfun.Dense(np.array([[1.0], [2.0]]), np.array([0.5])),)
+    >>> X, y = np.array([[1.0, 1.0], [0.0, 1.0], [1.0, 0.0]]), np.array([3.0, 1.0, 2.0])
+    >>> with cf.ThreadPoolExecutor(2) as pool, scatter(pool, spec, X, y, [2, 1]) as shards:
+    ...     loss, grads = sharded_loss_and_grad(pool, spec, params, shards)
+    >>> whole, whole_grads = fcfun.loss_and_grad(spec, params, X, y)
+    >>> bool(np.isclose(loss, whole)), bool(np.allclose(grads[0].W, whole_grads[0].W))
+    (True, True)
+    """
+    if not isinstance(shards, Shards):
+        raise TypeError(f"shards must be fcfun.distributed Shards, got {describe(shards)}")
+    if _check_spec(spec) != shards.spec:
+        raise ValueError("spec must be the spec the shards were scattered with")
+    executor = _check_executor(executor, shards)
+    dtype = params_dtype(spec, params)
+    if dtype != shards.dtype:
+        raise TypeError(f"params must have the shards' dtype {shards.dtype}, got {dtype}")
+    alpha = check_real(alpha, "alpha", low=0.0)
+    loss, grads = _sharded(executor, shards, params, alpha)
+    if not (math.isfinite(loss) and _all_finite(grads)):
+        raise ValueError(
+            f"params must keep the loss and gradient within {dtype}'s range on this data, "
+            f"got loss {loss!r} and a {'finite' if _all_finite(grads) else 'non-finite'} "
+            "gradient"
+        )
+    return loss, grads
+
+
+def _all_finite(params: Params) -> bool:
+    return all(np.isfinite(layer.W).all() and np.isfinite(layer.b).all() for layer in params)
+
+
+# What travels ----------------------------------------------------------------------
+
+
+class StepTraffic(NamedTuple):
+    """Bytes one step moves between the caller and the workers (pickled payloads).
+
+    Attributes:
+        sent: bytes out, summed over the shards' tasks: each carries the spec (by name),
+            the params and a shard reference, never the shard's rows.
+        received: bytes back, summed over the tasks: a loss and a gradient each.
+        n_tasks: tasks per step, one per shard.
+    """
+
+    sent: int
+    received: int
+    n_tasks: int
+
+
+def step_traffic(shards: Shards, params: Params) -> StepTraffic:
+    """What one step of ``sharded_loss_and_grad`` pickles, as ``StepTraffic``.
+
+    Measured with pickle protocol 5 on the task's arguments and a gradient of ``params``'
+    shapes. Executors add a little framing; a dask step goes through the scheduler (task
+    out) and back (result), so each payload crosses the network about once per hop.
+    With a thread pool nothing is pickled, but this still says what a process would move.
+
+    >>> import concurrent.futures as cf, fcfun, numpy as np
+    >>> spec = fcfun.mlp([100, 10], output="identity", loss="half_squared_error")
+    >>> params = fcfun.init(spec, seed=0)
+    >>> with cf.ThreadPoolExecutor(1) as pool, scatter(pool, spec, np.ones((4, 100)),
+    ...                                                 np.ones((4, 10)), 2) as shards:
+    ...     traffic = step_traffic(shards, params)
+    >>> traffic.n_tasks, traffic.received > 2 * 8 * (100 * 10 + 10)
+    (2, True)
+    """
+    refs = shards._live_refs()
+    wire_spec = shards._task_spec if isinstance(shards._task_spec, _SpecName) else None
+    sent = 0
+    for ref in refs:
+        handle = ref if isinstance(ref, _ShardFile) else getattr(ref, "key", None)
+        sent += len(pickle.dumps((wire_spec, params, handle), protocol=5))
+    received = len(refs) * len(pickle.dumps((0.0, params), protocol=5))
+    return StepTraffic(sent, received, len(refs))
+
+
+# Training --------------------------------------------------------------------------
+
+
+def _epoch(
+    executor: cf.Executor,
+    shards: Shards,
+    optimizer: Optimizer[S],
+    alpha: float,
+    validation: Dataset | None,
+    metric: Metric,
+    state: TrainState[S],
+    epoch: int,
+) -> TrainState[S]:
+    """One full-batch step, recorded as ``fcfun.train_epoch`` records an epoch."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        loss, grads = _sharded(executor, shards, state.params, alpha)
+        if not math.isfinite(loss):
+            raise DivergenceError(epoch, 0, loss, state)
+        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+        params = apply_updates(state.params, updates)
+    if not _all_finite(params):
+        raise DivergenceError(epoch, 0, math.nan, state)
+    m = shards.m
+    # fit's train_loss: the sum of batch loss × batch rows over the epoch, over m.
+    train_loss = (*state.history.train_loss, (0.0 + loss * m) / m)
+    history = state.history._replace(train_loss=train_loss)
+    if validation is not None:
+        val_loss, val_metric = evaluate(shards.spec, params, validation, metric, alpha=alpha)
+        history = History(
+            train_loss, (*history.val_loss, val_loss), (*history.val_metric, val_metric)
+        )
+    return TrainState(params, opt_state, state.epoch + 1, state.seed, history)
+
+
+def fit_sharded(
+    spec: MLP,
+    X: Any,
+    Y: Any,
+    *,
+    executor: cf.Executor,
+    n_shards: int | Sequence[int],
+    optimizer: Optimizer[S],
+    epochs: int,
+    seed: int | None = None,
+    params: Params | TrainState[S] | None = None,
+    alpha: float = 0.0,
+    validation: tuple[Any, Any] | None = None,
+    metric: Metric | None = None,
+    dtype: FloatDType = np.float64,
+    placement: Placement = "auto",
+    on_divergence: Literal["raise", "stop"] = "raise",
+) -> TrainState[S]:
+    """Full-batch training with sharded gradients: ``reduce(epoch, range(start, epochs))``.
+
+    Each epoch is one step on the gradient of all ``m`` rows, computed by
+    ``sharded_loss_and_grad`` on ``executor``. The data is scattered once for the run and
+    released at its end. The result has ``fcfun.fit``'s structure and equals
+    ``fcfun.fit(..., batch_size=m, shuffle=False)`` to rounding (bit for bit with one
+    shard), and two runs with the same shard layout give bit-identical states.
+
+    Args:
+        spec, X, Y, optimizer, epochs, seed, params, alpha, validation, metric, dtype,
+        on_divergence: as for ``fcfun.fit``; validation runs in this process.
+        executor: runs the gradient tasks: a thread or process pool, or a dask
+            ``Client.get_executor()``.
+        n_shards: a shard count, or the shards' row counts (see ``shard_sizes``).
+        placement: where the shards live (see ``scatter``).
+
+    Returns:
+        The final ``TrainState``.
+
+    >>> import concurrent.futures as cf, fcfun, numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.normal(size=(64, 3)), rng.integers(0, 2, 64)
+    >>> spec = fcfun.mlp([3, 8, 1], output="sigmoid", loss="binary_cross_entropy")
+    >>> with cf.ThreadPoolExecutor(2) as pool:
+    ...     state = fit_sharded(spec, X, y, executor=pool, n_shards=2,
+    ...                         optimizer=fcfun.adam(1e-2), epochs=3, seed=0)
+    >>> alone = fcfun.fit(spec, X, y, optimizer=fcfun.adam(1e-2), epochs=3, batch_size=64,
+    ...                   seed=0, shuffle=False)
+    >>> bool(np.allclose(state.params[0].W, alone.params[0].W, rtol=0, atol=1e-12))
+    True
+    """
+    spec = _check_spec(spec)
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be an fcfun Optimizer, got {describe(optimizer)}")
+    epochs = check_int(epochs, "epochs", minimum=0)
+    alpha = check_real(alpha, "alpha", low=0.0)
+    if metric is not None and not callable(metric):
+        raise TypeError(f"metric must be a function or None, got {describe(metric)}")
+    if on_divergence not in ("raise", "stop"):
+        raise ValueError(f"on_divergence must be 'raise' or 'stop', got {on_divergence!r}")
+    start = _start(spec, optimizer, seed, params, dtype)
+    resolved = params_dtype(spec, start.params)
+    checked_validation = _validation(spec, validation, resolved)
+    with scatter(executor, spec, X, Y, n_shards, dtype=resolved, placement=placement) as shards:
+        epoch_fn = functools.partial(
+            _epoch,
+            executor,
+            shards,
+            optimizer,
+            alpha,
+            checked_validation,
+            metric or default_metric(spec.loss),
+        )
+        try:
+            return functools.reduce(epoch_fn, range(start.epoch, max(epochs, start.epoch)), start)
+        except DivergenceError as error:
+            if on_divergence == "stop":
+                stopped: TrainState[S] = error.state
+                return stopped
+            raise
+
+
+def _start(
+    spec: MLP,
+    optimizer: Optimizer[S],
+    seed: int | None,
+    params: Params | TrainState[S] | None,
+    dtype: FloatDType,
+) -> TrainState[S]:
+    if isinstance(params, TrainState):
+        if seed is not None and check_seed(seed) != params.seed:
+            raise ValueError(
+                f"seed must be None or the state's seed {params.seed} when continuing a "
+                f"TrainState, got {seed}"
+            )
+        params_dtype(spec, params.params)
+        return params
+    if seed is None:
+        raise TypeError("seed must be a non-negative integer, got None")
+    seed = check_seed(seed)
+    initial = init(spec, seed, dtype=dtype) if params is None else params
+    params_dtype(spec, initial)
+    return TrainState(initial, optimizer.init(initial), 0, seed, History())
+
+
+def _validation(
+    spec: MLP, validation: tuple[Any, Any] | None, dtype: np.dtype[Any]
+) -> Dataset | None:
+    if validation is None:
+        return None
+    if not isinstance(validation, tuple) or len(validation) != 2:
+        raise TypeError(f"validation must be a pair (X_val, Y_val), got {describe(validation)}")
+    val_X = check_X(validation[0], spec.sizes[0], dtype, name="validation X")
+    val_Y = check_targets(spec, validation[1], val_X.shape[0], dtype, name="validation Y")
+    return Dataset(val_X, val_Y)
