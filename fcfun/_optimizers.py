@@ -28,14 +28,16 @@ Conventions:
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 from typing import Any, Generic, NamedTuple, TypeVar
 
 import numpy as np
 
 from fcfun._layers import seal
-from fcfun._schedules import Schedule, _number
+from fcfun._schedules import Schedule
 from fcfun._types import Dense, FloatArray, Params, freeze
+from fcfun._validation import check_bool, check_real, describe
 
 S = TypeVar("S")
 """The state type of an ``Optimizer``."""
@@ -179,37 +181,6 @@ def _lerp(start: FloatArray, end: FloatArray, weight: float) -> FloatArray:
     return end - (end - start) * (1.0 - weight)
 
 
-def _non_negative(name: str, value: object) -> float:
-    """Return ``value`` as a finite float ``>= 0``, or raise naming ``name``."""
-    result = _number(name, value)
-    if result < 0.0:
-        raise ValueError(f"{name} must be >= 0, got {result!r}")
-    return result
-
-
-def _positive(name: str, value: object) -> float:
-    """Return ``value`` as a finite float ``> 0``, or raise naming ``name``."""
-    result = _number(name, value)
-    if result <= 0.0:
-        raise ValueError(f"{name} must be > 0, got {result!r}")
-    return result
-
-
-def _decay_rate(name: str, value: object) -> float:
-    """Return ``value`` as a float in ``[0, 1)``, or raise naming ``name``."""
-    result = _number(name, value)
-    if not 0.0 <= result < 1.0:
-        raise ValueError(f"{name} must be in [0, 1), got {result!r}")
-    return result
-
-
-def _flag(name: str, value: object) -> bool:
-    """Return ``value`` if it is a bool, or raise ``TypeError`` naming ``name``."""
-    if not isinstance(value, bool | np.bool_):
-        raise TypeError(f"{name} must be a bool, got {value!r}")
-    return bool(value)
-
-
 class _Constant:
     """The schedule of a constant learning rate: ``value`` at every count.
 
@@ -230,10 +201,12 @@ def _learning_rate(lr: float | Schedule) -> Schedule:
     """Return ``lr`` as a schedule, checking that a constant is finite and ``>= 0``."""
     if callable(lr):
         return lr
-    value = _number("lr", lr, expected="a real number or a Schedule")
-    if value < 0.0:
-        raise ValueError(f"lr must be >= 0, got {value!r}")
-    return _Constant(value)
+    value: object = lr  # a user without a type checker may pass anything
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"lr must be a finite real number >= 0 or a Schedule, got {describe(value)}"
+        )
+    return _Constant(check_real(value, "lr", low=0.0))
 
 
 # ------------------------------------------------------------------- core and pieces
@@ -345,7 +318,7 @@ def scale(step_size: float) -> Optimizer[EmptyState]:
     Returns:
         A stateless optimizer.
     """
-    factor = _number("step_size", step_size)
+    factor = check_real(step_size, "step_size")
     typed = _typed_factors(factor)
     return _stateless(lambda grads, params: _scaled(grads, factor, typed))
 
@@ -432,7 +405,7 @@ def add_decayed_weights(weight_decay: float) -> Optimizer[EmptyState]:
     Returns:
         A stateless optimizer.
     """
-    rate = _non_negative("weight_decay", weight_decay)
+    rate = check_real(weight_decay, "weight_decay", low=0.0)
     return _stateless(lambda grads, params: _map(lambda g, p: g + rate * p, grads, params))
 
 
@@ -455,7 +428,7 @@ def clip_by_global_norm(max_norm: float) -> Optimizer[EmptyState]:
     >>> [round(float(updates[0].W[0, 0]), 6), round(float(updates[0].b[0]), 6)]
     [0.6, 0.8]
     """
-    limit = _positive("max_norm", max_norm)
+    limit = check_real(max_norm, "max_norm", low=0.0, low_open=True)
 
     def clip(grads: Params, params: Params) -> Params:
         norms = [np.linalg.norm(a) for layer in grads for a in layer]
@@ -482,8 +455,8 @@ def trace(decay: float, nesterov: bool = False) -> Optimizer[TraceState]:
     Returns:
         An optimizer whose state is ``TraceState(momentum_buffer)``.
     """
-    momentum = _non_negative("momentum", decay)
-    look_ahead = _flag("nesterov", nesterov)
+    momentum = check_real(decay, "momentum", low=0.0)
+    look_ahead = check_bool(nesterov, "nesterov")
 
     def init(params: Params) -> TraceState:
         return TraceState(_full_like(params, 0.0))
@@ -516,9 +489,9 @@ def scale_by_adam(
     Returns:
         An optimizer whose state is ``ScaleByAdamState(step, mu, nu)``.
     """
-    beta1 = _decay_rate("b1", b1)
-    beta2 = _decay_rate("b2", b2)
-    epsilon = _positive("eps", eps)
+    beta1 = check_real(b1, "b1", low=0.0, high=1.0, high_open=True)
+    beta2 = check_real(b2, "b2", low=0.0, high=1.0, high_open=True)
+    epsilon = check_real(eps, "eps", low=0.0, low_open=True)
 
     def init(params: Params) -> ScaleByAdamState:
         return ScaleByAdamState(0, _full_like(params, 0.0), _full_like(params, 0.0))
@@ -552,8 +525,8 @@ def scale_by_rms(alpha: float = 0.99, eps: float = 1e-8) -> Optimizer[ScaleByRms
     Returns:
         An optimizer whose state is ``ScaleByRmsState(nu)``.
     """
-    smoothing = _decay_rate("alpha", alpha)
-    epsilon = _positive("eps", eps)
+    smoothing = check_real(alpha, "alpha", low=0.0, high=1.0, high_open=True)
+    epsilon = check_real(eps, "eps", low=0.0, low_open=True)
 
     def init(params: Params) -> ScaleByRmsState:
         return ScaleByRmsState(_full_like(params, 0.0))
@@ -586,8 +559,8 @@ def scale_by_stddev(alpha: float = 0.99, eps: float = 1e-8) -> Optimizer[ScaleBy
     Returns:
         An optimizer whose state is ``ScaleByStddevState(mu, nu)``.
     """
-    smoothing = _decay_rate("alpha", alpha)
-    epsilon = _positive("eps", eps)
+    smoothing = check_real(alpha, "alpha", low=0.0, high=1.0, high_open=True)
+    epsilon = check_real(eps, "eps", low=0.0, low_open=True)
 
     def init(params: Params) -> ScaleByStddevState:
         return ScaleByStddevState(_full_like(params, 0.0), _full_like(params, 0.0))
@@ -619,8 +592,8 @@ def scale_by_adagrad(
     Returns:
         An optimizer whose state is ``ScaleByAdagradState(sum_of_squares)``.
     """
-    start = _non_negative("initial_accumulator_value", initial_accumulator_value)
-    epsilon = _positive("eps", eps)
+    start = check_real(initial_accumulator_value, "initial_accumulator_value", low=0.0)
+    epsilon = check_real(eps, "eps", low=0.0, low_open=True)
 
     def init(params: Params) -> ScaleByAdagradState:
         return ScaleByAdagradState(_full_like(params, start))
@@ -640,7 +613,7 @@ def scale_by_adagrad(
 
 def _weight_decay(weight_decay: float) -> list[Optimizer[Any]]:
     """Return ``[add_decayed_weights(wd)]``, or ``[]`` when ``wd == 0`` (as PyTorch skips it)."""
-    rate = _non_negative("weight_decay", weight_decay)
+    rate = check_real(weight_decay, "weight_decay", low=0.0)
     return [add_decayed_weights(rate)] if rate != 0.0 else []
 
 
@@ -674,8 +647,8 @@ def sgd(
     array([[0.9]])
     """
     learning_rate = _learning_rate(lr)
-    mu = _non_negative("momentum", momentum)
-    if _flag("nesterov", nesterov) and mu <= 0.0:
+    mu = check_real(momentum, "momentum", low=0.0)
+    if check_bool(nesterov, "nesterov") and mu <= 0.0:
         raise ValueError(f"nesterov=True requires momentum > 0, got momentum={mu!r}")
     pieces = _weight_decay(weight_decay)
     if mu > 0.0:
@@ -773,8 +746,12 @@ def rmsprop(
         scale_by_learning_rate)``, without the pieces that would do nothing.
     """
     learning_rate = _learning_rate(lr)
-    mu = _non_negative("momentum", momentum)
-    rms = scale_by_stddev(alpha, eps) if _flag("centered", centered) else scale_by_rms(alpha, eps)
+    mu = check_real(momentum, "momentum", low=0.0)
+    rms = (
+        scale_by_stddev(alpha, eps)
+        if check_bool(centered, "centered")
+        else scale_by_rms(alpha, eps)
+    )
     pieces = [*_weight_decay(weight_decay), rms]
     if mu > 0.0:
         pieces.append(trace(mu))
@@ -807,7 +784,7 @@ def adagrad(
         ``chain(add_decayed_weights, scale_by_adagrad, scale_by_learning_rate)``.
     """
     learning_rate = _learning_rate(lr)
-    decay = _non_negative("lr_decay", lr_decay)
+    decay = check_real(lr_decay, "lr_decay", low=0.0)
     accumulate = scale_by_adagrad(initial_accumulator_value, eps)
     pieces = _weight_decay(weight_decay)
 

@@ -10,40 +10,13 @@ argument. The returned functions are plain closures over Python floats: no state
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable
 from typing import TypeAlias
 
+from fcfun._validation import check_int, check_real
+
 Schedule: TypeAlias = Callable[[int], float]
 """A pure function of the step count (``0`` for the first update) giving a Python float."""
-
-
-def _number(name: str, value: object, expected: str = "a real number") -> float:
-    """Return ``value`` as a finite Python float, or raise naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be {expected}, got {value!r}")
-    result = float(value)
-    if not math.isfinite(result):
-        raise ValueError(f"{name} must be finite, got {result!r}")
-    return result
-
-
-def _non_negative(name: str, value: object) -> float:
-    """Return ``value`` as a finite Python float ``>= 0``, or raise naming ``name``."""
-    result = _number(name, value)
-    if result < 0.0:
-        raise ValueError(f"{name} must be >= 0, got {result!r}")
-    return result
-
-
-def _integer(name: str, value: object, *, minimum: int) -> int:
-    """Return ``value`` as a Python int ``>= minimum``, or raise naming ``name``."""
-    what = "a positive integer" if minimum == 1 else "a non-negative integer"
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be {what}, got {value!r}")
-    if int(value) < minimum:
-        raise ValueError(f"{name} must be {what}, got {int(value)!r}")
-    return int(value)
 
 
 def constant(value: float) -> Schedule:
@@ -58,7 +31,7 @@ def constant(value: float) -> Schedule:
     >>> constant(0.1)(1000)
     0.1
     """
-    result = _number("value", value)
+    result = check_real(value, "value")
 
     def schedule(step: int) -> float:
         return result
@@ -86,9 +59,9 @@ def step_decay(init_value: float, step_size: int, gamma: float = 0.1) -> Schedul
     >>> [schedule(t) for t in range(5)]
     [1.0, 1.0, 0.5, 0.5, 0.25]
     """
-    eta_0 = _number("init_value", init_value)
-    size = _integer("step_size", step_size, minimum=1)
-    factor = _non_negative("gamma", gamma)
+    eta_0 = check_real(init_value, "init_value")
+    size = check_int(step_size, "step_size", minimum=1)
+    factor = check_real(gamma, "gamma", low=0.0)
 
     def schedule(step: int) -> float:
         return float(eta_0 * factor ** (step // size))
@@ -111,8 +84,8 @@ def exponential_decay(init_value: float, gamma: float) -> Schedule:
     >>> exponential_decay(2.0, 0.5)(3)
     0.25
     """
-    eta_0 = _number("init_value", init_value)
-    factor = _non_negative("gamma", gamma)
+    eta_0 = check_real(init_value, "init_value")
+    factor = check_real(gamma, "gamma", low=0.0)
 
     def schedule(step: int) -> float:
         return float(eta_0 * factor**step)
@@ -145,11 +118,9 @@ def cosine_decay(init_value: float, decay_steps: int, alpha: float = 0.0) -> Sch
     >>> [round(schedule(t), 6) for t in (0, 2, 4, 9)]
     [1.0, 0.55, 0.1, 0.1]
     """
-    eta_0 = _number("init_value", init_value)
-    total = _integer("decay_steps", decay_steps, minimum=1)
-    fraction = _number("alpha", alpha)
-    if not 0.0 <= fraction <= 1.0:
-        raise ValueError(f"alpha must be in [0, 1], got {fraction!r}")
+    eta_0 = check_real(init_value, "init_value")
+    total = check_int(decay_steps, "decay_steps", minimum=1)
+    fraction = check_real(alpha, "alpha", low=0.0, high=1.0)
     eta_min = fraction * eta_0
 
     def schedule(step: int) -> float:
@@ -186,9 +157,9 @@ def linear_warmup(
     >>> [schedule(t) for t in range(7)]
     [0.0, 0.25, 0.5, 0.75, 1.0, 0.5, 0.25]
     """
-    eta_0 = _number("init_value", init_value)
-    peak = _number("peak_value", peak_value)
-    ramp = _integer("warmup_steps", warmup_steps, minimum=0)
+    eta_0 = check_real(init_value, "init_value")
+    peak = check_real(peak_value, "peak_value")
+    ramp = check_int(warmup_steps, "warmup_steps", minimum=0)
     if after is not None and not callable(after):
         raise TypeError(f"after must be a Schedule (callable) or None, got {after!r}")
     then = constant(peak) if after is None else after
@@ -223,8 +194,8 @@ def inverse_scaling(init_value: float, power_t: float = 0.5) -> Schedule:
     >>> [schedule(t) for t in (0, 3, 8)]
     [1.0, 0.5, 0.3333333333333333]
     """
-    eta_0 = _number("init_value", init_value)
-    power = _non_negative("power_t", power_t)
+    eta_0 = check_real(init_value, "init_value")
+    power = check_real(power_t, "power_t", low=0.0)
 
     def schedule(step: int) -> float:
         return float(eta_0 / (step + 1) ** power)

@@ -39,6 +39,13 @@ def check_int(value: object, name: str, *, minimum: int) -> int:
     return int(value)
 
 
+def check_bool(value: object, name: str) -> bool:
+    """True or False (numpy's bool too)."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False, got {describe(value)}")
+    return bool(value)
+
+
 def check_seed(seed: object) -> int:
     """A seed is a non-negative integer."""
     return check_int(seed, "seed", minimum=0)

@@ -532,29 +532,41 @@ def test_adamw_decay_is_lr_times_weight_decay_times_params() -> None:
 # ------------------------------------------------------------------------- validation
 
 INVALID: list[tuple[Callable[[], object], type[Exception], str]] = [
-    (lambda: sgd(-0.1), ValueError, "lr must be >= 0"),
-    (lambda: sgd(math.nan), ValueError, "lr must be finite"),
-    (lambda: adam(math.inf), ValueError, "lr must be finite"),
-    (lambda: sgd("0.1"), TypeError, "lr must be a real number or a Schedule"),  # type: ignore[arg-type]
-    (lambda: sgd(0.1, momentum=-0.5), ValueError, "momentum must be >= 0, got -0.5"),
+    (lambda: sgd(-0.1), ValueError, "lr must be a finite real number >= 0"),
+    (lambda: sgd(math.nan), ValueError, "lr must be a finite real number"),
+    (lambda: adam(math.inf), ValueError, "lr must be a finite real number"),
+    (lambda: sgd("0.1"), TypeError, "lr must be a finite real number >= 0 or a Schedule"),  # type: ignore[arg-type]
+    (
+        lambda: sgd(0.1, momentum=-0.5),
+        ValueError,
+        "momentum must be a finite real number >= 0, got -0.5",
+    ),
     (lambda: sgd(0.1, nesterov=True), ValueError, "nesterov=True requires momentum > 0"),
-    (lambda: sgd(0.1, momentum=0.9, nesterov=1), TypeError, "nesterov must be a bool"),  # type: ignore[arg-type]
-    (lambda: sgd(0.1, weight_decay=-1.0), ValueError, "weight_decay must be >= 0"),
-    (lambda: adam(b1=1.0), ValueError, r"b1 must be in \[0, 1\), got 1.0"),
-    (lambda: adam(b2=-0.1), ValueError, r"b2 must be in \[0, 1\)"),
-    (lambda: adamw(eps=0.0), ValueError, "eps must be > 0, got 0.0"),
-    (lambda: adamw(weight_decay=math.inf), ValueError, "weight_decay must be finite"),
-    (lambda: adam(b1=None), TypeError, "b1 must be a real number"),  # type: ignore[arg-type]
-    (lambda: rmsprop(alpha=1.5), ValueError, "alpha must be in"),
-    (lambda: rmsprop(momentum=math.nan), ValueError, "momentum must be finite"),
-    (lambda: rmsprop(centered="yes"), TypeError, "centered must be a bool"),  # type: ignore[arg-type]
-    (lambda: adagrad(lr_decay=-0.1), ValueError, "lr_decay must be >= 0"),
+    (lambda: sgd(0.1, momentum=0.9, nesterov=1), TypeError, "nesterov must be True or False"),  # type: ignore[arg-type]
+    (
+        lambda: sgd(0.1, weight_decay=-1.0),
+        ValueError,
+        "weight_decay must be a finite real number >= 0",
+    ),
+    (lambda: adam(b1=1.0), ValueError, r"b1 must be a finite real number in \[0, 1\), got 1.0"),
+    (lambda: adam(b2=-0.1), ValueError, r"b2 must be a finite real number in \[0, 1\)"),
+    (lambda: adamw(eps=0.0), ValueError, "eps must be a finite real number > 0, got 0.0"),
+    (lambda: adamw(weight_decay=math.inf), ValueError, "weight_decay must be a finite real number"),
+    (lambda: adam(b1=None), TypeError, "b1 must be a finite real number"),  # type: ignore[arg-type]
+    (lambda: rmsprop(alpha=1.5), ValueError, "alpha must be a finite real number in"),
+    (lambda: rmsprop(momentum=math.nan), ValueError, "momentum must be a finite real number"),
+    (lambda: rmsprop(centered="yes"), TypeError, "centered must be True or False"),  # type: ignore[arg-type]
+    (lambda: adagrad(lr_decay=-0.1), ValueError, "lr_decay must be a finite real number >= 0"),
     (lambda: adagrad(initial_accumulator_value=-1), ValueError, "initial_accumulator_value"),
-    (lambda: adagrad(eps=-1e-10), ValueError, "eps must be > 0"),
-    (lambda: clip_by_global_norm(0.0), ValueError, "max_norm must be > 0, got 0.0"),
-    (lambda: clip_by_global_norm(math.inf), ValueError, "max_norm must be finite"),
+    (lambda: adagrad(eps=-1e-10), ValueError, "eps must be a finite real number > 0"),
+    (
+        lambda: clip_by_global_norm(0.0),
+        ValueError,
+        "max_norm must be a finite real number > 0, got 0.0",
+    ),
+    (lambda: clip_by_global_norm(math.inf), ValueError, "max_norm must be a finite real number"),
     (lambda: scale_by_schedule(0.1), TypeError, "schedule must be callable"),  # type: ignore[arg-type]
-    (lambda: trace(True), TypeError, "momentum must be a real number"),
+    (lambda: trace(True), TypeError, "momentum must be a finite real number"),
 ]
 
 

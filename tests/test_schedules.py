@@ -175,21 +175,33 @@ def test_schedules_return_python_floats_and_are_pure(schedule: Schedule) -> None
 
 
 INVALID: list[tuple[Callable[[], object], type[Exception], str]] = [
-    (lambda: constant(math.nan), ValueError, "value must be finite"),
-    (lambda: constant("1"), TypeError, "value must be a real number"),  # type: ignore[arg-type]
-    (lambda: step_decay(0.1, 0), ValueError, "step_size must be a positive integer, got 0"),
-    (lambda: step_decay(0.1, 2.0), TypeError, "step_size must be a positive integer"),  # type: ignore[arg-type]
-    (lambda: step_decay(0.1, 2, gamma=-0.1), ValueError, "gamma must be >= 0"),
-    (lambda: step_decay(math.inf, 2), ValueError, "init_value must be finite"),
-    (lambda: exponential_decay(0.1, math.nan), ValueError, "gamma must be finite"),
-    (lambda: cosine_decay(0.1, 0), ValueError, "decay_steps must be a positive integer, got 0"),
-    (lambda: cosine_decay(0.1, True), TypeError, "decay_steps must be a positive integer"),
-    (lambda: cosine_decay(0.1, 10, alpha=1.5), ValueError, r"alpha must be in \[0, 1\]"),
-    (lambda: linear_warmup(0.0, 1.0, -1), ValueError, "warmup_steps must be a non-negative"),
-    (lambda: linear_warmup(0.0, math.inf, 5), ValueError, "peak_value must be finite"),
+    (lambda: constant(math.nan), ValueError, "value must be a finite real number"),
+    (lambda: constant("1"), TypeError, "value must be a finite real number"),  # type: ignore[arg-type]
+    (lambda: step_decay(0.1, 0), ValueError, "step_size must be an integer >= 1, got 0"),
+    (lambda: step_decay(0.1, 2.0), TypeError, "step_size must be an integer >= 1"),  # type: ignore[arg-type]
+    (lambda: step_decay(0.1, 2, gamma=-0.1), ValueError, "gamma must be a finite real number >= 0"),
+    (lambda: step_decay(math.inf, 2), ValueError, "init_value must be a finite real number"),
+    (lambda: exponential_decay(0.1, math.nan), ValueError, "gamma must be a finite real number"),
+    (lambda: cosine_decay(0.1, 0), ValueError, "decay_steps must be an integer >= 1, got 0"),
+    (lambda: cosine_decay(0.1, True), TypeError, "decay_steps must be an integer >= 1"),
+    (
+        lambda: cosine_decay(0.1, 10, alpha=1.5),
+        ValueError,
+        r"alpha must be a finite real number in \[0, 1\]",
+    ),
+    (lambda: linear_warmup(0.0, 1.0, -1), ValueError, "warmup_steps must be an integer >= 0"),
+    (
+        lambda: linear_warmup(0.0, math.inf, 5),
+        ValueError,
+        "peak_value must be a finite real number",
+    ),
     (lambda: linear_warmup(0.0, 1.0, 5, after=1.0), TypeError, "after must be a Schedule"),  # type: ignore[arg-type]
-    (lambda: inverse_scaling(0.1, power_t=-0.5), ValueError, "power_t must be >= 0"),
-    (lambda: inverse_scaling(None), TypeError, "init_value must be a real number"),  # type: ignore[arg-type]
+    (
+        lambda: inverse_scaling(0.1, power_t=-0.5),
+        ValueError,
+        "power_t must be a finite real number >= 0",
+    ),
+    (lambda: inverse_scaling(None), TypeError, "init_value must be a finite real number"),  # type: ignore[arg-type]
 ]
 
 
