@@ -20,7 +20,7 @@ from fcfun._activations import (
     relu,
 )
 from fcfun._initializers import Initializer, glorot_uniform, zeros
-from fcfun._layers import affine, linear_grads
+from fcfun._layers import affine, linear_grads, seal
 from fcfun._losses import Loss, LossName, parse_loss, softmax_cross_entropy_delta
 from fcfun._types import Caches, Dense, DenseCache, FloatArray, FloatDType, Params, freeze
 from fcfun._validation import (
@@ -206,7 +206,7 @@ def _backprop(
 def _decayed(layer: Dense, cache: DenseCache, dZ: FloatArray, decay: float) -> Dense:
     dW = cache.X.T @ dZ
     dW += decay * layer.W
-    return Dense(freeze(dW), freeze(dZ.sum(axis=0)))
+    return Dense(seal(dW), seal(dZ.sum(axis=0)))
 
 
 def _penalty(params: Params, alpha: float, m: int) -> float:
