@@ -66,9 +66,10 @@ def gradcheck(
         max(||a - n|| - noise, 0) / (||a|| + ||n||)
 
     where ``noise = 16 * machine_eps * (|loss| + 1) / eps * sqrt(a.size)`` bounds the
-    rounding error of the differences, so an exactly-zero gradient (a dead relu layer)
-    compared with differences of rounding noise counts as agreement, not as error 1.
-    The maximum over arrays is returned. Use float64 params: in float32 the differences
+    rounding error of the differences: only disagreement beyond what the differences can
+    resolve counts, so ``0.0`` means agreement to within that resolution, and an
+    exactly-zero gradient (a dead relu layer) against differences of rounding noise is
+    agreement, not error 1. The maximum over arrays is returned. Use float64 params: in float32 the differences
     are coarse. A kink (relu at 0) within ``2 * eps`` of a pre-activation makes any
     finite-difference check meaningless.
 

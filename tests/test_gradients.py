@@ -114,3 +114,22 @@ def test_alpha_is_scikit_learns_l2_penalty() -> None:
     for g, ga, p in zip(grads, grads_alpha, params, strict=True):
         np.testing.assert_allclose(ga.W, g.W + 0.5 / 4 * p.W, rtol=1e-14)
         np.testing.assert_array_equal(ga.b, g.b)  # biases are not penalized
+
+
+def test_gradcheck_resolves_errors_far_below_the_test_threshold() -> None:
+    """A backward off by one part in a million is reported above the 1e-7 used above."""
+    slightly_wrong = fcfun.Activation(
+        "tanh_off_by_1e-6",
+        fcfun.tanh.forward,
+        lambda dA, Z, A: dA * (1.0 - A * A) * (1.0 + 1e-6),
+    )
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((5, 3))
+    Y = np.array([0, 1, 1, 0, 1])
+    right = fcfun.mlp([3, 4, 2], hidden=fcfun.tanh, output="softmax", loss="softmax_cross_entropy")
+    wrong = fcfun.mlp(
+        [3, 4, 2], hidden=slightly_wrong, output="softmax", loss="softmax_cross_entropy"
+    )
+    params = fcfun.init(right, seed=0)
+    assert fcfun.gradcheck(right, params, X, Y) < 1e-9
+    assert fcfun.gradcheck(wrong, params, X, Y) > 1e-7
