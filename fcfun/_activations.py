@@ -168,25 +168,23 @@ def _tanh_in_place(Z: FloatArray) -> FloatArray:
     return np.tanh(Z, out=Z)
 
 
-# Activations whose forward may overwrite Z because their backward gives the same dZ when
-# handed A in place of Z (relu: A > 0 exactly where Z > 0; tanh reads only A).
-_FORWARD_IN_PLACE: dict[str, Callable[[FloatArray], FloatArray]] = {
-    "identity": _identity_forward,
-    "relu": _relu_in_place,
-    "tanh": _tanh_in_place,
-}
-
-
 def forward_in_place(activation: Activation, Z: FloatArray) -> tuple[FloatArray, FloatArray]:
     """``(Z_for_backward, A)`` for a ``Z`` the caller owns and needs no more.
 
     Overwrites ``Z`` with ``A`` when the activation allows it, and then returns ``A`` for
     both: ``backward(dA, A, A)`` equals ``backward(dA, Z, A)`` for these activations.
     """
-    in_place = _FORWARD_IN_PLACE.get(activation.name)
-    if in_place is None:
+    # These may overwrite Z because their backward gives the same dZ when handed A in
+    # place of Z (relu: A > 0 exactly where Z > 0; tanh reads only A). Compared by
+    # identity: a user's activation that borrows a name keeps its own functions.
+    if activation is relu:
+        A = _relu_in_place(Z)
+    elif activation is tanh:
+        A = _tanh_in_place(Z)
+    elif activation is identity:
+        A = Z
+    else:
         return Z, activation.forward(Z)
-    A = in_place(Z)
     return A, A
 
 
@@ -194,7 +192,7 @@ def backward_in_place(
     activation: Activation, dA: FloatArray, Z: FloatArray, A: FloatArray
 ) -> FloatArray:
     """``activation.backward(dA, Z, A)``, overwriting ``dA`` (which the caller owns) for relu."""
-    if activation.name == "relu":
+    if activation is relu:
         return np.multiply(dA, Z > 0, out=dA)
     return activation.backward(dA, Z, A)
 

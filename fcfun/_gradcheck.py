@@ -69,9 +69,10 @@ def gradcheck(
     rounding error of the differences: only disagreement beyond what the differences can
     resolve counts, so ``0.0`` means agreement to within that resolution, and an
     exactly-zero gradient (a dead relu layer) against differences of rounding noise is
-    agreement, not error 1. The maximum over arrays is returned. Use float64 params: in float32 the differences
-    are coarse. A kink (relu at 0) within ``2 * eps`` of a pre-activation makes any
-    finite-difference check meaningless.
+    agreement, not error 1. The maximum over arrays is returned. float32 params are
+    checked in float64 (the same code in the other dtype): float32 differences are too
+    coarse to check anything. A kink (relu at 0) within ``2 * eps`` of a pre-activation
+    makes any finite-difference check meaningless.
 
     >>> import fcfun, numpy as np
     >>> spec = fcfun.mlp([3, 4, 2], hidden=fcfun.tanh, output=fcfun.softmax,
@@ -83,6 +84,10 @@ def gradcheck(
     alpha = check_real(alpha, "alpha", low=0.0)
     eps = check_real(eps, "eps", low=0.0, low_open=True)
     spec, params, X_checked, Y_checked = _checked(spec, params, X, Y)
+    params = tuple(
+        Dense(layer.W.astype(np.float64), layer.b.astype(np.float64)) for layer in params
+    )
+    X_checked, Y_checked = X_checked.astype(np.float64), Y_checked.astype(np.float64)
     loss, analytical = _loss_and_grad(spec, params, X_checked, Y_checked, alpha)
     numerical = numerical_grad(spec, params, X_checked, Y_checked, alpha, eps)
     unit_noise = 16 * float(np.finfo(np.float64).eps) * (abs(loss) + 1) / eps

@@ -24,7 +24,14 @@ from typing import Literal, NamedTuple, TypeAlias
 
 import numpy as np
 
-from fcfun._activations import sigmoid_function, softmax_function
+from fcfun._activations import (
+    Activation,
+    identity,
+    sigmoid,
+    sigmoid_function,
+    softmax,
+    softmax_function,
+)
 from fcfun._types import FloatArray
 
 LossName: TypeAlias = Literal[
@@ -43,7 +50,7 @@ class Loss(NamedTuple):
         name: how the loss is written in a saved spec.
         value: ``(A, Y) -> float``, the mean loss.
         grad: ``(A, Y) -> dA``, its gradient with respect to ``A`` (includes the ``1/m``).
-        link: name of the output activation that fuses with this loss, or ``""``.
+        link: the output activation that fuses with this loss, or ``None``.
         link_value: ``(Z, Y) -> float``, the same loss written in the link's
             pre-activation ``Z``, for when the output activation is the link.
     """
@@ -51,7 +58,7 @@ class Loss(NamedTuple):
     name: str
     value: Callable[[FloatArray, FloatArray], float]
     grad: Callable[[FloatArray, FloatArray], FloatArray]
-    link: str
+    link: Activation | None
     link_value: Callable[[FloatArray, FloatArray], float]
 
 
@@ -95,7 +102,7 @@ def _bce_logits_grad(Z: FloatArray, Y: FloatArray) -> FloatArray:
 
 
 binary_cross_entropy = Loss(
-    "binary_cross_entropy", _bce_value, _bce_grad, "sigmoid", _bce_logits_value
+    "binary_cross_entropy", _bce_value, _bce_grad, sigmoid, _bce_logits_value
 )
 """Binary cross-entropy of probabilities ``A`` in [0, 1], clipped to ``[eps, 1 - eps]``.
 
@@ -107,7 +114,7 @@ binary_cross_entropy_with_logits = Loss(
     "binary_cross_entropy_with_logits",
     _bce_logits_value,
     _bce_logits_grad,
-    "",
+    None,
     _bce_logits_value,
 )
 """Binary cross-entropy of logits ``A`` (use with an identity output).
@@ -175,7 +182,7 @@ softmax_cross_entropy = Loss(
     "softmax_cross_entropy",
     _softmax_ce_value,
     _softmax_ce_grad,
-    "softmax",
+    softmax,
     _softmax_ce_value,
 )
 """Cross-entropy of the softmax of logits ``A`` against one-hot rows or integer labels.
@@ -210,11 +217,11 @@ def _half_se_grad(A: FloatArray, Y: FloatArray) -> FloatArray:
     return dA
 
 
-mean_squared_error = Loss("mean_squared_error", _mse_value, _mse_grad, "", _mse_value)
+mean_squared_error = Loss("mean_squared_error", _mse_value, _mse_grad, None, _mse_value)
 """``L = sum((A - Y)**2) / (m k)``, PyTorch's ``MSELoss``; ``dA = 2 (A - Y) / (m k)``."""
 
 half_squared_error = Loss(
-    "half_squared_error", _half_se_value, _half_se_grad, "identity", _half_se_value
+    "half_squared_error", _half_se_value, _half_se_grad, identity, _half_se_value
 )
 """``L = sum((A - Y)**2) / (2 m)``; with an identity output ``dZ = (A - Y) / m``."""
 

@@ -7,7 +7,12 @@ from typing import TypeAlias
 
 import numpy as np
 
-from fcfun._losses import Loss
+from fcfun._losses import (
+    Loss,
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    softmax_cross_entropy,
+)
 from fcfun._types import FloatArray
 
 Metric: TypeAlias = Callable[[FloatArray, FloatArray], float]
@@ -52,10 +57,10 @@ def r2_score(A: FloatArray, Y: FloatArray) -> float:
 
 def default_metric(loss: Loss) -> Metric:
     """Accuracy for the classification losses, R² for the squared errors."""
-    if loss.name == "softmax_cross_entropy":
+    if loss is softmax_cross_entropy:
         return accuracy
-    if loss.name == "binary_cross_entropy_with_logits":
+    if loss is binary_cross_entropy_with_logits:
         return logit_label_accuracy
-    if loss.name == "binary_cross_entropy":
+    if loss is binary_cross_entropy:
         return label_accuracy
     return r2_score

@@ -21,7 +21,13 @@ from fcfun._activations import (
 )
 from fcfun._initializers import Initializer, glorot_uniform, zeros
 from fcfun._layers import affine, linear_grads, seal
-from fcfun._losses import Loss, LossName, parse_loss, softmax_cross_entropy_delta
+from fcfun._losses import (
+    Loss,
+    LossName,
+    parse_loss,
+    softmax_cross_entropy,
+    softmax_cross_entropy_delta,
+)
 from fcfun._types import Caches, Dense, DenseCache, FloatArray, FloatDType, Params, freeze
 from fcfun._validation import (
     check_real,
@@ -60,7 +66,7 @@ class MLP(NamedTuple):
     @property
     def fused(self) -> bool:
         """True when the output activation is the loss's link: ``dZ = (A - Y) / m``."""
-        return self.output.name == self.loss.link
+        return self.output is self.loss.link
 
 
 def mlp(
@@ -235,7 +241,7 @@ def _training_forward(spec: MLP, params: Params, X: FloatArray) -> tuple[FloatAr
 
 def _output_loss_and_delta(spec: MLP, Z: FloatArray, Y: FloatArray) -> tuple[float, FloatArray]:
     """Loss and output ``dZ`` from the output layer's fresh logits ``Z`` (may overwrite it)."""
-    if spec.fused and spec.loss.name == "softmax_cross_entropy":
+    if spec.fused and spec.loss is softmax_cross_entropy:
         return softmax_cross_entropy_delta(Z, Y)
     A = spec.output.forward(Z)
     last = DenseCache(Z, Z, A)

@@ -13,6 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from fcfun._losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    softmax_cross_entropy,
+)
 from fcfun._types import Dense, FloatArray
 
 if TYPE_CHECKING:
@@ -186,7 +191,7 @@ def check_targets(
     array = _real_array(Y, name)
     if array.ndim == 0 or array.ndim > 2 or array.shape[0] != m:
         raise ValueError(f"{name} must have {m} rows, one per sample of X, got shape {array.shape}")
-    if spec.loss.name == "softmax_cross_entropy":
+    if spec.loss is softmax_cross_entropy:
         return _class_targets(array, k, dtype, name)
     if array.ndim == 1:
         if k != 1:
@@ -198,7 +203,9 @@ def check_targets(
     if array.shape[1] != k:
         raise ValueError(f"{name} must have shape ({m}, {k}), got shape {array.shape}")
     out = cast_finite(array, dtype, name)
-    if spec.loss.name.startswith("binary_cross_entropy") and ((out < 0).any() or (out > 1).any()):
+    if (spec.loss is binary_cross_entropy or spec.loss is binary_cross_entropy_with_logits) and (
+        (out < 0).any() or (out > 1).any()
+    ):
         bad = out[(out < 0) | (out > 1)][0]
         raise ValueError(
             f"{name} must hold binary labels in {{0, 1}} (or probabilities in [0, 1]) "

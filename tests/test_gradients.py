@@ -133,3 +133,18 @@ def test_gradcheck_resolves_errors_far_below_the_test_threshold() -> None:
     params = fcfun.init(right, seed=0)
     assert fcfun.gradcheck(right, params, X, Y) < 1e-9
     assert fcfun.gradcheck(wrong, params, X, Y) > 1e-7
+
+
+def test_a_user_activation_that_borrows_a_name_keeps_its_own_functions() -> None:
+    """fcfun's fast paths recognise its own activations by identity, not by name."""
+    sine = fcfun.Activation("tanh", np.sin, lambda dA, Z, A: dA * np.cos(Z))
+    spec = fcfun.mlp([3, 4, 2], hidden=sine, output="softmax", loss="softmax_cross_entropy")
+    params = fcfun.init(spec, seed=0)
+    X = np.random.default_rng(1).standard_normal((5, 3))
+    Y = np.array([0, 1, 1, 0, 1])
+    logits = np.sin(X @ params[0].W + params[0].b) @ params[1].W + params[1].b
+    expected = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    output, _ = fcfun.forward(spec, params, X)
+    np.testing.assert_allclose(output, expected, rtol=1e-13)
+    np.testing.assert_array_equal(fcfun.predict(spec, params, X), output)
+    assert fcfun.gradcheck(spec, params, X, Y) < 1e-7
