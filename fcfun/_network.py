@@ -28,8 +28,18 @@ from fcfun._losses import (
     softmax_cross_entropy,
     softmax_cross_entropy_delta,
 )
-from fcfun._types import Caches, Dense, DenseCache, FloatArray, FloatDType, Params, freeze
+from fcfun._types import (
+    Caches,
+    Dense,
+    DenseCache,
+    FloatArray,
+    FloatDType,
+    Params,
+    freeze,
+    freeze_params,
+)
 from fcfun._validation import (
+    check_float_dtype,
     check_real,
     check_seed,
     check_sizes,
@@ -115,6 +125,12 @@ def mlp(
         loss = parse_loss(loss)
     if not isinstance(loss, Loss):
         raise TypeError(f"loss must be an fcfun Loss or a loss name, got {describe(loss)}")
+    if loss is softmax_cross_entropy and checked[-1] < 2:
+        raise ValueError(
+            f"sizes[-1] must be at least 2 for softmax_cross_entropy (one output per class), "
+            f"got {checked[-1]}; for two classes use one output with sigmoid and "
+            "binary_cross_entropy"
+        )
     return MLP(checked, (*hidden_activations, output_activation), loss)
 
 
@@ -144,15 +160,16 @@ def init(
     >>> [p.W.shape for p in fcfun.init(spec, seed=0)]
     [(3, 2), (2, 1)]
     """
+    spec = _check_spec(spec)
     seed = check_seed(seed)
-    resolved = np.dtype(dtype)
-    if resolved not in (np.float32, np.float64):
-        raise TypeError(f"dtype must be float32 or float64, got {resolved}")
+    resolved = check_float_dtype(dtype)
     streams = np.random.SeedSequence(seed).spawn(spec.n_layers)
-    return tuple(
+    params = tuple(
         Dense(weights(stream, n_in, n_out, resolved), zeros(n_out, resolved))
         for stream, n_in, n_out in zip(streams, spec.sizes, spec.sizes[1:], strict=False)
     )
+    params_dtype(spec, params)  # a user's initializer may return anything
+    return freeze_params(params)
 
 
 # Unchecked math: the hot path ------------------------------------------------------
@@ -337,6 +354,22 @@ def backward(spec: MLP, params: Params, caches: Caches, Y: Any) -> Params:
             f"caches must be the {spec.n_layers} caches that forward returned, "
             f"got {describe(caches)}"
         )
+    m = caches[-1].A.shape[0] if isinstance(caches[-1], DenseCache) else 0
+    for i, (cache, n_in, n_out) in enumerate(zip(caches, spec.sizes, spec.sizes[1:], strict=False)):
+        shapes = (m, n_in), (m, n_out), (m, n_out)
+        if not isinstance(cache, DenseCache) or any(
+            not isinstance(a, np.ndarray) or a.shape != shape or a.dtype != dtype
+            for a, shape in zip(cache, shapes, strict=True)
+        ):
+            given = (
+                tuple(getattr(a, "shape", None) for a in cache)
+                if isinstance(cache, DenseCache)
+                else describe(cache)
+            )
+            raise ValueError(
+                f"caches[{i}] must be forward's DenseCache(X, Z, A) with shapes {shapes} and "
+                f"dtype {dtype}, got {given}"
+            )
     Y = check_targets(spec, Y, caches[-1].A.shape[0], dtype)
     with np.errstate(over="ignore", invalid="ignore"):
         grads = _backward(spec, params, caches, Y)

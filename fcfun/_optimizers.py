@@ -28,6 +28,7 @@ Conventions:
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable
 from typing import Any, Generic, NamedTuple, TypeVar
@@ -197,6 +198,17 @@ class _Constant:
         return self.value
 
 
+def _scheduled_value(schedule: Schedule, count: int, name: str, *, low: float = -math.inf) -> float:
+    """``schedule(count)``, refused unless it is a finite real number ``>= low``."""
+    value: object = schedule(count)
+    try:
+        return check_real(value, f"{name}({count})", low=low)
+    except TypeError:
+        raise TypeError(
+            f"{name} must return a real number, got {describe(value)} at step {count}"
+        ) from None
+
+
 def _learning_rate(lr: float | Schedule) -> Schedule:
     """Return ``lr`` as a schedule, checking that a constant is finite and ``>= 0``."""
     if callable(lr):
@@ -229,6 +241,28 @@ def apply_updates(params: Params, updates: Params) -> Params:
     >>> new[0].W, new[0].W.dtype, new[0].W.flags.writeable
     (array([[1.5, 1.5]], dtype=float32), dtype('float32'), False)
     """
+    _check_same_structure(params, updates)
+    return _apply_updates(params, updates)
+
+
+def _check_same_structure(params: Params, updates: Params) -> None:
+    if not isinstance(updates, tuple) or len(updates) != len(params):
+        raise ValueError(
+            f"updates must be a tuple of {len(params)} Dense, like params, got "
+            + (f"{len(updates)}" if isinstance(updates, tuple) else describe(updates))
+        )
+    for i, (layer, update) in enumerate(zip(params, updates, strict=True)):
+        for field in ("W", "b"):
+            p, u = getattr(layer, field), getattr(update, field, None)
+            if not isinstance(u, np.ndarray) or u.shape != p.shape or u.dtype.kind != "f":
+                raise ValueError(
+                    f"updates[{i}].{field} must be a float array of shape {p.shape} like "
+                    f"params[{i}].{field}, got {describe(u)}"
+                )
+
+
+def _apply_updates(params: Params, updates: Params) -> Params:
+    """``apply_updates`` without the structure check, for the training loop."""
     # Written out for speed (it runs on every training step): a plain loop building a list,
     # the ufunc called directly, and the dtypes compared by identity in the usual case.
     add = np.add
@@ -351,7 +385,7 @@ def scale_by_schedule(schedule: Schedule) -> Optimizer[ScaleByScheduleState]:
     def update(
         grads: Params, state: ScaleByScheduleState, params: Params
     ) -> tuple[Params, ScaleByScheduleState]:
-        factor = float(schedule(state.step))
+        factor = _scheduled_value(schedule, state.step, "schedule")
         updates = _scaled(grads, factor, _typed_factors(factor))
         return updates, ScaleByScheduleState(state.step + 1)
 
@@ -387,7 +421,11 @@ def scale_by_learning_rate(lr: float | Schedule) -> Optimizer[ScaleByScheduleSta
     learning_rate = _learning_rate(lr)
     if isinstance(learning_rate, _Constant):
         return _scale_by_constant(-learning_rate.value)
-    return scale_by_schedule(lambda count: -float(learning_rate(count)))
+
+    def negated(count: int) -> float:
+        return -_scheduled_value(learning_rate, count, "lr schedule", low=0.0)
+
+    return scale_by_schedule(negated)
 
 
 def add_decayed_weights(weight_decay: float) -> Optimizer[EmptyState]:

@@ -29,11 +29,12 @@ from fcfun._network import (
     _penalty,
     init,
 )
-from fcfun._optimizers import Optimizer, apply_updates
+from fcfun._optimizers import Optimizer, _apply_updates
 from fcfun._sources import Rows, check_source, is_streamed, read_rows
 from fcfun._state import History, TrainState
-from fcfun._types import FloatArray, FloatDType, IntArray, Params, freeze
+from fcfun._types import FloatArray, FloatDType, IntArray, Params, freeze, freeze_params
 from fcfun._validation import (
+    check_float_dtype,
     check_int,
     check_real,
     check_seed,
@@ -111,7 +112,8 @@ def dataset(spec: MLP, X: Any, Y: Any, dtype: FloatDType = np.float64) -> Datase
     Integer class labels become one-hot rows for softmax cross-entropy; a 1-D ``Y``
     becomes a column for a single-output network.
     """
-    resolved = np.dtype(dtype)
+    spec = _check_spec(spec)
+    resolved = check_float_dtype(dtype)
     if is_streamed(X):
         source = check_source(X, spec.sizes[0], resolved)
         return Dataset(source, freeze(check_targets(spec, Y, source.shape[0], resolved)))
@@ -127,7 +129,8 @@ def epoch_order(seed: int, epoch: int, m: int) -> IntArray:
     >>> sorted(epoch_order(0, 3, 5).tolist())
     [0, 1, 2, 3, 4]
     """
-    order: IntArray = np.random.default_rng([seed, epoch]).permutation(m)
+    seed, epoch = check_seed(seed), check_int(epoch, "epoch", minimum=0)
+    order: IntArray = np.random.default_rng([seed, epoch]).permutation(check_int(m, "m", minimum=0))
     return order
 
 
@@ -139,6 +142,7 @@ def batches(data: Dataset, batch_size: int) -> Iterator[Batch]:
     >>> [len(X) for X, _ in batches(d, 2)]
     [2, 2, 1]
     """
+    data, batch_size = _check_dataset(data), check_int(batch_size, "batch_size", minimum=1)
     m, dtype = data.X.shape[0], data.Y.dtype
     return (
         (read_rows(data.X, slice(i, i + batch_size), dtype), data.Y[i : i + batch_size])
@@ -146,12 +150,30 @@ def batches(data: Dataset, batch_size: int) -> Iterator[Batch]:
     )
 
 
+def _check_dataset(data: object, spec: MLP | None = None, name: str = "data") -> Dataset:
+    """A ``Dataset`` (made by ``dataset``), and one for ``spec``'s sizes when given."""
+    if not isinstance(data, Dataset):
+        raise TypeError(
+            f"{name} must be an fcfun Dataset (from fcfun.dataset), got {describe(data)}"
+        )
+    if spec is not None and (
+        data.X.shape[1] != spec.sizes[0] or data.Y.shape[1:] != (spec.sizes[-1],)
+    ):
+        raise ValueError(
+            f"{name} must have {spec.sizes[0]} input and {spec.sizes[-1]} target columns for "
+            f"this spec, got X of shape {tuple(data.X.shape)} and Y of shape {data.Y.shape}"
+        )
+    return data
+
+
 def epoch_data(data: Dataset, seed: int, epoch: int, shuffle: bool) -> Dataset:
     """The data in epoch ``epoch``'s order, gathered once for the whole epoch."""
     if not shuffle:
         return data
     order = epoch_order(seed, epoch, data.X.shape[0])
-    return Dataset(read_rows(data.X, order, data.Y.dtype), np.take(data.Y, order, axis=0))
+    return Dataset(
+        freeze(read_rows(data.X, order, data.Y.dtype)), freeze(np.take(data.Y, order, axis=0))
+    )
 
 
 _EPOCH_GATHER_BYTES = 1 << 24
@@ -186,19 +208,22 @@ def train_step(
 ) -> StepState[S]:
     """One optimizer step on one batch: loss and gradient, update, apply.
 
-    Raises ``DivergenceError`` (through ``train_epoch``) when the batch loss is not finite.
+    The inner loop's building block, and the one public function that checks nothing: it
+    runs once per batch, on batches that ``batches`` cut from a checked ``Dataset`` and on
+    a state that ``train_epoch`` checked. Raises ``DivergenceError`` (through
+    ``train_epoch``) when the batch loss is not finite.
     """
     X, Y = batch
     loss, grads = _loss_and_grad(spec, state.params, X, Y, alpha)
     if not math.isfinite(loss):
         # Finite parameters whose loss overflowed are the last finite state; parameters
         # made non-finite by the previous step are not, and the state before them is.
-        if state.previous is None or _all_finite(state.params):
+        if state.previous is None or all_finite(state.params):
             raise _Diverged(state.step, loss, state.params, state.opt_state)
         raise _Diverged(state.step - 1, loss, *state.previous)
     updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
     return StepState(
-        apply_updates(state.params, updates),
+        _apply_updates(state.params, updates),
         opt_state,
         state.loss_sum + loss * X.shape[0],
         state.step + 1,
@@ -210,12 +235,19 @@ def evaluate(
     spec: MLP, params: Params, data: Dataset, metric: Metric, *, alpha: float = 0.0
 ) -> tuple[float, float]:
     """``(loss, metric)`` of ``params`` on checked ``data`` (a streamed ``X`` is read whole)."""
+    spec = _check_spec(spec)
+    if params_dtype(spec, params) != data.Y.dtype:
+        raise TypeError(f"data must have the params' dtype, got {data.Y.dtype}")
+    _check_dataset(data, spec)
+    _check_callable(metric, "metric")
+    alpha = check_real(alpha, "alpha", low=0.0)
     A, caches = _forward(spec, params, read_rows(data.X, slice(None), data.Y.dtype))
     value = _loss_value(spec, caches, data.Y) + _penalty(params, alpha, data.X.shape[0])
     return value, metric(A, data.Y)
 
 
-def _all_finite(params: Params) -> bool:
+def all_finite(params: Params) -> bool:
+    """Whether every array of ``params`` is finite."""
     return all(np.isfinite(layer.W).all() and np.isfinite(layer.b).all() for layer in params)
 
 
@@ -235,8 +267,10 @@ def train_epoch(
     """Train one epoch: a reduce of ``train_step`` over the epoch's batches.
 
     Bind everything before ``state`` with ``functools.partial`` to get the
-    ``(state, epoch) -> state`` function that ``fit`` reduces over epochs.
+    ``(state, epoch) -> state`` function that ``fit`` reduces over epochs. The arguments
+    are checked once per epoch (cheaply: ``data`` was checked when it was made).
     """
+    _check_epoch_arguments(spec, optimizer, data, state, epoch, batch_size, validation)
     step = functools.partial(train_step, spec, optimizer, alpha=alpha)
     start = StepState(state.params, state.opt_state, 0.0, 0, None)
     try:
@@ -247,7 +281,7 @@ def train_epoch(
             done = functools.reduce(step, epoch_batches, start)
     except _Diverged as diverged:
         raise _divergence(state, epoch, diverged) from None
-    if not _all_finite(done.params):
+    if not all_finite(done.params):
         assert done.previous is not None
         raise _divergence(state, epoch, _Diverged(done.step - 1, math.nan, *done.previous))
     history = state.history
@@ -262,6 +296,29 @@ def train_epoch(
             train_loss, (*history.val_loss, val_loss), (*history.val_metric, val_metric)
         )
     return TrainState(done.params, done.opt_state, state.epoch + 1, state.seed, history)
+
+
+def _check_epoch_arguments(
+    spec: MLP,
+    optimizer: object,
+    data: Dataset,
+    state: object,
+    epoch: int,
+    batch_size: int,
+    validation: Dataset | None,
+) -> None:
+    spec = _check_spec(spec)
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be an fcfun Optimizer, got {describe(optimizer)}")
+    if not isinstance(state, TrainState):
+        raise TypeError(f"state must be an fcfun TrainState, got {describe(state)}")
+    if params_dtype(spec, state.params) != data.Y.dtype:
+        raise TypeError(f"data must have the params' dtype {state.params[0].W.dtype}")
+    _check_dataset(data, spec)
+    if validation is not None:
+        _check_dataset(validation, spec, "validation")
+    check_int(epoch, "epoch", minimum=0)
+    check_int(batch_size, "batch_size", minimum=1)
 
 
 def _divergence(start: TrainState[S], epoch: int, diverged: _Diverged) -> DivergenceError:
@@ -306,30 +363,9 @@ def _prepare(
     if not isinstance(shuffle, bool | np.bool_):
         raise TypeError(f"shuffle must be True or False, got {describe(shuffle)}")
     _check_callable(metric, "metric")
-    if isinstance(params, TrainState):
-        start: TrainState[S] = params
-        if seed is not None and check_seed(seed) != start.seed:
-            raise ValueError(
-                f"seed must be None or the state's seed {start.seed} when continuing a "
-                f"TrainState, got {seed}"
-            )
-        params_dtype(spec, start.params)
-    else:
-        if seed is None:
-            raise TypeError("seed must be a non-negative integer, got None")
-        seed = check_seed(seed)
-        initial = init(spec, seed, dtype=dtype) if params is None else params
-        params_dtype(spec, initial)
-        start = TrainState(initial, optimizer.init(initial), 0, seed, History())
-    resolved = params_dtype(spec, start.params)
+    start, resolved = start_state(spec, optimizer, seed, params, dtype)
     data = dataset(spec, X, Y, resolved)
-    checked_validation = None
-    if validation is not None:
-        if not isinstance(validation, tuple) or len(validation) != 2:
-            raise TypeError(f"validation must be a pair (X_val, Y_val), got {describe(validation)}")
-        val_X = check_X(validation[0], spec.sizes[0], resolved, name="validation X")
-        val_Y = check_targets(spec, validation[1], val_X.shape[0], resolved, name="validation Y")
-        checked_validation = Dataset(val_X, val_Y)
+    checked_validation = validation_data(spec, validation, resolved)
     epoch_fn = functools.partial(
         train_epoch,
         spec,
@@ -342,6 +378,47 @@ def _prepare(
         metric=metric,
     )
     return _Run(start, epoch_fn, range(start.epoch, max(epochs, start.epoch)))
+
+
+def start_state(
+    spec: MLP,
+    optimizer: Optimizer[S],
+    seed: int | None,
+    params: Params | TrainState[S] | None,
+    dtype: FloatDType,
+) -> tuple[TrainState[S], np.dtype[Any]]:
+    """The state a run starts from, checked, and its parameters' dtype.
+
+    A ``TrainState`` is continued (``seed`` must be ``None`` or its seed); otherwise
+    ``params`` (or ``init(spec, seed, dtype=dtype)``) start a fresh run at epoch 0.
+    """
+    if isinstance(params, TrainState):
+        if seed is not None and check_seed(seed) != params.seed:
+            raise ValueError(
+                f"seed must be None or the state's seed {params.seed} when continuing a "
+                f"TrainState, got {seed}"
+            )
+        return params, params_dtype(spec, params.params)
+    if seed is None:
+        raise TypeError("seed must be a non-negative integer, got None")
+    seed = check_seed(seed)
+    initial = init(spec, seed, dtype=dtype) if params is None else params
+    resolved = params_dtype(spec, initial)
+    initial = freeze_params(initial)  # a caller's writeable arrays are never handed back
+    return TrainState(initial, optimizer.init(initial), 0, seed, History()), resolved
+
+
+def validation_data(
+    spec: MLP, validation: tuple[Any, Any] | None, dtype: np.dtype[Any]
+) -> Dataset | None:
+    """``(X_val, Y_val)`` checked once, or ``None``."""
+    if validation is None:
+        return None
+    if not isinstance(validation, tuple) or len(validation) != 2:
+        raise TypeError(f"validation must be a pair (X_val, Y_val), got {describe(validation)}")
+    val_X = check_X(validation[0], spec.sizes[0], dtype, name="validation X")
+    val_Y = check_targets(spec, validation[1], val_X.shape[0], dtype, name="validation Y")
+    return Dataset(freeze(val_X), freeze(val_Y))
 
 
 def fit_iter(

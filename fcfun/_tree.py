@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from fcfun._activations import Activation
 from fcfun._losses import Loss
+from fcfun._types import freeze
 from fcfun._validation import describe
 
 Leaf: TypeAlias = (
@@ -211,7 +212,7 @@ def _rebuild(node: object, path: str, leaves: Mapping[str, object], used: set[st
         )
     if isinstance(node, np.generic):
         return value if isinstance(value, np.generic) else value[()]
-    return np.asarray(value)
+    return freeze(np.asarray(value))
 
 
 def _leaf_record(node: object, node_kind: str, path: str) -> tuple[str, tuple[int, ...], bytes]:

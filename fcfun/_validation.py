@@ -51,6 +51,19 @@ def check_bool(value: object, name: str) -> bool:
     return bool(value)
 
 
+def check_float_dtype(dtype: object, name: str = "dtype") -> np.dtype[Any]:
+    """float32 or float64, given as a numpy type, dtype or name."""
+    given: Any = dtype
+    try:
+        resolved: np.dtype[Any] = np.dtype(given)
+    except TypeError:
+        resolved = np.dtype(object)
+    if resolved not in (np.float32, np.float64):
+        shown = getattr(dtype, "__name__", None) or describe(dtype)
+        raise TypeError(f"{name} must be float32 or float64, got {shown}")
+    return resolved
+
+
 def check_seed(seed: object) -> int:
     """A seed is a non-negative integer."""
     return check_int(seed, "seed", minimum=0)
@@ -147,6 +160,11 @@ def check_X(X: object, n_in: int, dtype: np.dtype[Any], name: str = "X") -> Floa
 
 
 def _real_array(value: object, name: str) -> np.ndarray[Any, Any]:
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(
+            f"{name} must be a plain numpy array, got a masked array; fill or drop the "
+            "masked values first (e.g. X.filled(...) or X.compressed())"
+        )
     if isinstance(value, np.ndarray):
         array = value
     elif isinstance(value, list | tuple) or hasattr(value, "__array__"):
@@ -224,15 +242,15 @@ def _class_targets(
                 f"{name} must be integer class labels of shape ({m},) or one-hot rows of "
                 f"shape ({m}, {k}), got dtype {array.dtype} with shape {array.shape}"
             )
-        labels = array.astype(np.int64)
-        if labels.min() < 0 or labels.max() >= k:
-            bad = labels[(labels < 0) | (labels >= k)][0]
+        outside = (array < 0) | (array >= k)
+        if outside.any():
+            bad = array[outside][0]
             raise ValueError(
                 f"{name} must hold class indices in 0..{k - 1} for a network with {k} "
                 f"outputs, got {int(bad)}"
             )
         one_hot = np.zeros((m, k), dtype=dtype)
-        one_hot[np.arange(m), labels] = 1
+        one_hot[np.arange(m), array.astype(np.intp)] = 1
         return one_hot
     if array.shape[1] != k:
         raise ValueError(

@@ -57,17 +57,22 @@ from fcfun._activations import Activation, parse_activation
 from fcfun._errors import DivergenceError
 from fcfun._losses import Loss, parse_loss
 from fcfun._metrics import Metric, default_metric
-from fcfun._network import MLP, _check_spec, _loss_and_grad, _penalty, init, mlp
-from fcfun._optimizers import Optimizer, apply_updates
+from fcfun._network import MLP, _check_spec, _loss_and_grad, _penalty, mlp
+from fcfun._optimizers import Optimizer, _apply_updates
 from fcfun._state import History, TrainState
-from fcfun._training import Dataset, dataset, evaluate
+from fcfun._training import (
+    Dataset,
+    all_finite,
+    dataset,
+    evaluate,
+    start_state,
+    validation_data,
+)
 from fcfun._types import Dense, FloatArray, FloatDType, Params, freeze
 from fcfun._validation import (
+    check_float_dtype,
     check_int,
     check_real,
-    check_seed,
-    check_targets,
-    check_X,
     describe,
     params_dtype,
 )
@@ -358,9 +363,7 @@ def scatter(
         raise ValueError(
             f"placement must be 'auto', 'dask', 'memory' or 'files', got {placement!r}"
         )
-    resolved = np.dtype(dtype)
-    if resolved not in (np.float32, np.float64):
-        raise TypeError(f"dtype must be float32 or float64, got {resolved}")
+    resolved = check_float_dtype(dtype)
     client = _dask_client(executor)
     if placement == "auto":
         placement = (
@@ -546,17 +549,13 @@ def sharded_loss_and_grad(
         raise TypeError(f"params must have the shards' dtype {shards.dtype}, got {dtype}")
     alpha = check_real(alpha, "alpha", low=0.0)
     loss, grads = _sharded(executor, shards, params, alpha)
-    if not (math.isfinite(loss) and _all_finite(grads)):
+    if not (math.isfinite(loss) and all_finite(grads)):
         raise ValueError(
             f"params must keep the loss and gradient within {dtype}'s range on this data, "
-            f"got loss {loss!r} and a {'finite' if _all_finite(grads) else 'non-finite'} "
+            f"got loss {loss!r} and a {'finite' if all_finite(grads) else 'non-finite'} "
             "gradient"
         )
     return loss, grads
-
-
-def _all_finite(params: Params) -> bool:
-    return all(np.isfinite(layer.W).all() and np.isfinite(layer.b).all() for layer in params)
 
 
 # What travels ----------------------------------------------------------------------
@@ -623,8 +622,8 @@ def _epoch(
         if not math.isfinite(loss):
             raise DivergenceError(epoch, 0, loss, state)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
-        params = apply_updates(state.params, updates)
-    if not _all_finite(params):
+        params = _apply_updates(state.params, updates)
+    if not all_finite(params):
         raise DivergenceError(epoch, 0, math.nan, state)
     m = shards.m
     # fit's train_loss: the sum of batch loss × batch rows over the epoch, over m.
@@ -696,9 +695,8 @@ def fit_sharded(
         raise TypeError(f"metric must be a function or None, got {describe(metric)}")
     if on_divergence not in ("raise", "stop"):
         raise ValueError(f"on_divergence must be 'raise' or 'stop', got {on_divergence!r}")
-    start = _start(spec, optimizer, seed, params, dtype)
-    resolved = params_dtype(spec, start.params)
-    checked_validation = _validation(spec, validation, resolved)
+    start, resolved = start_state(spec, optimizer, seed, params, dtype)
+    checked_validation = validation_data(spec, validation, resolved)
     with scatter(executor, spec, X, Y, n_shards, dtype=resolved, placement=placement) as shards:
         epoch_fn = functools.partial(
             _epoch,
@@ -716,38 +714,3 @@ def fit_sharded(
                 stopped: TrainState[S] = error.state
                 return stopped
             raise
-
-
-def _start(
-    spec: MLP,
-    optimizer: Optimizer[S],
-    seed: int | None,
-    params: Params | TrainState[S] | None,
-    dtype: FloatDType,
-) -> TrainState[S]:
-    if isinstance(params, TrainState):
-        if seed is not None and check_seed(seed) != params.seed:
-            raise ValueError(
-                f"seed must be None or the state's seed {params.seed} when continuing a "
-                f"TrainState, got {seed}"
-            )
-        params_dtype(spec, params.params)
-        return params
-    if seed is None:
-        raise TypeError("seed must be a non-negative integer, got None")
-    seed = check_seed(seed)
-    initial = init(spec, seed, dtype=dtype) if params is None else params
-    params_dtype(spec, initial)
-    return TrainState(initial, optimizer.init(initial), 0, seed, History())
-
-
-def _validation(
-    spec: MLP, validation: tuple[Any, Any] | None, dtype: np.dtype[Any]
-) -> Dataset | None:
-    if validation is None:
-        return None
-    if not isinstance(validation, tuple) or len(validation) != 2:
-        raise TypeError(f"validation must be a pair (X_val, Y_val), got {describe(validation)}")
-    val_X = check_X(validation[0], spec.sizes[0], dtype, name="validation X")
-    val_Y = check_targets(spec, validation[1], val_X.shape[0], dtype, name="validation Y")
-    return Dataset(val_X, val_Y)

@@ -282,6 +282,79 @@ CATALOGUE = [
         "alpha",
     ),
     Entry("leaky_relu negative slope", lambda: fcfun.leaky_relu(-0.1), ValueError, "slope"),
+    Entry(
+        "X as a masked array",
+        lg(X_in=np.ma.masked_array(X, mask=X > 1)),
+        TypeError,
+        "X",
+    ),
+    Entry(
+        "huge unsigned class label",
+        lg(Y_in=np.array([0, 1, 2, 0, 1, 2**63], dtype=np.uint64)),
+        ValueError,
+        "9223372036854775808",
+    ),
+    Entry(
+        "softmax cross-entropy with one output",
+        lambda: fcfun.mlp([4, 1], output="softmax", loss="softmax_cross_entropy"),
+        ValueError,
+        "sizes[-1]",
+    ),
+    Entry(
+        "init of something that is not a spec",
+        lambda: fcfun.init(untyped("spec"), 0),
+        TypeError,
+        "spec",
+    ),
+    Entry(
+        "dataset in float16",
+        lambda: fcfun.dataset(CE, X, Y, untyped(np.float16)),
+        TypeError,
+        "dtype",
+    ),
+    Entry(
+        "backward with caches of another batch shape",
+        lambda: fcfun.backward(
+            CE, P, tuple(c._replace(X=c.X[:, :1]) for c in fcfun.forward(CE, P, X)[1]), Y
+        ),
+        ValueError,
+        "caches[0]",
+    ),
+    Entry(
+        "apply_updates with updates of the wrong structure",
+        lambda: fcfun.apply_updates(P, P[:1]),
+        ValueError,
+        "updates",
+    ),
+    Entry(
+        "batches of size 0",
+        lambda: fcfun.batches(fcfun.dataset(CE, X, Y), 0),
+        ValueError,
+        "batch_size",
+    ),
+    Entry(
+        "epoch_order with a negative seed", lambda: fcfun.epoch_order(-1, 0, 5), ValueError, "seed"
+    ),
+    Entry(
+        "evaluate on data of another width",
+        lambda: fcfun.evaluate(CE, P, fcfun.dataset(MSE, X, np.zeros((6, 2))), fcfun.accuracy),
+        ValueError,
+        "data",
+    ),
+    Entry(
+        "a learning-rate schedule that goes negative",
+        lambda: fcfun.sgd(fcfun.constant(-0.1)).update(
+            P, fcfun.sgd(fcfun.constant(-0.1)).init(P), P
+        ),
+        ValueError,
+        "lr schedule(0)",
+    ),
+    Entry(
+        "a schedule that returns a string",
+        lambda: fcfun.sgd(untyped(lambda step: "a")).update(P, fcfun.sgd(0.1).init(P), P),
+        TypeError,
+        "lr schedule",
+    ),
 ]
 
 

@@ -486,8 +486,11 @@ def test_apply_updates_keeps_dtype_and_checks_structure() -> None:
         assert got.dtype == np.float32
         np.testing.assert_array_equal(got, old + np.float32(1.0))
         assert not got.flags.writeable
-    with pytest.raises(ValueError, match="zip"):
+    with pytest.raises(ValueError, match="updates must be a tuple of 2 Dense"):
         apply_updates(params, updates[:1])
+    wrong_shape = (updates[0], Dense(updates[1].W[:, :1], updates[1].b))
+    with pytest.raises(ValueError, match=r"updates\[1\]\.W must be a float array of shape"):
+        apply_updates(params, wrong_shape)
 
 
 def test_states_are_named_tuples_with_int_counts() -> None:

@@ -267,3 +267,30 @@ def test_training_reduces_the_loss() -> None:
     X, y = data(m=200)
     state = fcfun.fit(SPEC, X, y, optimizer=fcfun.adam(0.05), epochs=30, batch_size=20, seed=0)
     assert state.history.train_loss[-1] < 0.5 * state.history.train_loss[0]
+
+
+def test_a_callers_writeable_params_never_come_back_writeable() -> None:
+    X, y = data()
+    params = tuple(fcfun.Dense(np.array(p.W), np.array(p.b)) for p in fcfun.init(SPEC, 0))
+    state = fcfun.fit(
+        SPEC, X, y, optimizer=fcfun.sgd(0.1), epochs=0, batch_size=8, seed=0, params=params
+    )
+    assert all(not p.W.flags.writeable and not p.b.flags.writeable for p in state.params)
+    assert all(p.W.flags.writeable for p in params)  # the caller's own arrays keep theirs
+    shuffled = fcfun.epoch_data(fcfun.dataset(SPEC, X, y), seed=0, epoch=0, shuffle=True)
+    assert not np.asarray(shuffled.X).flags.writeable
+    assert not shuffled.Y.flags.writeable
+
+
+def test_init_checks_and_freezes_what_an_initializer_returns() -> None:
+    def ones(seed: Any, fan_in: int, fan_out: int, dtype: Any = np.float64) -> Any:
+        return np.ones((fan_in, fan_out), dtype=dtype)
+
+    params = fcfun.init(SPEC, 0, weights=ones)
+    assert all(not p.W.flags.writeable for p in params)
+
+    def square(seed: Any, fan_in: int, fan_out: int, dtype: Any = np.float64) -> Any:
+        return np.ones((5, 5), dtype=dtype)
+
+    with pytest.raises(ValueError, match=r"params\[0\]\.W must have shape \(4, 6\)"):
+        fcfun.init(SPEC, 0, weights=square)

@@ -96,7 +96,8 @@ def test_unflatten_rebuilds_exact_types() -> None:
     assert type(rebuilt[1].scale) is np.float64
     assert rebuilt[1].scale == 3.0
     assert rebuilt[2] == ()
-    assert rebuilt[0].nu[1].W is state[0].nu[1].W
+    assert np.shares_memory(rebuilt[0].nu[1].W, state[0].nu[1].W)  # no copy
+    assert not rebuilt[0].nu[1].W.flags.writeable
 
 
 @pytest.mark.parametrize(
@@ -147,7 +148,7 @@ def test_fingerprint_is_a_sha256_hex_digest_and_deterministic() -> None:
     _, state = _tree()
     digest = fingerprint(state)
     assert len(digest) == 64
-    assert int(digest, 16) >= 0
+    assert set(digest) <= set("0123456789abcdef")
     _, again = _tree()
     assert fingerprint(again) == digest
 
