@@ -36,9 +36,12 @@ def seal(a: FloatArray) -> FloatArray:
     return a
 
 
-def linear_grads(layer: Dense, X: FloatArray, dZ: FloatArray) -> Dense:
-    """``Dense(X.T @ dZ, sum_rows(dZ))``, read-only."""
-    return Dense(seal(X.T @ dZ), seal(dZ.sum(axis=0)))
+def linear_grads(layer: Dense, X: FloatArray, dZ: FloatArray, decay: float = 0.0) -> Dense:
+    """``Dense(X.T @ dZ + decay * W, sum_rows(dZ))``, read-only (``decay``: the L2 term)."""
+    dW = X.T @ dZ
+    if decay != 0:
+        dW += decay * layer.W
+    return Dense(seal(dW), seal(dZ.sum(axis=0)))
 
 
 def linear_forward(layer: Dense, X: FloatArray) -> tuple[FloatArray, LinearCache]:

@@ -20,7 +20,7 @@ from fcfun._activations import (
     relu,
 )
 from fcfun._initializers import Initializer, glorot_uniform, zeros
-from fcfun._layers import affine, linear_grads, seal
+from fcfun._layers import affine, linear_grads
 from fcfun._losses import (
     Loss,
     LossName,
@@ -217,19 +217,12 @@ def _backprop(
     decay = alpha / dZ.shape[0]
     for index in range(spec.n_layers - 1, -1, -1):
         layer, cache = params[index], caches[index]
-        grad = linear_grads(layer, cache.X, dZ) if decay == 0 else _decayed(layer, cache, dZ, decay)
-        grads.append(grad)
+        grads.append(linear_grads(layer, cache.X, dZ, decay))
         if index > 0:  # the gradient with respect to the network input is never needed
             below = caches[index - 1]
             dA = dZ @ layer.W.T
             dZ = backward_in_place(spec.activations[index - 1], dA, below.Z, below.A)
     return tuple(reversed(grads))
-
-
-def _decayed(layer: Dense, cache: DenseCache, dZ: FloatArray, decay: float) -> Dense:
-    dW = cache.X.T @ dZ
-    dW += decay * layer.W
-    return Dense(seal(dW), seal(dZ.sum(axis=0)))
 
 
 def _penalty(params: Params, alpha: float, m: int) -> float:
