@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
-from typing import Literal, NamedTuple, TypeAlias
+from typing import Any, Literal, NamedTuple, TypeAlias
 
 import numpy as np
 
@@ -34,6 +34,21 @@ class Activation(NamedTuple):
     name: str
     forward: Callable[[FloatArray], FloatArray]
     backward: Callable[[FloatArray, FloatArray, FloatArray], FloatArray]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """fcfun's own activations pickle and copy as themselves, by name.
+
+        fcfun recognises its activations by identity, so a spec must keep them after a
+        round trip through pickle or ``copy.deepcopy`` (it also makes ``leaky_relu``'s
+        closures picklable). A user's activation pickles as a plain tuple.
+        """
+        try:
+            builtin = parse_activation(self.name)
+        except ValueError:
+            builtin = None
+        if builtin == self:
+            return (parse_activation, (self.name,))
+        return (Activation, tuple(self))
 
 
 def _identity_forward(Z: FloatArray) -> FloatArray:

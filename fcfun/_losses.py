@@ -20,7 +20,7 @@ Conventions (``m`` samples, ``k`` outputs):
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal, NamedTuple, TypeAlias
+from typing import Any, Literal, NamedTuple, TypeAlias
 
 import numpy as np
 
@@ -60,6 +60,13 @@ class Loss(NamedTuple):
     grad: Callable[[FloatArray, FloatArray], FloatArray]
     link: Activation | None
     link_value: Callable[[FloatArray, FloatArray], float]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """fcfun's own losses pickle and copy as themselves, by name (see Activation)."""
+        builtin = _BY_NAME.get(self.name)
+        if builtin == self:
+            return (parse_loss, (self.name,))
+        return (Loss, tuple(self))
 
 
 def _log1p_exp_neg_abs(Z: FloatArray) -> FloatArray:

@@ -36,7 +36,6 @@ from fcfun._types import (
     FloatDType,
     Params,
     freeze,
-    freeze_params,
 )
 from fcfun._validation import (
     check_float_dtype,
@@ -164,12 +163,18 @@ def init(
     seed = check_seed(seed)
     resolved = check_float_dtype(dtype)
     streams = np.random.SeedSequence(seed).spawn(spec.n_layers)
-    params = tuple(
-        Dense(weights(stream, n_in, n_out, resolved), zeros(n_out, resolved))
-        for stream, n_in, n_out in zip(streams, spec.sizes, spec.sizes[1:], strict=False)
-    )
-    params_dtype(spec, params)  # a user's initializer may return anything
-    return freeze_params(params)
+    layers: list[Dense] = []
+    for stream, n_in, n_out in zip(streams, spec.sizes, spec.sizes[1:], strict=False):
+        W = weights(stream, n_in, n_out, resolved)
+        if not (isinstance(W, np.ndarray) and W.shape == (n_in, n_out) and W.dtype == resolved):
+            raise ValueError(
+                f"weights must return a {resolved} array of shape {(n_in, n_out)} for "
+                f"layer {len(layers)}, got {describe(W)}"
+            )
+        if not np.isfinite(W).all():
+            raise ValueError("weights must return finite values, got NaN or inf")
+        layers.append(Dense(freeze(W), zeros(n_out, resolved)))
+    return tuple(layers)
 
 
 # Unchecked math: the hot path ------------------------------------------------------
@@ -355,7 +360,9 @@ def backward(spec: MLP, params: Params, caches: Caches, Y: Any) -> Params:
             for a, shape in zip(cache, shapes, strict=True)
         ):
             given = (
-                tuple(getattr(a, "shape", None) for a in cache)
+                ", ".join(
+                    f"{field} {describe(a)}" for field, a in zip(cache._fields, cache, strict=True)
+                )
                 if isinstance(cache, DenseCache)
                 else describe(cache)
             )

@@ -199,8 +199,16 @@ class _Constant:
 
 
 def _scheduled_value(schedule: Schedule, count: int, name: str, *, low: float = -math.inf) -> float:
-    """``schedule(count)``, refused unless it is a finite real number ``>= low``."""
+    """``schedule(count)``, refused unless it is a finite real number ``>= low``.
+
+    Checked at every step, since only the schedule knows its values; the common case (a
+    finite Python float) costs one type test and two comparisons.
+    """
     value: object = schedule(count)
+    if type(value) is float and low <= value < math.inf:
+        return value
+    if isinstance(value, np.ndarray | np.generic) and value.shape == ():
+        value = value.item()  # e.g. np.where(step < 100, 0.1, 0.01)
     try:
         return check_real(value, f"{name}({count})", low=low)
     except TypeError:

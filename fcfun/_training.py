@@ -32,7 +32,7 @@ from fcfun._network import (
 from fcfun._optimizers import Optimizer, _apply_updates
 from fcfun._sources import Rows, check_source, is_streamed, read_rows
 from fcfun._state import History, TrainState
-from fcfun._types import FloatArray, FloatDType, IntArray, Params, freeze, freeze_params
+from fcfun._types import FloatArray, FloatDType, IntArray, Params, freeze, own_params
 from fcfun._validation import (
     check_float_dtype,
     check_int,
@@ -236,9 +236,7 @@ def evaluate(
 ) -> tuple[float, float]:
     """``(loss, metric)`` of ``params`` on checked ``data`` (a streamed ``X`` is read whole)."""
     spec = _check_spec(spec)
-    if params_dtype(spec, params) != data.Y.dtype:
-        raise TypeError(f"data must have the params' dtype, got {data.Y.dtype}")
-    _check_dataset(data, spec)
+    _check_same_dtype(_check_dataset(data, spec), params_dtype(spec, params))
     _check_callable(metric, "metric")
     alpha = check_real(alpha, "alpha", low=0.0)
     A, caches = _forward(spec, params, read_rows(data.X, slice(None), data.Y.dtype))
@@ -312,13 +310,20 @@ def _check_epoch_arguments(
         raise TypeError(f"optimizer must be an fcfun Optimizer, got {describe(optimizer)}")
     if not isinstance(state, TrainState):
         raise TypeError(f"state must be an fcfun TrainState, got {describe(state)}")
-    if params_dtype(spec, state.params) != data.Y.dtype:
-        raise TypeError(f"data must have the params' dtype {state.params[0].W.dtype}")
-    _check_dataset(data, spec)
+    dtype = params_dtype(spec, state.params)
+    _check_same_dtype(_check_dataset(data, spec), dtype)
     if validation is not None:
-        _check_dataset(validation, spec, "validation")
+        _check_same_dtype(_check_dataset(validation, spec, "validation"), dtype, "validation")
     check_int(epoch, "epoch", minimum=0)
     check_int(batch_size, "batch_size", minimum=1)
+
+
+def _check_same_dtype(data: Dataset, dtype: np.dtype[Any], name: str = "data") -> None:
+    if data.Y.dtype != dtype:
+        raise TypeError(
+            f"{name} must be in the params' dtype {dtype} (make it with fcfun.dataset(spec, X, "
+            f"Y, {dtype})), got {data.Y.dtype}"
+        )
 
 
 def _divergence(start: TrainState[S], epoch: int, diverged: _Diverged) -> DivergenceError:
@@ -398,13 +403,13 @@ def start_state(
                 f"seed must be None or the state's seed {params.seed} when continuing a "
                 f"TrainState, got {seed}"
             )
-        return params, params_dtype(spec, params.params)
+        return params._replace(params=own_params(params.params)), params_dtype(spec, params.params)
     if seed is None:
         raise TypeError("seed must be a non-negative integer, got None")
     seed = check_seed(seed)
     initial = init(spec, seed, dtype=dtype) if params is None else params
     resolved = params_dtype(spec, initial)
-    initial = freeze_params(initial)  # a caller's writeable arrays are never handed back
+    initial = own_params(initial)  # a caller's writeable arrays are never kept or handed back
     return TrainState(initial, optimizer.init(initial), 0, seed, History()), resolved
 
 

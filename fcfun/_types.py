@@ -67,6 +67,24 @@ def freeze(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
     return view
 
 
+def read_only_copy(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """``a`` if it is read-only already, else a read-only copy that nobody else can write."""
+    if not a.flags.writeable:
+        return a
+    copy = a.copy()
+    copy.flags.writeable = False
+    return copy
+
+
+def own_params(params: Params) -> Params:
+    """``params`` with every writeable array replaced by a read-only copy.
+
+    For state that outlives the call (a run's starting point): a view would still change
+    when the caller writes to the array it came from.
+    """
+    return tuple(Dense(read_only_copy(layer.W), read_only_copy(layer.b)) for layer in params)
+
+
 def freeze_params(params: Params) -> Params:
     """Return ``params`` with every array read-only (views, no copies)."""
     return tuple(Dense(freeze(layer.W), freeze(layer.b)) for layer in params)

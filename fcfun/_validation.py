@@ -57,10 +57,9 @@ def check_float_dtype(dtype: object, name: str = "dtype") -> np.dtype[Any]:
     try:
         resolved: np.dtype[Any] = np.dtype(given)
     except TypeError:
-        resolved = np.dtype(object)
+        raise TypeError(f"{name} must be float32 or float64, got {describe(dtype)}") from None
     if resolved not in (np.float32, np.float64):
-        shown = getattr(dtype, "__name__", None) or describe(dtype)
-        raise TypeError(f"{name} must be float32 or float64, got {shown}")
+        raise TypeError(f"{name} must be float32 or float64, got {resolved}")
     return resolved
 
 

@@ -277,6 +277,8 @@ def test_a_callers_writeable_params_never_come_back_writeable() -> None:
     )
     assert all(not p.W.flags.writeable and not p.b.flags.writeable for p in state.params)
     assert all(p.W.flags.writeable for p in params)  # the caller's own arrays keep theirs
+    params[0].W[0, 0] += 1.0  # the state holds copies: the caller's writes do not reach it
+    assert state.params[0].W[0, 0] != params[0].W[0, 0]
     shuffled = fcfun.epoch_data(fcfun.dataset(SPEC, X, y), seed=0, epoch=0, shuffle=True)
     assert not np.asarray(shuffled.X).flags.writeable
     assert not shuffled.Y.flags.writeable
@@ -292,5 +294,45 @@ def test_init_checks_and_freezes_what_an_initializer_returns() -> None:
     def square(seed: Any, fan_in: int, fan_out: int, dtype: Any = np.float64) -> Any:
         return np.ones((5, 5), dtype=dtype)
 
-    with pytest.raises(ValueError, match=r"params\[0\]\.W must have shape \(4, 6\)"):
+    with pytest.raises(ValueError, match=r"weights must return a float64 array of shape \(4, 6\)"):
         fcfun.init(SPEC, 0, weights=square)
+
+
+def test_a_pickled_or_copied_spec_trains_like_the_original() -> None:
+    import copy
+    import pickle
+
+    X, y = data()
+    spec = fcfun.mlp(
+        [4, 6, 3], hidden=fcfun.leaky_relu(0.2), output="softmax", loss="softmax_cross_entropy"
+    )
+    kwargs: dict[str, Any] = {
+        "optimizer": fcfun.adam(0.01),
+        "epochs": 2,
+        "batch_size": 8,
+        "seed": 0,
+    }
+    expected = fcfun.fingerprint(fcfun.fit(spec, X, y, **kwargs))
+    for again in (pickle.loads(pickle.dumps(spec)), copy.deepcopy(spec)):
+        assert again.loss is fcfun.softmax_cross_entropy
+        assert again.activations[0] is fcfun.leaky_relu(0.2)
+        assert fcfun.fingerprint(fcfun.fit(again, X, y, **kwargs)) == expected
+
+
+def test_a_schedule_may_return_a_numpy_scalar() -> None:
+    X, y = data()
+
+    def lr(step: int) -> Any:
+        return np.where(step < 3, 0.1, 0.01)
+
+    scheduled = fcfun.fit(SPEC, X, y, optimizer=fcfun.sgd(lr), epochs=2, batch_size=8, seed=0)
+    as_floats = fcfun.fit(
+        SPEC,
+        X,
+        y,
+        optimizer=fcfun.sgd(lambda step: 0.1 if step < 3 else 0.01),
+        epochs=2,
+        batch_size=8,
+        seed=0,
+    )
+    assert fcfun.fingerprint(scheduled) == fcfun.fingerprint(as_floats)
