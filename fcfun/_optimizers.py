@@ -397,21 +397,15 @@ def scale_by_schedule(schedule: Schedule) -> Optimizer[ScaleByScheduleState]:
         updates = _scaled(grads, factor, _typed_factors(factor))
         return updates, ScaleByScheduleState(state.step + 1)
 
-    return Optimizer(init, update)
-
-
-def _scale_by_constant(factor: float) -> Optimizer[ScaleByScheduleState]:
-    """``scale_by_schedule`` of a constant schedule, without calling it at every step."""
-    typed = _typed_factors(factor)
-
-    def init(params: Params) -> ScaleByScheduleState:
-        return ScaleByScheduleState(step=0)
-
-    def update(
+    def update_constant(
         grads: Params, state: ScaleByScheduleState, params: Params
     ) -> tuple[Params, ScaleByScheduleState]:
         return _scaled(grads, factor, typed), ScaleByScheduleState(state.step + 1)
 
+    if isinstance(schedule, _Constant):  # a constant is read once, not called per step
+        factor = schedule.value
+        typed = _typed_factors(factor)
+        return Optimizer(init, update_constant)
     return Optimizer(init, update)
 
 
@@ -428,7 +422,7 @@ def scale_by_learning_rate(lr: float | Schedule) -> Optimizer[ScaleByScheduleSta
     """
     learning_rate = _learning_rate(lr)
     if isinstance(learning_rate, _Constant):
-        return _scale_by_constant(-learning_rate.value)
+        return scale_by_schedule(_Constant(-learning_rate.value))
 
     def negated(count: int) -> float:
         return -_scheduled_value(learning_rate, count, "lr schedule", low=0.0)

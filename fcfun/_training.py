@@ -269,6 +269,34 @@ def train_epoch(
     are checked once per epoch (cheaply: ``data`` was checked when it was made).
     """
     _check_epoch_arguments(spec, optimizer, data, state, epoch, batch_size, validation)
+    return _train_epoch(
+        spec,
+        optimizer,
+        data,
+        state,
+        epoch,
+        batch_size=batch_size,
+        alpha=alpha,
+        shuffle=shuffle,
+        validation=validation,
+        metric=metric,
+    )
+
+
+def _train_epoch(
+    spec: MLP,
+    optimizer: Optimizer[S],
+    data: Dataset,
+    state: TrainState[S],
+    epoch: int,
+    *,
+    batch_size: int,
+    alpha: float = 0.0,
+    shuffle: bool = True,
+    validation: Dataset | None = None,
+    metric: Metric | None = None,
+) -> TrainState[S]:
+    """``train_epoch`` without its argument checks: ``fit`` checked them once."""
     step = functools.partial(train_step, spec, optimizer, alpha=alpha)
     start = StepState(state.params, state.opt_state, 0.0, 0, None)
     try:
@@ -372,7 +400,7 @@ def _prepare(
     data = dataset(spec, X, Y, resolved)
     checked_validation = validation_data(spec, validation, resolved)
     epoch_fn = functools.partial(
-        train_epoch,
+        _train_epoch,
         spec,
         optimizer,
         data,
@@ -593,20 +621,34 @@ def _check_early_stopping(rule: EarlyStopping, has_validation: bool) -> None:
         )
 
 
-def _score(rule: EarlyStopping, state: TrainState[Any]) -> float:
-    """The monitored value of the last epoch, oriented so that lower is better."""
+def monitored(rule: EarlyStopping, history: History) -> tuple[float, ...]:
+    """The values ``rule`` watches, one per epoch, oriented so that lower is better."""
     if rule.monitor == "val_metric":
-        return -state.history.val_metric[-1]
-    if rule.monitor == "val_loss":
-        return state.history.val_loss[-1]
-    return state.history.train_loss[-1]
+        return tuple(-value for value in history.val_metric)
+    return history.val_loss if rule.monitor == "val_loss" else history.train_loss
+
+
+def _improves(rule: EarlyStopping, score: float, best: float) -> bool:
+    return score < best - rule.min_delta
 
 
 def _watch(rule: EarlyStopping, watch: _Watch[S], state: TrainState[S]) -> _Watch[S]:
-    score = _score(rule, state)
-    if score < watch.best_score - rule.min_delta:
+    score = monitored(rule, state.history)[-1]
+    if _improves(rule, score, watch.best_score):
         return _Watch(state, state, score, 0)
     return _Watch(state, watch.best, watch.best_score, watch.since_best + 1)
+
+
+def patience_exhausted(rule: EarlyStopping, scores: Iterable[float]) -> bool:
+    """Whether ``rule`` stops a run after these scores (lower is better), as ``fit`` does.
+
+    >>> patience_exhausted(EarlyStopping(patience=2), [3.0, 2.0, 2.5, 2.1])
+    True
+    """
+    best, since_best = math.inf, 0
+    for score in scores:
+        best, since_best = (score, 0) if _improves(rule, score, best) else (best, since_best + 1)
+    return since_best >= rule.patience
 
 
 def take_through(predicate: Callable[[T], bool], items: Iterable[T]) -> Iterator[T]:

@@ -80,6 +80,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 import fcfun
+from fcfun._training import monitored, patience_exhausted
 
 if TYPE_CHECKING:
     # scikit-learn ships no type information. mypy sees these outlines of its three
@@ -300,17 +301,6 @@ class _Recipe(NamedTuple):
 def _build_spec(recipe: _Recipe) -> fcfun.MLP:
     output, loss, _ = _OUTPUT[recipe.task]
     return fcfun.mlp(recipe.sizes, hidden=_HIDDEN[recipe.activation], output=output, loss=loss)
-
-
-def _stopped_by(rule: fcfun.EarlyStopping, scores: Sequence[float]) -> bool:
-    """Whether ``rule`` fired at the last of ``scores`` (lower is better), as fcfun counts."""
-    best, since_best = math.inf, 0
-    for score in scores:
-        if score < best - rule.min_delta:
-            best, since_best = score, 0
-        else:
-            since_best += 1
-    return since_best >= rule.patience
 
 
 def _frozen(array: Array) -> Array:
@@ -569,12 +559,10 @@ class _FCBase(BaseEstimator):
         self, rule: fcfun.EarlyStopping | None, state: fcfun.TrainState[Any]
     ) -> None:
         history = state.history
-        if rule is None:
-            converged = False
-        elif rule.monitor == "val_metric":
-            converged = _stopped_by(rule, [-s for s in history.val_metric[-self.n_iter_ :]])
-        else:
-            converged = _stopped_by(rule, history.train_loss[-self.n_iter_ :])
+        # Converged: fcfun's stopping rule fired at this fit's last epoch.
+        converged = rule is not None and patience_exhausted(
+            rule, monitored(rule, history)[-self.n_iter_ :]
+        )
         if not converged:
             warnings.warn(
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
