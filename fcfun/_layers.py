@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
+
 from fcfun._activations import Activation
 from fcfun._types import Dense, DenseCache, FloatArray, freeze
 
@@ -38,10 +40,20 @@ def seal(a: FloatArray) -> FloatArray:
 
 def linear_grads(layer: Dense, X: FloatArray, dZ: FloatArray, decay: float = 0.0) -> Dense:
     """``Dense(X.T @ dZ + decay * W, sum_rows(dZ))``, read-only (``decay``: the L2 term)."""
+    dW, db = owned_linear_grads(layer, X, dZ, decay)
+    return Dense(seal(dW), seal(db))
+
+
+def owned_linear_grads(layer: Dense, X: FloatArray, dZ: FloatArray, decay: float = 0.0) -> Dense:
+    """``linear_grads`` left writeable: fresh arrays that the caller owns."""
     dW = X.T @ dZ
     if decay != 0:
         dW += decay * layer.W
-    return Dense(seal(dW), seal(dZ.sum(axis=0)))
+    # np.add.reduce is dZ.sum(axis=0) without the method's Python wrapper.
+    return Dense(dW, _add_reduce(dZ, 0))
+
+
+_add_reduce = np.add.reduce
 
 
 def linear_forward(layer: Dense, X: FloatArray) -> tuple[FloatArray, LinearCache]:

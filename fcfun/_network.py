@@ -20,7 +20,7 @@ from fcfun._activations import (
     relu,
 )
 from fcfun._initializers import Initializer, glorot_uniform, zeros
-from fcfun._layers import affine, linear_grads
+from fcfun._layers import affine, owned_linear_grads, seal
 from fcfun._losses import (
     Loss,
     LossName,
@@ -208,26 +208,51 @@ def _output_delta(spec: MLP, last: DenseCache, Y: FloatArray) -> FloatArray:
 def _backward(
     spec: MLP, params: Params, caches: Caches, Y: FloatArray, alpha: float = 0.0
 ) -> Params:
-    return _backprop(spec, params, caches, _output_delta(spec, caches[-1], Y), alpha)
+    dZ = _output_delta(spec, caches[-1], Y)
+    hidden = caches[:-1]
+    inputs = [cache.X for cache in caches]
+    grads = _owned_gradients(
+        spec, params, inputs, [c.Z for c in hidden], [c.A for c in hidden], dZ, alpha
+    )
+    return _sealed(grads)
 
 
-def _backprop(
-    spec: MLP, params: Params, caches: Caches, dZ: FloatArray, alpha: float = 0.0
+def _owned_gradients(
+    spec: MLP,
+    params: Params,
+    inputs: Sequence[FloatArray],
+    hidden_Z: Sequence[FloatArray],
+    hidden_A: Sequence[FloatArray],
+    dZ: FloatArray,
+    alpha: float = 0.0,
 ) -> Params:
-    """Gradients from the output layer's ``dZ`` (owned: it may be overwritten).
+    """The gradients from the output layer's ``dZ`` (owned: it may be overwritten), left
+    writeable: fresh arrays that the caller owns.
 
-    Reads only ``X`` of the output layer's cache.
+    ``inputs[l]`` is layer ``l``'s input; ``hidden_Z[l]`` and ``hidden_A[l]`` are hidden
+    layer ``l``'s pre-activation and activation (plain lists, not ``DenseCache``: the
+    training step builds them on every batch).
     """
     grads: list[Dense] = []
     decay = alpha / dZ.shape[0]
-    for index in range(spec.n_layers - 1, -1, -1):
-        layer, cache = params[index], caches[index]
-        grads.append(linear_grads(layer, cache.X, dZ, decay))
+    activations = spec.activations
+    for index in range(len(params) - 1, -1, -1):
+        layer = params[index]
+        grads.append(owned_linear_grads(layer, inputs[index], dZ, decay))
         if index > 0:  # the gradient with respect to the network input is never needed
-            below = caches[index - 1]
+            below = index - 1
             dA = dZ @ layer.W.T
-            dZ = backward_in_place(spec.activations[index - 1], dA, below.Z, below.A)
-    return tuple(reversed(grads))
+            dZ = backward_in_place(activations[below], dA, hidden_Z[below], hidden_A[below])
+    grads.reverse()
+    return tuple(grads)
+
+
+def _sealed(grads: Params) -> Params:
+    """``grads``, fresh arrays nobody else holds, made read-only in place."""
+    for layer in grads:
+        seal(layer.W)
+        seal(layer.b)
+    return grads
 
 
 def _penalty(params: Params, alpha: float, m: int) -> float:
@@ -237,21 +262,25 @@ def _penalty(params: Params, alpha: float, m: int) -> float:
     return alpha / (2 * m) * sum(float(np.vdot(layer.W, layer.W)) for layer in params)
 
 
-def _training_forward(spec: MLP, params: Params, X: FloatArray) -> tuple[FloatArray, Caches]:
-    """The output layer's logits ``Z`` and the caches, for ``_loss_and_grad`` only.
+def _training_forward(
+    spec: MLP, params: Params, X: FloatArray
+) -> tuple[FloatArray, list[FloatArray], list[FloatArray]]:
+    """The output layer's logits ``Z``, each layer's input and each hidden layer's ``Z``.
 
-    Hidden activations overwrite their fresh ``Z`` where ``forward_in_place`` allows; the
-    output layer's cache holds its input with ``Z`` in place of ``A``.
+    For ``_loss_and_grad`` only. Hidden activations overwrite their fresh ``Z`` where
+    ``forward_in_place`` allows, and then the hidden ``Z`` is the activation itself; the
+    activations are ``inputs[1:]``.
     """
-    caches = []
+    inputs = [X]
+    hidden_Z: list[FloatArray] = []
     A = X
     for layer, activation in zip(params[:-1], spec.activations, strict=False):
-        X_layer = A
-        Z, A = forward_in_place(activation, affine(layer, X_layer))
-        caches.append(DenseCache(X_layer, Z, A))
-    Z = affine(params[-1], A)
-    caches.append(DenseCache(A, Z, Z))
-    return Z, tuple(caches)
+        Z: FloatArray = A @ layer.W  # affine(layer, A), inline: this runs on every training step
+        Z += layer.b
+        Z, A = forward_in_place(activation, Z)
+        hidden_Z.append(Z)
+        inputs.append(A)
+    return affine(params[-1], A), inputs, hidden_Z
 
 
 def _output_loss_and_delta(spec: MLP, Z: FloatArray, Y: FloatArray) -> tuple[float, FloatArray]:
@@ -266,10 +295,19 @@ def _output_loss_and_delta(spec: MLP, Z: FloatArray, Y: FloatArray) -> tuple[flo
 def _loss_and_grad(
     spec: MLP, params: Params, X: FloatArray, Y: FloatArray, alpha: float = 0.0
 ) -> tuple[float, Params]:
-    Z, caches = _training_forward(spec, params, X)
+    value, grads = _loss_and_owned_grad(spec, params, X, Y, alpha)
+    return value, _sealed(grads)
+
+
+def _loss_and_owned_grad(
+    spec: MLP, params: Params, X: FloatArray, Y: FloatArray, alpha: float = 0.0
+) -> tuple[float, Params]:
+    """``_loss_and_grad`` with the gradients left writeable, for a caller that owns them."""
+    Z, inputs, hidden_Z = _training_forward(spec, params, X)
     value, dZ = _output_loss_and_delta(spec, Z, Y)
-    value += _penalty(params, alpha, X.shape[0])
-    return value, _backprop(spec, params, caches, dZ, alpha)
+    if alpha != 0:
+        value += _penalty(params, alpha, X.shape[0])
+    return value, _owned_gradients(spec, params, inputs, hidden_Z, inputs[1:], dZ, alpha)
 
 
 def _predict(spec: MLP, params: Params, X: FloatArray, chunk_size: int) -> FloatArray:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar, cast
 
 import numpy as np
 
@@ -318,23 +318,66 @@ def chain(*optimizers: Optimizer[Any]) -> Optimizer[ChainState]:
         return grads, ChainState(tuple(new_states))
 
     if len(optimizers) == 1:
-        return Optimizer(init, _chain_of_one(optimizers[0]))
+        return Optimizer(init, _ChainOfOne(optimizers[0]))
     return Optimizer(init, update)
 
 
-def _chain_of_one(
-    optimizer: Optimizer[Any],
-) -> Callable[[Params, ChainState, Params], tuple[Params, ChainState]]:
+class _ChainOfOne:
     """``chain(optimizer)``'s update without the loop: the common ``sgd(lr)`` case."""
 
-    def update(grads: Params, state: ChainState, params: Params) -> tuple[Params, ChainState]:
+    __slots__ = ("inner",)
+
+    def __init__(self, optimizer: Optimizer[Any]) -> None:
+        self.inner = optimizer.update
+
+    def __call__(
+        self, grads: Params, state: ChainState, params: Params
+    ) -> tuple[Params, ChainState]:
         (inner,) = state.states
-        updates, inner = optimizer.update(grads, inner, params)
+        updates, inner = self.inner(grads, inner, params)
         if not _read_only(updates):
             updates = _map(freeze, updates)
         return updates, ChainState((inner,))
 
-    return update
+    def descend(
+        self, grads: Params, state: ChainState, params: Params
+    ) -> tuple[Params, ChainState]:
+        """The inner ``_ScaleBySchedule``'s ``descend`` (see ``update_and_apply``)."""
+        descent = self.inner
+        assert isinstance(descent, _ScaleBySchedule)  # as update_and_apply checked
+        (inner,) = state.states
+        new_params, inner = descent.descend(grads, inner, params)
+        return new_params, ChainState((inner,))
+
+
+Step = Callable[[Params, S, Params], tuple[Params, S]]
+"""``(grads, state, params) -> (new_params, new_state)``: an update and its apply."""
+
+
+def update_and_apply(optimizer: Optimizer[S]) -> Step[S]:
+    """``optimizer.update`` then ``apply_updates``, for gradients the caller owns and gives up.
+
+    The gradients must be fresh, writeable arrays that nobody else holds. A plain
+    (scheduled) descent, whose update is ``factor * grads`` (``sgd`` without momentum or
+    weight decay, ``scale_by_learning_rate``, ``scale_by_schedule``), writes the new
+    parameters into the gradients' arrays: the same arithmetic as the two calls, bit for
+    bit, without the intermediate updates. Any other optimizer gets the gradients sealed
+    read-only and runs the two calls. Recognised by type, once per call of this function.
+    """
+    update: object = optimizer.update
+    if isinstance(update, _ScaleBySchedule) or (
+        isinstance(update, _ChainOfOne) and isinstance(update.inner, _ScaleBySchedule)
+    ):
+        return cast("Step[S]", update.descend)
+
+    def step(grads: Params, state: S, params: Params) -> tuple[Params, S]:
+        for layer in grads:
+            seal(layer.W)
+            seal(layer.b)
+        updates, new_state = optimizer.update(grads, state, params)
+        return _apply_updates(params, updates), new_state
+
+    return step
 
 
 def _stateless(fn: Callable[[Params, Params], Params]) -> Optimizer[EmptyState]:
@@ -390,23 +433,63 @@ def scale_by_schedule(schedule: Schedule) -> Optimizer[ScaleByScheduleState]:
     def init(params: Params) -> ScaleByScheduleState:
         return ScaleByScheduleState(step=0)
 
-    def update(
-        grads: Params, state: ScaleByScheduleState, params: Params
-    ) -> tuple[Params, ScaleByScheduleState]:
-        factor = _scheduled_value(schedule, state.step, "schedule")
-        updates = _scaled(grads, factor, _typed_factors(factor))
-        return updates, ScaleByScheduleState(state.step + 1)
+    return Optimizer(init, _ScaleBySchedule(schedule))
 
-    def update_constant(
-        grads: Params, state: ScaleByScheduleState, params: Params
+
+class _ScaleBySchedule:
+    """The update of ``scale_by_schedule``: a class so that a training step can recognise a
+    plain (scheduled) descent and fuse it with ``apply_updates`` (``descend``).
+
+    A constant (``_Constant``) is read once, not called per step.
+    """
+
+    __slots__ = ("factor", "schedule", "typed")
+
+    def __init__(self, schedule: Schedule) -> None:
+        self.schedule = schedule
+        self.factor = schedule.value if isinstance(schedule, _Constant) else None
+        self.typed = {} if self.factor is None else _typed_factors(self.factor)
+
+    def _factor(self, step: int) -> tuple[float, dict[np.dtype[Any], FloatArray]]:
+        if self.factor is not None:
+            return self.factor, self.typed
+        factor = _scheduled_value(self.schedule, step, "schedule")
+        return factor, _typed_factors(factor)
+
+    def __call__(
+        self, grads: Params, state: ScaleByScheduleState, params: Params
     ) -> tuple[Params, ScaleByScheduleState]:
+        factor, typed = self._factor(state.step)
         return _scaled(grads, factor, typed), ScaleByScheduleState(state.step + 1)
 
-    if isinstance(schedule, _Constant):  # a constant is read once, not called per step
-        factor = schedule.value
-        typed = _typed_factors(factor)
-        return Optimizer(init, update_constant)
-    return Optimizer(init, update)
+    def descend(
+        self, grads: Params, state: ScaleByScheduleState, params: Params
+    ) -> tuple[Params, ScaleByScheduleState]:
+        """``apply_updates(params, updates)`` and the new state, in the arrays of ``grads``."""
+        factor, typed = self._factor(state.step)
+        return _descended(params, grads, factor, typed), ScaleByScheduleState(state.step + 1)
+
+
+def _descended(
+    params: Params, grads: Params, factor: float, typed: dict[np.dtype[Any], FloatArray]
+) -> Params:
+    """``_apply_updates(params, _scaled(grads, factor, typed))`` written into ``grads``.
+
+    ``grads`` must be fresh, writeable arrays that the caller owns and gives up. The same
+    two ufunc calls per array as the unfused pair, so the same bits, without allocating.
+    """
+    multiply, add = np.multiply, np.add
+    new_params = []
+    for layer, grad in zip(params, grads, strict=True):
+        W, b = grad
+        add(layer.W, multiply(W, typed.get(W.dtype, factor), out=W), out=W)
+        add(layer.b, multiply(b, typed.get(b.dtype, factor), out=b), out=b)
+        if W.dtype is not layer.W.dtype or b.dtype is not layer.b.dtype:
+            W, b = _as_dtype(W, layer.W.dtype), _as_dtype(b, layer.b.dtype)
+        W.setflags(write=False)  # seal(W) and seal(b), inline
+        b.setflags(write=False)
+        new_params.append(Dense(W, b))
+    return tuple(new_params)
 
 
 def scale_by_learning_rate(lr: float | Schedule) -> Optimizer[ScaleByScheduleState]:

@@ -24,12 +24,12 @@ from fcfun._network import (
     MLP,
     _check_spec,
     _forward,
-    _loss_and_grad,
+    _loss_and_owned_grad,
     _loss_value,
     _penalty,
     init,
 )
-from fcfun._optimizers import Optimizer, _apply_updates
+from fcfun._optimizers import Optimizer, Step, update_and_apply
 from fcfun._sources import Rows, check_source, is_streamed, read_rows
 from fcfun._state import History, TrainState
 from fcfun._types import FloatArray, FloatDType, IntArray, Params, freeze, own_params
@@ -191,8 +191,13 @@ def _epoch_batches(
     """
     dtype = data.Y.dtype
     size = data.X.shape[0] * data.X.shape[1] * dtype.itemsize + data.Y.nbytes
-    if not shuffle or (size <= _EPOCH_GATHER_BYTES and not is_streamed(data.X)):
-        return batches(epoch_data(data, seed, epoch, shuffle), batch_size)
+    if not shuffle:
+        return batches(data, batch_size)
+    if size <= _EPOCH_GATHER_BYTES and not is_streamed(data.X):
+        X, Y = epoch_data(data, seed, epoch, shuffle)  # in memory: slices are views
+        return (
+            (X[i : i + batch_size], Y[i : i + batch_size]) for i in range(0, X.shape[0], batch_size)
+        )
     order = epoch_order(seed, epoch, data.X.shape[0])
     return (
         (read_rows(data.X, rows, dtype), np.take(data.Y, rows, axis=0))
@@ -212,18 +217,29 @@ def train_step(
     runs once per batch, on batches that ``batches`` cut from a checked ``Dataset`` and on
     a state that ``train_epoch`` checked. Raises ``DivergenceError`` (through
     ``train_epoch``) when the batch loss is not finite.
+
+    Equal, bit for bit, to ``loss_and_grad`` then ``optimizer.update`` then
+    ``apply_updates``; for plain gradient descent the last two run fused, in the fresh
+    gradients' arrays (see ``update_and_apply``).
     """
+    return _train_step(spec, update_and_apply(optimizer), alpha, state, batch)
+
+
+def _train_step(
+    spec: MLP, step: Step[S], alpha: float, state: StepState[S], batch: Batch
+) -> StepState[S]:
+    """``train_step`` with the optimizer resolved once to its ``update_and_apply``."""
     X, Y = batch
-    loss, grads = _loss_and_grad(spec, state.params, X, Y, alpha)
+    loss, grads = _loss_and_owned_grad(spec, state.params, X, Y, alpha)
     if not math.isfinite(loss):
         # Finite parameters whose loss overflowed are the last finite state; parameters
         # made non-finite by the previous step are not, and the state before them is.
         if state.previous is None or all_finite(state.params):
             raise _Diverged(state.step, loss, state.params, state.opt_state)
         raise _Diverged(state.step - 1, loss, *state.previous)
-    updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+    params, opt_state = step(grads, state.opt_state, state.params)
     return StepState(
-        _apply_updates(state.params, updates),
+        params,
         opt_state,
         state.loss_sum + loss * X.shape[0],
         state.step + 1,
@@ -297,7 +313,7 @@ def _train_epoch(
     metric: Metric | None = None,
 ) -> TrainState[S]:
     """``train_epoch`` without its argument checks: ``fit`` checked them once."""
-    step = functools.partial(train_step, spec, optimizer, alpha=alpha)
+    step = functools.partial(_train_step, spec, update_and_apply(optimizer), alpha)
     start = StepState(state.params, state.opt_state, 0.0, 0, None)
     try:
         # A diverging run overflows on its way to the non-finite loss that stops it: that

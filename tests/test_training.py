@@ -336,3 +336,31 @@ def test_a_schedule_may_return_a_numpy_scalar() -> None:
         seed=0,
     )
     assert fcfun.fingerprint(scheduled) == fcfun.fingerprint(as_floats)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "make",
+    [lambda: fcfun.sgd(0.2), lambda: fcfun.sgd(0.2, momentum=0.9), lambda: fcfun.adam(0.01)],
+)
+def test_train_step_equals_the_public_calls_it_stands_for(dtype: Any, make: Any) -> None:
+    """loss_and_grad, update, apply_updates: the same bits, whichever path runs inside."""
+    spec = fcfun.mlp(
+        [4, 8, 5, 3], hidden=fcfun.relu, output=fcfun.softmax, loss=fcfun.softmax_cross_entropy
+    )
+    X, y = data(m=20)
+    data_set = fcfun.dataset(spec, X, y, dtype=dtype)
+    optimizer = make()
+    params = fcfun.init(spec, 3, dtype=dtype)
+    state = fcfun.StepState(params, optimizer.init(params), 0.0, 0, None)
+    opt_state, total = optimizer.init(params), 0.0
+    for batch in fcfun.batches(data_set, 6):
+        state = fcfun.train_step(spec, optimizer, state, batch, alpha=0.1)
+        loss, grads = fcfun.loss_and_grad(spec, params, *batch, alpha=0.1)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        params = fcfun.apply_updates(params, updates)
+        total += loss * len(batch[0])
+    assert leaves((state.params, state.opt_state)) == leaves((params, opt_state))
+    assert state.loss_sum == total
+    assert state.step == 4
+    assert all(not a.flags.writeable for layer in state.params for a in layer)
