@@ -143,19 +143,19 @@ def _as_one_hot(Y: FloatArray, Z: FloatArray) -> FloatArray:
 
 
 def _softmax_ce_of_shifted(S: FloatArray, exp_sums: FloatArray, Y: FloatArray) -> float:
-    """The mean loss from ``S = Z - max_row(Z)`` and ``exp_sums = sum_row(exp(S))``.
+    """The mean loss from ``S = Z - max_row(Z)`` and ``exp_sums = sum_row(exp(S))`` (a column).
 
     Overwrites ``S`` with ``log softmax(Z) = S - log(exp_sums)``; the loss is
     ``-sum_ij y_ij log softmax(z_i)_j / m``, one dot product.
     """
-    S -= np.log(exp_sums)[:, None]
+    S -= np.log(exp_sums)
     return -float(np.vdot(Y, S)) / int(S.shape[0])
 
 
 def _softmax_ce_value(Z: FloatArray, Y: FloatArray) -> float:
     Y = _as_one_hot(Y, Z)
     S = Z - np.maximum.reduce(Z, axis=1, keepdims=True)
-    return _softmax_ce_of_shifted(S, np.add.reduce(np.exp(S), axis=1), Y)
+    return _softmax_ce_of_shifted(S, np.add.reduce(np.exp(S), axis=1, keepdims=True), Y)
 
 
 def softmax_cross_entropy_delta(Z: FloatArray, Y: FloatArray) -> tuple[float, FloatArray]:
@@ -168,9 +168,9 @@ def softmax_cross_entropy_delta(Z: FloatArray, Y: FloatArray) -> tuple[float, Fl
     """
     Z -= np.maximum.reduce(Z, axis=1, keepdims=True)
     dZ = np.exp(Z)
-    exp_sums = np.add.reduce(dZ, axis=1)
+    exp_sums = np.add.reduce(dZ, axis=1, keepdims=True)
     loss = _softmax_ce_of_shifted(Z, exp_sums, Y)
-    dZ /= exp_sums[:, None]
+    dZ /= exp_sums
     dZ -= Y
     dZ /= Z.shape[0]
     return loss, dZ

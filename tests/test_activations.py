@@ -128,3 +128,16 @@ def test_names_round_trip() -> None:
         fcfun._activations.parse_activation("relux")
     with pytest.raises(ValueError, match="slope"):
         fcfun.leaky_relu(-1.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_relu_in_place_is_maximum_with_zero_bit_for_bit(dtype: Any) -> None:
+    """The training path's relu (a row of zeros, for speed) against ``np.maximum(Z, 0.0)``,
+    signed zeros, infinities and NaN included."""
+    special = [-0.0, 0.0, -1.5, 2.5, np.inf, -np.inf, np.nan, 1e-30, -1e-30]
+    Z = np.array(special * 4, dtype).reshape(4, len(special))
+    for given in (Z, Z[0]):
+        Z_written, A = fcfun._activations.forward_in_place(fcfun.relu, given.copy())
+        assert Z_written is A
+        assert A.dtype == dtype
+        assert A.tobytes() == np.maximum(given, 0.0).tobytes()
