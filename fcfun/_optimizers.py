@@ -339,16 +339,6 @@ class _ChainOfOne:
             updates = _map(freeze, updates)
         return updates, ChainState((inner,))
 
-    def descend(
-        self, grads: Params, state: ChainState, params: Params
-    ) -> tuple[Params, ChainState]:
-        """The inner ``_ScaleBySchedule``'s ``descend`` (see ``update_and_apply``)."""
-        descent = self.inner
-        assert isinstance(descent, _ScaleBySchedule)  # as update_and_apply checked
-        (inner,) = state.states
-        new_params, inner = descent.descend(grads, inner, params)
-        return new_params, ChainState((inner,))
-
 
 Step = Callable[[Params, S, Params], tuple[Params, S]]
 """``(grads, state, params) -> (new_params, new_state)``: an update and its apply."""
@@ -365,10 +355,10 @@ def update_and_apply(optimizer: Optimizer[S]) -> Step[S]:
     read-only and runs the two calls. Recognised by type, once per call of this function.
     """
     update: object = optimizer.update
-    if isinstance(update, _ScaleBySchedule) or (
-        isinstance(update, _ChainOfOne) and isinstance(update.inner, _ScaleBySchedule)
-    ):
+    if isinstance(update, _ScaleBySchedule):
         return cast("Step[S]", update.descend)
+    if isinstance(update, _ChainOfOne) and isinstance(update.inner, _ScaleBySchedule):
+        return cast("Step[S]", update.inner.descend_chained)
 
     def step(grads: Params, state: S, params: Params) -> tuple[Params, S]:
         for layer in grads:
@@ -469,6 +459,15 @@ class _ScaleBySchedule:
         factor, typed = self._factor(state.step)
         return _descended(params, grads, factor, typed), ScaleByScheduleState(state.step + 1)
 
+    def descend_chained(
+        self, grads: Params, state: ChainState, params: Params
+    ) -> tuple[Params, ChainState]:
+        """``descend`` for ``chain(self)`` (``sgd(lr)``), without a second call per step."""
+        (inner,) = state.states
+        factor, typed = self._factor(inner.step)
+        new_state = ChainState((ScaleByScheduleState(inner.step + 1),))
+        return _descended(params, grads, factor, typed), new_state
+
 
 def _descended(
     params: Params, grads: Params, factor: float, typed: dict[np.dtype[Any], FloatArray]
@@ -478,12 +477,15 @@ def _descended(
     ``grads`` must be fresh, writeable arrays that the caller owns and gives up. The same
     two ufunc calls per array as the unfused pair, so the same bits, without allocating.
     """
-    multiply, add = np.multiply, np.add
     new_params = []
     for layer, grad in zip(params, grads, strict=True):
         W, b = grad
-        add(layer.W, multiply(W, typed.get(W.dtype, factor), out=W), out=W)
-        add(layer.b, multiply(b, typed.get(b.dtype, factor), out=b), out=b)
+        # In-place operators are the ufuncs with out=, minus argument parsing; and the sum
+        # is the same either way round (IEEE addition is commutative).
+        W *= typed.get(W.dtype, factor)
+        W += layer.W
+        b *= typed.get(b.dtype, factor)
+        b += layer.b
         if W.dtype is not layer.W.dtype or b.dtype is not layer.b.dtype:
             W, b = _as_dtype(W, layer.W.dtype), _as_dtype(b, layer.b.dtype)
         W.setflags(write=False)  # seal(W) and seal(b), inline
