@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from fcfun._activations import Activation
-from fcfun._types import Dense, DenseCache, FloatArray, freeze
+from fcfun._types import Dense, DenseCache, FloatArray, Params, freeze
 
 
 class LinearCache(NamedTuple):
@@ -36,6 +36,14 @@ def seal(a: FloatArray) -> FloatArray:
     """
     a.setflags(write=False)
     return a
+
+
+def seal_tree(tree: Params) -> Params:
+    """``seal`` every array of ``tree`` (fresh arrays nobody else holds); returns ``tree``."""
+    for layer in tree:
+        seal(layer.W)
+        seal(layer.b)
+    return tree
 
 
 def linear_grads(layer: Dense, X: FloatArray, dZ: FloatArray, decay: float = 0.0) -> Dense:

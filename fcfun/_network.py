@@ -20,7 +20,7 @@ from fcfun._activations import (
     relu,
 )
 from fcfun._initializers import Initializer, glorot_uniform, zeros
-from fcfun._layers import affine, owned_linear_grads, seal
+from fcfun._layers import affine, owned_linear_grads, seal_tree
 from fcfun._losses import (
     Loss,
     LossName,
@@ -214,7 +214,7 @@ def _backward(
     grads = _owned_gradients(
         spec, params, inputs, [c.Z for c in hidden], [c.A for c in hidden], dZ, alpha
     )
-    return _sealed(grads)
+    return seal_tree(grads)
 
 
 def _owned_gradients(
@@ -247,14 +247,6 @@ def _owned_gradients(
     return tuple(grads)
 
 
-def _sealed(grads: Params) -> Params:
-    """``grads``, fresh arrays nobody else holds, made read-only in place."""
-    for layer in grads:
-        seal(layer.W)
-        seal(layer.b)
-    return grads
-
-
 def _penalty(params: Params, alpha: float, m: int) -> float:
     """``alpha / (2 m) * sum_l ||W_l||^2`` (scikit-learn's L2 convention)."""
     if alpha == 0:
@@ -267,7 +259,7 @@ def _training_forward(
 ) -> tuple[FloatArray, list[FloatArray], list[FloatArray]]:
     """The output layer's logits ``Z``, each layer's input and each hidden layer's ``Z``.
 
-    For ``_loss_and_grad`` only. Hidden activations overwrite their fresh ``Z`` where
+    For ``_loss_and_owned_grad`` only. Hidden activations overwrite their fresh ``Z`` where
     ``forward_in_place`` allows, and then the hidden ``Z`` is the activation itself; the
     activations are ``inputs[1:]``.
     """
@@ -296,7 +288,7 @@ def _loss_and_grad(
     spec: MLP, params: Params, X: FloatArray, Y: FloatArray, alpha: float = 0.0
 ) -> tuple[float, Params]:
     value, grads = _loss_and_owned_grad(spec, params, X, Y, alpha)
-    return value, _sealed(grads)
+    return value, seal_tree(grads)
 
 
 def _loss_and_owned_grad(
@@ -305,8 +297,7 @@ def _loss_and_owned_grad(
     """``_loss_and_grad`` with the gradients left writeable, for a caller that owns them."""
     Z, inputs, hidden_Z = _training_forward(spec, params, X)
     value, dZ = _output_loss_and_delta(spec, Z, Y)
-    if alpha != 0:
-        value += _penalty(params, alpha, X.shape[0])
+    value += _penalty(params, alpha, X.shape[0])
     return value, _owned_gradients(spec, params, inputs, hidden_Z, inputs[1:], dZ, alpha)
 
 

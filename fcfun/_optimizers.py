@@ -35,7 +35,7 @@ from typing import Any, Generic, NamedTuple, TypeVar, cast
 
 import numpy as np
 
-from fcfun._layers import seal
+from fcfun._layers import seal, seal_tree
 from fcfun._schedules import Schedule
 from fcfun._types import Dense, FloatArray, Params, freeze
 from fcfun._validation import check_bool, check_real, describe
@@ -361,10 +361,7 @@ def update_and_apply(optimizer: Optimizer[S]) -> Step[S]:
         return cast("Step[S]", update.inner.descend_chained)
 
     def step(grads: Params, state: S, params: Params) -> tuple[Params, S]:
-        for layer in grads:
-            seal(layer.W)
-            seal(layer.b)
-        updates, new_state = optimizer.update(grads, state, params)
+        updates, new_state = optimizer.update(seal_tree(grads), state, params)
         return _apply_updates(params, updates), new_state
 
     return step
@@ -483,11 +480,13 @@ def _descended(
         # In-place operators are the ufuncs with out=, minus argument parsing; and the sum
         # is the same either way round (IEEE addition is commutative).
         W *= typed.get(W.dtype, factor)
-        W += layer.W
         b *= typed.get(b.dtype, factor)
-        b += layer.b
-        if W.dtype is not layer.W.dtype or b.dtype is not layer.b.dtype:
-            W, b = _as_dtype(W, layer.W.dtype), _as_dtype(b, layer.b.dtype)
+        if W.dtype is layer.W.dtype and b.dtype is layer.b.dtype:
+            W += layer.W
+            b += layer.b
+        else:  # e.g. a float32 batch for float64 params: add and cast as _apply_updates does
+            W = _as_dtype(np.add(layer.W, W), layer.W.dtype)
+            b = _as_dtype(np.add(layer.b, b), layer.b.dtype)
         W.setflags(write=False)  # seal(W) and seal(b), inline
         b.setflags(write=False)
         new_params.append(Dense(W, b))

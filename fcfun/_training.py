@@ -187,7 +187,9 @@ def _epoch_batches(
 
     Big data, and any streamed source, is gathered one batch at a time instead: the same
     rows in the same order, without an epoch-sized copy, and each batch is still in cache
-    when the first layer reads it. Small data keeps the single gather, one call per epoch.
+    when the first layer reads it. Small data keeps the single gather, one call per epoch,
+    and is sliced here rather than through ``batches``, whose per-batch ``read_rows``
+    dispatch (for streamed sources) a gathered in-memory epoch does not need.
     """
     dtype = data.Y.dtype
     size = data.X.shape[0] * data.X.shape[1] * dtype.itemsize + data.Y.nbytes

@@ -610,7 +610,10 @@ def _owned_copy(tree: Params) -> Params:
 
 
 @pytest.mark.parametrize("fused", [True, False])
-@pytest.mark.parametrize("dtypes", [(np.float32,) * 2, (np.float64,) * 2, (np.float32, np.float64)])
+@pytest.mark.parametrize(
+    "dtypes",
+    [(np.float32,) * 2, (np.float64,) * 2, (np.float32, np.float64), (np.float64, np.float32)],
+)
 def test_update_and_apply_equals_update_then_apply_updates(
     fused: bool, dtypes: tuple[type[np.floating[Any]], type[np.floating[Any]]]
 ) -> None:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import fcfun
+from fcfun._network import _loss_and_grad
 
 SPEC = fcfun.mlp(
     [4, 6, 3], hidden=fcfun.tanh, output=fcfun.softmax, loss=fcfun.softmax_cross_entropy
@@ -338,18 +339,38 @@ def test_a_schedule_may_return_a_numpy_scalar() -> None:
     assert fcfun.fingerprint(scheduled) == fcfun.fingerprint(as_floats)
 
 
+TRAIN_STEP_SPECS = [
+    fcfun.mlp(
+        [4, 8, 5, 3], hidden=fcfun.relu, output=fcfun.softmax, loss=fcfun.softmax_cross_entropy
+    ),
+    fcfun.mlp([4, 3], output=fcfun.softmax, loss=fcfun.softmax_cross_entropy),
+    fcfun.mlp(
+        [4, 6, 5, 2],
+        hidden=[fcfun.tanh, fcfun.identity],
+        output=fcfun.identity,
+        loss=fcfun.mean_squared_error,
+    ),
+]
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("spec", TRAIN_STEP_SPECS)
 @pytest.mark.parametrize(
     "make",
-    [lambda: fcfun.sgd(0.2), lambda: fcfun.sgd(0.2, momentum=0.9), lambda: fcfun.adam(0.01)],
+    [
+        lambda: fcfun.sgd(0.2),
+        lambda: fcfun.sgd(fcfun.exponential_decay(0.2, gamma=0.5)),
+        lambda: fcfun.sgd(0.2, momentum=0.9),
+        lambda: fcfun.adam(0.01),
+    ],
 )
-def test_train_step_equals_the_public_calls_it_stands_for(dtype: Any, make: Any) -> None:
+def test_train_step_equals_the_public_calls_it_stands_for(
+    dtype: Any, spec: fcfun.MLP, make: Any
+) -> None:
     """loss_and_grad, update, apply_updates: the same bits, whichever path runs inside."""
-    spec = fcfun.mlp(
-        [4, 8, 5, 3], hidden=fcfun.relu, output=fcfun.softmax, loss=fcfun.softmax_cross_entropy
-    )
     X, y = data(m=20)
-    data_set = fcfun.dataset(spec, X, y, dtype=dtype)
+    targets = y if spec.loss is fcfun.softmax_cross_entropy else np.stack([X[:, 0], y], axis=1)
+    data_set = fcfun.dataset(spec, X, targets, dtype=dtype)
     optimizer = make()
     params = fcfun.init(spec, 3, dtype=dtype)
     state = fcfun.StepState(params, optimizer.init(params), 0.0, 0, None)
@@ -364,3 +385,21 @@ def test_train_step_equals_the_public_calls_it_stands_for(dtype: Any, make: Any)
     assert state.loss_sum == total
     assert state.step == 4
     assert all(not a.flags.writeable for layer in state.params for a in layer)
+
+
+def test_train_step_keeps_the_params_dtype_for_a_batch_of_another_dtype() -> None:
+    """train_step checks nothing (the public loss_and_grad would cast the batch), but the
+    params keep their dtype and equal the unfused update of the same raw gradients."""
+    spec = TRAIN_STEP_SPECS[0]
+    X, y = data(m=6)
+    for params_dtype, batch_dtype in ((np.float64, np.float32), (np.float32, np.float64)):
+        data_set = fcfun.dataset(spec, X, y, dtype=batch_dtype)
+        batch = (np.asarray(data_set.X), data_set.Y)
+        params = fcfun.init(spec, 3, dtype=params_dtype)
+        optimizer = fcfun.sgd(0.2)
+        state = fcfun.StepState(params, optimizer.init(params), 0.0, 0, None)
+        state = fcfun.train_step(spec, optimizer, state, batch)
+        _, grads = _loss_and_grad(spec, params, *batch)
+        updates, _ = optimizer.update(grads, optimizer.init(params), params)
+        assert leaves(state.params) == leaves(fcfun.apply_updates(params, updates))
+        assert all(a.dtype == params_dtype for layer in state.params for a in layer)
