@@ -58,10 +58,7 @@ def owned_linear_grads(layer: Dense, X: FloatArray, dZ: FloatArray, decay: float
     if decay != 0:
         dW += decay * layer.W
     # np.add.reduce is dZ.sum(axis=0) without the method's Python wrapper.
-    return Dense(dW, _add_reduce(dZ, 0))
-
-
-_add_reduce = np.add.reduce
+    return Dense(dW, np.add.reduce(dZ, 0))
 
 
 def linear_forward(layer: Dense, X: FloatArray) -> tuple[FloatArray, LinearCache]:

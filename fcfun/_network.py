@@ -267,9 +267,7 @@ def _training_forward(
     hidden_Z: list[FloatArray] = []
     A = X
     for layer, activation in zip(params[:-1], spec.activations, strict=False):
-        Z: FloatArray = A @ layer.W  # affine(layer, A), inline: this runs on every training step
-        Z += layer.b
-        Z, A = forward_in_place(activation, Z)
+        Z, A = forward_in_place(activation, affine(layer, A))
         hidden_Z.append(Z)
         inputs.append(A)
     return affine(params[-1], A), inputs, hidden_Z

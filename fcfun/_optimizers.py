@@ -484,7 +484,7 @@ def _descended(
         if W.dtype is layer.W.dtype and b.dtype is layer.b.dtype:
             W += layer.W
             b += layer.b
-        else:  # e.g. a float32 batch for float64 params: add and cast as _apply_updates does
+        else:  # gradients of another dtype (train_step checks nothing): as _apply_updates
             W = _as_dtype(np.add(layer.W, W), layer.W.dtype)
             b = _as_dtype(np.add(layer.b, b), layer.b.dtype)
         W.setflags(write=False)  # seal(W) and seal(b), inline

@@ -220,9 +220,9 @@ def train_step(
     a state that ``train_epoch`` checked. Raises ``DivergenceError`` (through
     ``train_epoch``) when the batch loss is not finite.
 
-    Equal, bit for bit, to ``loss_and_grad`` then ``optimizer.update`` then
-    ``apply_updates``; for plain gradient descent the last two run fused, in the fresh
-    gradients' arrays (see ``update_and_apply``).
+    On a batch of the parameters' dtype it equals, bit for bit, ``loss_and_grad`` then
+    ``optimizer.update`` then ``apply_updates``; for plain gradient descent the last two
+    run fused, in the fresh gradients' arrays (see ``update_and_apply``).
     """
     return _train_step(spec, update_and_apply(optimizer), alpha, state, batch)
 
