@@ -38,12 +38,10 @@ from fcfun._metrics import Metric as Metric
 from fcfun._metrics import accuracy as accuracy
 from fcfun._metrics import label_accuracy as label_accuracy
 from fcfun._metrics import r2_score as r2_score
-from fcfun._network import MLP as MLP
 from fcfun._network import backward as backward
 from fcfun._network import forward as forward
 from fcfun._network import init as init
 from fcfun._network import loss_and_grad as loss_and_grad
-from fcfun._network import mlp as mlp
 from fcfun._network import predict as predict
 from fcfun._optimizers import ChainState as ChainState
 from fcfun._optimizers import EmptyState as EmptyState
@@ -61,6 +59,7 @@ from fcfun._optimizers import add_decayed_weights as add_decayed_weights
 from fcfun._optimizers import apply_updates as apply_updates
 from fcfun._optimizers import chain as chain
 from fcfun._optimizers import clip_by_global_norm as clip_by_global_norm
+from fcfun._optimizers import donated_step as donated_step
 from fcfun._optimizers import rmsprop as rmsprop
 from fcfun._optimizers import scale as scale
 from fcfun._optimizers import scale_by_adagrad as scale_by_adagrad
@@ -79,19 +78,32 @@ from fcfun._schedules import inverse_scaling as inverse_scaling
 from fcfun._schedules import linear_warmup as linear_warmup
 from fcfun._schedules import step_decay as step_decay
 from fcfun._sources import RowSource as RowSource
+from fcfun._spec import MLP as MLP
+from fcfun._spec import SpecNames as SpecNames
+from fcfun._spec import mlp as mlp
+from fcfun._spec import spec_from_names as spec_from_names
+from fcfun._spec import spec_names as spec_names
 from fcfun._state import History as History
 from fcfun._state import TrainState as TrainState
 from fcfun._training import Batch as Batch
 from fcfun._training import Dataset as Dataset
 from fcfun._training import EarlyStopping as EarlyStopping
+from fcfun._training import Stage as Stage
 from fcfun._training import StepState as StepState
+from fcfun._training import TrainConfig as TrainConfig
 from fcfun._training import batches as batches
 from fcfun._training import dataset as dataset
 from fcfun._training import epoch_data as epoch_data
+from fcfun._training import epoch_of as epoch_of
 from fcfun._training import epoch_order as epoch_order
 from fcfun._training import evaluate as evaluate
+from fcfun._training import final as final
 from fcfun._training import fit as fit
 from fcfun._training import fit_iter as fit_iter
+from fcfun._training import make_step as make_step
+from fcfun._training import observe as observe
+from fcfun._training import stop_early as stop_early
+from fcfun._training import stop_on_divergence as stop_on_divergence
 from fcfun._training import train_epoch as train_epoch
 from fcfun._training import train_step as train_step
 from fcfun._tree import fingerprint as fingerprint
@@ -132,8 +144,11 @@ __all__ = [
     "ScaleByScheduleState",
     "ScaleByStddevState",
     "Schedule",
+    "SpecNames",
+    "Stage",
     "StepState",
     "TraceState",
+    "TrainConfig",
     "TrainState",
     "accuracy",
     "activation",
@@ -153,10 +168,13 @@ __all__ = [
     "dataset",
     "dense_backward",
     "dense_forward",
+    "donated_step",
     "epoch_data",
+    "epoch_of",
     "epoch_order",
     "evaluate",
     "exponential_decay",
+    "final",
     "fingerprint",
     "fit",
     "fit_iter",
@@ -180,8 +198,10 @@ __all__ = [
     "load",
     "loss",
     "loss_and_grad",
+    "make_step",
     "mean_squared_error",
     "mlp",
+    "observe",
     "predict",
     "r2_score",
     "relu",
@@ -199,7 +219,11 @@ __all__ = [
     "softmax",
     "softmax_cross_entropy",
     "softplus",
+    "spec_from_names",
+    "spec_names",
     "step_decay",
+    "stop_early",
+    "stop_on_divergence",
     "tanh",
     "trace",
     "train_epoch",

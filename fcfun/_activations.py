@@ -1,8 +1,12 @@
-"""Activations as values: a name, a forward and a backward function.
+"""Activations as values: a name, a forward and a backward function, and optional kernels.
 
 ``forward(Z) -> A`` and ``backward(dA, Z, A) -> dZ``; each backward uses whichever of ``Z``
 and ``A`` makes the derivative cheapest and exact. Every function is written so that no
 finite input, however large, emits an overflow warning.
+
+What makes a built-in fast is a field any ``Activation`` can fill: ``forward_in_place``
+and ``backward_in_place`` are kernels for arrays the caller donates (see ``_types``).
+fcfun's passes use them when present and fall back to ``forward`` / ``backward``.
 """
 
 from __future__ import annotations
@@ -29,24 +33,35 @@ class Activation(NamedTuple):
             ``"leaky_relu(0.01)"``.
         forward: ``Z -> A``; returns a new array.
         backward: ``(dA, Z, A) -> dZ``, the vector-Jacobian product ``dA * g'(Z)``.
+        forward_in_place: optional ``Z -> A`` that writes ``A`` over ``Z`` (donated: a
+            fresh array the caller gives up) and returns it. Allowed only when
+            ``backward(dA, A, A)`` equals ``backward(dA, Z, A)`` bit for bit, since the
+            caller then keeps ``A`` in place of ``Z``; and it must equal ``forward(Z)``.
+        backward_in_place: optional ``(dA, Z, A) -> dZ`` that may write ``dZ`` over
+            ``dA`` (donated); it must equal ``backward(dA, Z, A)``.
+
+    >>> import numpy as np
+    >>> def cube(Z): return Z**3
+    >>> def cube_backward(dA, Z, A): return dA * 3 * Z**2
+    >>> Activation("cube", cube, cube_backward).forward_in_place is None
+    True
     """
 
     name: str
     forward: Callable[[FloatArray], FloatArray]
     backward: Callable[[FloatArray, FloatArray, FloatArray], FloatArray]
+    forward_in_place: Callable[[FloatArray], FloatArray] | None = None
+    backward_in_place: Callable[[FloatArray, FloatArray, FloatArray], FloatArray] | None = None
 
     def __reduce__(self) -> tuple[Any, ...]:
         """fcfun's own activations pickle and copy as themselves, by name.
 
-        fcfun recognises its activations by identity, so a spec must keep them after a
-        round trip through pickle or ``copy.deepcopy`` (it also makes ``leaky_relu``'s
-        closures picklable). A user's activation pickles as a plain tuple.
+        A spec keeps its activations after a round trip through pickle or
+        ``copy.deepcopy`` (it also makes ``leaky_relu``'s closures picklable). A user's
+        activation pickles as a plain tuple of its functions, which pickle by reference
+        (or fail to pickle: never replaced by a look-alike).
         """
-        try:
-            builtin = parse_activation(self.name)
-        except ValueError:
-            builtin = None
-        if builtin == self:
+        if is_builtin_activation(self):
             return (parse_activation, (self.name,))
         return (Activation, tuple(self))
 
@@ -59,7 +74,9 @@ def _identity_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArr
     return dA
 
 
-identity = Activation("identity", _identity_forward, _identity_backward)
+identity = Activation(
+    "identity", _identity_forward, _identity_backward, forward_in_place=_identity_forward
+)
 """``g(z) = z``. Its output is its input: no copy is made."""
 
 
@@ -95,7 +112,28 @@ def _relu_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
     return dA * (Z > 0)
 
 
-relu = Activation("relu", _relu_forward, _relu_backward)
+def _relu_in_place(Z: FloatArray) -> FloatArray:
+    """``np.maximum(Z, 0.0, out=Z)`` for a float ``Z``, bit for bit, faster.
+
+    The 0 is a row of zeros, not a scalar: numpy's vectorised loop needs both operands
+    contiguous along the inner axis, and a scalar is not. On a 256 x 512 batch this runs in
+    a third of the time (float32) or half (float64).
+    """
+    return np.maximum(Z, np.zeros(Z.shape[-1:], Z.dtype), out=Z)
+
+
+def _relu_backward_in_place(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
+    # A > 0 exactly where Z > 0, so this is also right when handed A in place of Z.
+    return np.multiply(dA, Z > 0, out=dA)
+
+
+relu = Activation(
+    "relu",
+    _relu_forward,
+    _relu_backward,
+    forward_in_place=_relu_in_place,
+    backward_in_place=_relu_backward_in_place,
+)
 """``g(z) = max(z, 0)``; backward passes ``dA`` where ``z > 0`` and 0 elsewhere."""
 
 
@@ -107,7 +145,11 @@ def _tanh_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
     return dA * (1.0 - A * A)
 
 
-tanh = Activation("tanh", _tanh_forward, _tanh_backward)
+def _tanh_in_place(Z: FloatArray) -> FloatArray:
+    return np.tanh(Z, out=Z)
+
+
+tanh = Activation("tanh", _tanh_forward, _tanh_backward, forward_in_place=_tanh_in_place)
 """``g(z) = tanh(z)``, ``g' = 1 - A**2``."""
 
 
@@ -175,49 +217,6 @@ def _leaky_relu(slope: float) -> Activation:
     return Activation(f"leaky_relu({slope!r})", forward, backward)
 
 
-def _relu_in_place(Z: FloatArray) -> FloatArray:
-    """``np.maximum(Z, 0.0, out=Z)`` for a float ``Z``, bit for bit, faster.
-
-    The 0 is a row of zeros, not a scalar: numpy's vectorised loop needs both operands
-    contiguous along the inner axis, and a scalar is not. On a 256 x 512 batch this runs in
-    a third of the time (float32) or half (float64).
-    """
-    return np.maximum(Z, np.zeros(Z.shape[-1:], Z.dtype), out=Z)
-
-
-def _tanh_in_place(Z: FloatArray) -> FloatArray:
-    return np.tanh(Z, out=Z)
-
-
-def forward_in_place(activation: Activation, Z: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """``(Z_for_backward, A)`` for a ``Z`` the caller owns and needs no more.
-
-    Overwrites ``Z`` with ``A`` when the activation allows it, and then returns ``A`` for
-    both: ``backward(dA, A, A)`` equals ``backward(dA, Z, A)`` for these activations.
-    """
-    # These may overwrite Z because their backward gives the same dZ when handed A in
-    # place of Z (relu: A > 0 exactly where Z > 0; tanh reads only A). Compared by
-    # identity: a user's activation that borrows a name keeps its own functions.
-    if activation is relu:
-        A = _relu_in_place(Z)
-    elif activation is tanh:
-        A = _tanh_in_place(Z)
-    elif activation is identity:
-        A = Z
-    else:
-        return Z, activation.forward(Z)
-    return A, A
-
-
-def backward_in_place(
-    activation: Activation, dA: FloatArray, Z: FloatArray, A: FloatArray
-) -> FloatArray:
-    """``activation.backward(dA, Z, A)``, overwriting ``dA`` (which the caller owns) for relu."""
-    if activation is relu:
-        return np.multiply(dA, Z > 0, out=dA)
-    return activation.backward(dA, Z, A)
-
-
 _BY_NAME: dict[str, Activation] = {
     a.name: a for a in (identity, sigmoid, relu, tanh, softplus, softmax)
 }
@@ -253,3 +252,15 @@ def parse_activation(name: str) -> Activation:
             return leaky_relu(slope)
     known = ", ".join([*_BY_NAME, "leaky_relu", "leaky_relu(<slope>)"])
     raise ValueError(f"unknown activation {name!r}; expected one of: {known}")
+
+
+def is_builtin_activation(value: Activation) -> bool:
+    """Whether ``value`` is fcfun's own activation of its name (what its name brings back).
+
+    >>> is_builtin_activation(relu), is_builtin_activation(Activation("relu", abs, abs))
+    (True, False)
+    """
+    try:
+        return parse_activation(value.name) == value
+    except (TypeError, ValueError):
+        return False

@@ -7,14 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from fcfun._network import MLP, _checked, _forward, _loss_and_grad, _loss_value, _penalty
+from fcfun._network import checked_arguments, output_and_value, training_activations, value_and_grad
+from fcfun._spec import MLP
 from fcfun._types import Dense, FloatArray, Params
 from fcfun._validation import check_real
 
 
 def _loss(spec: MLP, params: Params, X: FloatArray, Y: FloatArray, alpha: float) -> float:
-    _, caches = _forward(spec, params, X)
-    return _loss_value(spec, caches, Y) + _penalty(params, alpha, X.shape[0])
+    return output_and_value(spec, params, X, Y, alpha)[1]
 
 
 def _with_entry(params: Params, layer: int, field: int, index: int, value: float) -> Params:
@@ -83,12 +83,13 @@ def gradcheck(
     """
     alpha = check_real(alpha, "alpha", low=0.0)
     eps = check_real(eps, "eps", low=0.0, low_open=True)
-    spec, params, X_checked, Y_checked = _checked(spec, params, X, Y)
+    spec, params, X_checked, Y_checked = checked_arguments(spec, params, X, Y)
     params = tuple(
         Dense(layer.W.astype(np.float64), layer.b.astype(np.float64)) for layer in params
     )
     X_checked, Y_checked = X_checked.astype(np.float64), Y_checked.astype(np.float64)
-    loss, analytical = _loss_and_grad(spec, params, X_checked, Y_checked, alpha)
+    activations = training_activations(spec)
+    loss, analytical = value_and_grad(spec, activations, params, X_checked, Y_checked, alpha)
     numerical = numerical_grad(spec, params, X_checked, Y_checked, alpha, eps)
     unit_noise = 16 * float(np.finfo(np.float64).eps) * (abs(loss) + 1) / eps
     worst = 0.0

@@ -38,13 +38,13 @@ from typing import IO, Any, Protocol, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from fcfun._activations import Activation, parse_activation
-from fcfun._losses import Loss, parse_loss
-from fcfun._network import MLP, mlp
+from fcfun._activations import Activation, is_builtin_activation, parse_activation
+from fcfun._losses import Loss, is_builtin_loss, parse_loss
+from fcfun._spec import MLP, SpecNames, params_dtype, spec_from_names, spec_names
 from fcfun._state import History, TrainState
 from fcfun._tree import Leaf, flatten, structure, unflatten
 from fcfun._types import Dense, Params, freeze
-from fcfun._validation import check_int, check_sizes, describe, params_dtype
+from fcfun._validation import check_int, check_sizes, describe
 
 FORMAT_VERSION = 1
 """The checkpoint layout ``save`` writes and ``load`` reads."""
@@ -158,17 +158,13 @@ def _entries(spec: MLP, state: TrainState[Any]) -> dict[str, npt.NDArray[Any]]:
         raise TypeError(f"spec must be an fcfun MLP (from fcfun.mlp), got {describe(spec)}")
     if not isinstance(state, TrainState):
         raise TypeError(f"state must be an fcfun TrainState, got {describe(state)}")
-    for where, named in [
-        *((f"spec.activations[{i}]", a) for i, a in enumerate(spec.activations)),
-        ("spec.loss", spec.loss),
-    ]:
-        _check_named(where, named)
+    names = spec_names(spec)
     params_dtype(spec, state.params)
     entries: dict[str, npt.NDArray[Any]] = {
         "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
-        "spec/sizes": np.array(spec.sizes, dtype=np.int64),
-        "spec/activations": np.array([a.name for a in spec.activations], dtype=np.str_),
-        "spec/loss": np.array(spec.loss.name, dtype=np.str_),
+        "spec/sizes": np.array(names.sizes, dtype=np.int64),
+        "spec/activations": np.array(names.activations, dtype=np.str_),
+        "spec/loss": np.array(names.loss, dtype=np.str_),
     }
     for key, leaf in flatten(state.params, prefix="params"):
         entries[key] = np.asarray(leaf)
@@ -188,26 +184,6 @@ def _entries(spec: MLP, state: TrainState[Any]) -> dict[str, npt.NDArray[Any]]:
     return entries
 
 
-def _check_named(where: str, named: object) -> None:
-    """An activation or loss must be fcfun's own, so that its name brings it back."""
-    parse: Callable[[str], Activation | Loss]
-    if isinstance(named, Activation):
-        parse = parse_activation
-    elif isinstance(named, Loss):
-        parse = parse_loss
-    else:
-        raise TypeError(f"{where} must be an fcfun Activation or Loss, got {describe(named)}")
-    try:
-        same = parse(named.name).name == named.name
-    except (TypeError, ValueError):
-        same = False
-    if not same:
-        raise ValueError(
-            f"{where} must be one of fcfun's own (a checkpoint holds its name), "
-            f"got one named {named.name!r}"
-        )
-
-
 def _leaf_array(key: str, leaf: Leaf) -> npt.NDArray[Any]:
     if isinstance(leaf, np.ndarray | np.generic):
         return np.asarray(leaf)
@@ -219,6 +195,15 @@ def _leaf_array(key: str, leaf: Leaf) -> npt.NDArray[Any]:
         return np.array(leaf, dtype=np.int64)
     if isinstance(leaf, float):
         return np.array(leaf, dtype=np.float64)
+    if isinstance(leaf, Activation | Loss):
+        builtin = (
+            is_builtin_activation(leaf) if isinstance(leaf, Activation) else is_builtin_loss(leaf)
+        )
+        if not builtin:
+            raise ValueError(
+                f"{key} must be one of fcfun's own activations or losses to be stored by "
+                f"name, got a user-defined one named {leaf.name!r}"
+            )
     text = leaf.name if isinstance(leaf, Activation | Loss) else leaf
     array = np.array(text, dtype=np.str_)
     if str(array[()]) != text:  # numpy's str arrays drop trailing NUL characters
@@ -392,16 +377,20 @@ def _spec(shown: str, entries: Mapping[str, npt.NDArray[Any]]) -> MLP:
             f"key 'spec/activations' must hold {len(sizes) - 1} names for sizes {sizes}, "
             f"got {len(names)}",
         )
-    try:
-        activations = [parse_activation(name) for name in names]
-    except ValueError as error:
-        raise _invalid(shown, f"key 'spec/activations': {error}") from None
+    for name in names:
+        try:
+            parse_activation(name)
+        except ValueError as error:
+            raise _invalid(shown, f"key 'spec/activations': {error}") from None
     loss_name = str(_array(shown, entries, "spec/loss", "U", 0)[()])
     try:
-        loss = parse_loss(loss_name)
+        parse_loss(loss_name)
     except ValueError as error:
         raise _invalid(shown, f"key 'spec/loss': {error}") from None
-    return mlp(sizes, hidden=activations[:-1], output=activations[-1], loss=loss)
+    try:
+        return spec_from_names(SpecNames(sizes, tuple(names), loss_name))
+    except (TypeError, ValueError) as error:
+        raise _invalid(shown, f"key 'spec': {error}") from None
 
 
 def _param_keys(spec: MLP) -> set[str]:

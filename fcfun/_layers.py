@@ -1,9 +1,14 @@
-"""Layer functions, mirroring the seed notebook with samples as rows.
+"""The layer: the unit a network folds over, mirroring the seed notebook with samples as rows.
 
 ``linear_forward`` computes ``Z = X @ W + b``; ``linear_backward`` the gradients
 ``dW = X.T @ dZ``, ``db = sum_rows(dZ)`` and ``dX = dZ @ W.T``. The ``1 / m`` of the
 batch mean lives in the loss gradient, so these are exact vector-Jacobian products.
-``dense_*`` adds the activation. Returned arrays are read-only.
+``dense_forward`` / ``dense_backward`` add the activation; they are what ``fcfun``'s
+network runs, layer by layer, on every path (``forward``, ``predict``,
+``loss_and_grad``, training and the sharded gradients).
+
+Returned arrays are read-only, except with ``donate=True``: fcfun's own passes hand
+over arrays they own and get writeable results that they own in turn (see ``_types``).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from fcfun._activations import Activation
-from fcfun._types import Dense, DenseCache, FloatArray, Params, freeze
+from fcfun._types import Dense, DenseCache, FloatArray, freeze, seal
 
 
 class LinearCache(NamedTuple):
@@ -23,37 +28,15 @@ class LinearCache(NamedTuple):
 
 
 def affine(layer: Dense, X: FloatArray) -> FloatArray:
-    """``X @ W + b`` into one new, writeable array (the hot path's building block)."""
+    """``X @ W + b`` into one new, writeable array."""
     Z = X @ layer.W
     Z += layer.b
     return Z
 
 
-def seal(a: FloatArray) -> FloatArray:
-    """Make an array the calling code just allocated read-only, in place.
-
-    Cheaper than ``freeze``'s view; only for arrays nobody else holds yet.
-    """
-    a.setflags(write=False)
-    return a
-
-
-def seal_tree(tree: Params) -> Params:
-    """``seal`` every array of ``tree`` (fresh arrays nobody else holds); returns ``tree``."""
-    for layer in tree:
-        seal(layer.W)
-        seal(layer.b)
-    return tree
-
-
 def linear_grads(layer: Dense, X: FloatArray, dZ: FloatArray, decay: float = 0.0) -> Dense:
-    """``Dense(X.T @ dZ + decay * W, sum_rows(dZ))``, read-only (``decay``: the L2 term)."""
-    dW, db = owned_linear_grads(layer, X, dZ, decay)
-    return Dense(seal(dW), seal(db))
-
-
-def owned_linear_grads(layer: Dense, X: FloatArray, dZ: FloatArray, decay: float = 0.0) -> Dense:
-    """``linear_grads`` left writeable: fresh arrays that the caller owns."""
+    """``Dense(X.T @ dZ + decay * W, sum_rows(dZ))`` in new writeable arrays (``decay``: the
+    L2 term)."""
     dW = X.T @ dZ
     if decay != 0:
         dW += decay * layer.W
@@ -70,26 +53,71 @@ def linear_forward(layer: Dense, X: FloatArray) -> tuple[FloatArray, LinearCache
     >>> Z[0].tolist()
     [3.0, 4.0]
     """
-    return freeze(affine(layer, X)), LinearCache(freeze(X))
+    return seal(affine(layer, X)), LinearCache(freeze(X))
 
 
 def linear_backward(layer: Dense, cache: LinearCache, dZ: FloatArray) -> tuple[FloatArray, Dense]:
     """Gradient with respect to the input, ``dX = dZ @ W.T``, and the layer's gradient."""
-    return freeze(dZ @ layer.W.T), linear_grads(layer, cache.X, dZ)
+    dW, db = linear_grads(layer, cache.X, dZ)
+    return seal(dZ @ layer.W.T), Dense(seal(dW), seal(db))
 
 
 def dense_forward(
-    layer: Dense, activation: Activation, X: FloatArray
+    layer: Dense, activation: Activation, X: FloatArray, *, donate: bool = False
 ) -> tuple[FloatArray, DenseCache]:
-    """``A = g(X @ W + b)`` and its cache ``DenseCache(X, Z, A)``."""
-    Z = freeze(affine(layer, X))
-    A = freeze(activation.forward(Z))
-    return A, DenseCache(freeze(X), Z, A)
+    """``A = g(X @ W + b)`` and its cache ``DenseCache(X, Z, A)``.
+
+    With ``donate=True`` (fcfun's own passes) the activation's ``forward_in_place``, if
+    it has one, writes ``A`` over the fresh ``Z`` (the cache then holds ``A`` as ``Z``),
+    and ``Z`` and ``A`` are left writeable for the caller, who owns them.
+
+    >>> import fcfun
+    >>> layer = Dense(np.array([[1.0], [-1.0]]), np.array([0.5]))
+    >>> A, cache = dense_forward(layer, fcfun.relu, np.array([[1.0, 3.0]]))
+    >>> A.tolist(), cache.Z.tolist()
+    ([[0.0]], [[-1.5]])
+    """
+    Z = affine(layer, X)
+    if not donate:
+        seal(Z)
+        A = activation.forward(Z)
+        return freeze(A), DenseCache(freeze(X), Z, freeze(A))
+    in_place = activation.forward_in_place
+    if in_place is None:
+        return (A := activation.forward(Z)), DenseCache(X, Z, A)
+    A = in_place(Z)
+    return A, DenseCache(X, A, A)
 
 
 def dense_backward(
-    layer: Dense, activation: Activation, cache: DenseCache, dA: FloatArray
-) -> tuple[FloatArray, Dense]:
-    """``dZ = g'(Z) * dA`` then ``linear_backward``: returns ``(dX, Dense(dW, db))``."""
-    dZ = activation.backward(dA, cache.Z, cache.A)
-    return linear_backward(layer, LinearCache(cache.X), dZ)
+    layer: Dense,
+    activation: Activation,
+    cache: DenseCache,
+    dA: FloatArray,
+    *,
+    decay: float = 0.0,
+    donate: bool = False,
+    input_grad: bool = True,
+) -> tuple[FloatArray | None, Dense]:
+    """``dZ = g'(Z) * dA`` then the linear layer's: returns ``(dX, Dense(dW, db))``.
+
+    Args:
+        layer: the layer's parameters.
+        activation: its activation.
+        cache: what ``dense_forward`` returned for this layer.
+        dA: the gradient of the loss with respect to the layer's output ``A``.
+        decay: adds ``decay * W`` to ``dW`` (the gradient of an L2 penalty).
+        donate: fcfun's own passes: ``dA`` is donated (the activation's
+            ``backward_in_place`` may overwrite it) and the results are left writeable.
+        input_grad: ``False`` skips ``dX`` (``None``), which a first layer never needs.
+    """
+    in_place = activation.backward_in_place
+    if donate and in_place is not None:
+        dZ = in_place(dA, cache.Z, cache.A)
+    else:
+        dZ = activation.backward(dA, cache.Z, cache.A)
+    grads = linear_grads(layer, cache.X, dZ, decay)
+    dX = dZ @ layer.W.T if input_grad else None
+    if donate:
+        return dX, grads
+    return (None if dX is None else seal(dX)), Dense(seal(grads.W), seal(grads.b))

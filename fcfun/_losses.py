@@ -15,6 +15,10 @@ Conventions (``m`` samples, ``k`` outputs):
   its gradient is ``2 (A - Y) / (m k)``;
 * ``half_squared_error`` is ``sum((A - Y)**2) / (2 m)``, gradient ``(A - Y) / m``; for one
   output it is scikit-learn's ``squared_error`` loss of ``MLPRegressor``.
+
+Everything the network and the training loop need from a loss is a field of ``Loss`` that
+a user's loss can fill too: its fused kernel (``link_value_and_grad``), how it prepares
+targets (``targets``), its default metric and its smallest output width.
 """
 
 from __future__ import annotations
@@ -32,7 +36,12 @@ from fcfun._activations import (
     softmax,
     softmax_function,
 )
+from fcfun._metrics import Metric, accuracy, label_accuracy, logit_label_accuracy, r2_score
 from fcfun._types import FloatArray
+from fcfun._validation import cast_finite
+
+Targets: TypeAlias = Callable[[np.ndarray[Any, Any], int, np.dtype[Any], str], FloatArray]
+"""``(Y, n_out, dtype, name) -> Y``: a loss's target preparation (see ``Loss.targets``)."""
 
 LossName: TypeAlias = Literal[
     "binary_cross_entropy",
@@ -43,16 +52,101 @@ LossName: TypeAlias = Literal[
 ]
 
 
+# Targets ----------------------------------------------------------------------------
+
+
+def column_targets(
+    Y: np.ndarray[Any, Any], k: int, dtype: np.dtype[Any], name: str = "Y"
+) -> FloatArray:
+    """Real targets ``(m, k)`` (or ``(m,)`` for one output, made a column), finite, as ``dtype``."""
+    m = Y.shape[0]
+    if Y.ndim == 1:
+        if k != 1:
+            raise ValueError(
+                f"{name} must have shape ({m}, {k}) for a network with {k} outputs, "
+                f"got shape {Y.shape}"
+            )
+        Y = Y[:, None]
+    if Y.shape[1] != k:
+        raise ValueError(f"{name} must have shape ({m}, {k}), got shape {Y.shape}")
+    return cast_finite(Y, dtype, name)
+
+
+def _binary_targets(loss_name: str) -> Targets:
+    def targets(Y: np.ndarray[Any, Any], k: int, dtype: np.dtype[Any], name: str) -> FloatArray:
+        out = column_targets(Y, k, dtype, name)
+        outside = (out < 0) | (out > 1)
+        if outside.any():
+            raise ValueError(
+                f"{name} must hold binary labels in {{0, 1}} (or probabilities in [0, 1]) "
+                f"for {loss_name}, got {float(out[outside][0])!r}"
+            )
+        return out
+
+    return targets
+
+
+def class_targets(
+    Y: np.ndarray[Any, Any], k: int, dtype: np.dtype[Any], name: str = "Y"
+) -> FloatArray:
+    """Integer labels ``(m,)`` as one-hot rows, or probability rows ``(m, k)``, as ``dtype``."""
+    m = Y.shape[0]
+    if Y.ndim == 1:
+        if Y.dtype.kind not in "iub":
+            raise TypeError(
+                f"{name} must be integer class labels of shape ({m},) or one-hot rows of "
+                f"shape ({m}, {k}), got dtype {Y.dtype} with shape {Y.shape}"
+            )
+        outside = (Y < 0) | (Y >= k)
+        if outside.any():
+            raise ValueError(
+                f"{name} must hold class indices in 0..{k - 1} for a network with {k} "
+                f"outputs, got {int(Y[outside][0])}"
+            )
+        one_hot = np.zeros((m, k), dtype=dtype)
+        one_hot[np.arange(m), Y.astype(np.intp)] = 1
+        return one_hot
+    if Y.shape[1] != k:
+        raise ValueError(
+            f"{name} must be one-hot rows of shape ({m}, {k}) or integer labels of "
+            f"shape ({m},), got shape {Y.shape}"
+        )
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = Y.astype(dtype, copy=False)
+    tolerance = 8 * float(np.finfo(dtype).eps) * k
+    not_distributions = (
+        ~np.isfinite(out).all(axis=1)
+        | (out < 0).any(axis=1)
+        | (np.abs(out.sum(axis=1) - 1) > tolerance)
+    )
+    if not_distributions.any():
+        row = int(np.flatnonzero(not_distributions)[0])
+        raise ValueError(
+            f"{name} must be one-hot rows (or probability rows summing to 1) for "
+            f"softmax_cross_entropy; row {row} is {Y[row].tolist()!r}"
+        )
+    return out
+
+
 class Loss(NamedTuple):
     """A loss function of the network output ``A`` and targets ``Y`` (same shape).
 
     Attributes:
         name: how the loss is written in a saved spec.
         value: ``(A, Y) -> float``, the mean loss.
-        grad: ``(A, Y) -> dA``, its gradient with respect to ``A`` (includes the ``1/m``).
+        grad: ``(A, Y) -> dA``, its gradient with respect to ``A`` (includes the ``1/m``),
+            in a new array (fcfun's passes may write into it).
         link: the output activation that fuses with this loss, or ``None``.
         link_value: ``(Z, Y) -> float``, the same loss written in the link's
             pre-activation ``Z``, for when the output activation is the link.
+        link_value_and_grad: optional fused kernel ``(Z, Y) -> (loss, dZ)`` for a link
+            output, equal to ``link_value(Z, Y)`` and ``link_delta`` (the default when
+            ``None``) in one pass; ``dZ`` in a new array.
+        targets: ``(Y, n_out, dtype, name) -> Y``, the checked targets as an
+            ``(m, n_out)`` array of ``dtype`` from an ``(m,)`` or ``(m, k)`` real array
+            (``ValueError`` naming ``name`` for targets this loss cannot take).
+        metric: the default validation metric ``(A, Y) -> float``, higher is better.
+        min_outputs: the fewest network outputs the loss works with.
     """
 
     name: str
@@ -60,13 +154,34 @@ class Loss(NamedTuple):
     grad: Callable[[FloatArray, FloatArray], FloatArray]
     link: Activation | None
     link_value: Callable[[FloatArray, FloatArray], float]
+    link_value_and_grad: Callable[[FloatArray, FloatArray], tuple[float, FloatArray]] | None = None
+    targets: Targets = column_targets
+    metric: Metric = r2_score
+    min_outputs: int = 1
 
     def __reduce__(self) -> tuple[Any, ...]:
         """fcfun's own losses pickle and copy as themselves, by name (see Activation)."""
-        builtin = _BY_NAME.get(self.name)
-        if builtin == self:
+        if is_builtin_loss(self):
             return (parse_loss, (self.name,))
         return (Loss, tuple(self))
+
+
+def link_delta(A: FloatArray, Y: FloatArray) -> FloatArray:
+    """``dZ = (A - Y) / m``: the output gradient of a loss through its canonical link."""
+    dZ = A - Y
+    dZ /= Y.shape[0]
+    return dZ
+
+
+def link_value_and_grad(loss: Loss, Z: FloatArray, Y: FloatArray) -> tuple[float, FloatArray]:
+    """The loss and ``dZ`` of a link output from its logits ``Z`` (the loss's own kernel
+    when it has one)."""
+    fused = loss.link_value_and_grad
+    if fused is not None:
+        return fused(Z, Y)
+    assert loss.link is not None
+    A = loss.link.forward(Z)
+    return loss.link_value(Z, Y), link_delta(A, Y)
 
 
 def _log1p_exp_neg_abs(Z: FloatArray) -> FloatArray:
@@ -109,7 +224,13 @@ def _bce_logits_grad(Z: FloatArray, Y: FloatArray) -> FloatArray:
 
 
 binary_cross_entropy = Loss(
-    "binary_cross_entropy", _bce_value, _bce_grad, sigmoid, _bce_logits_value
+    "binary_cross_entropy",
+    _bce_value,
+    _bce_grad,
+    sigmoid,
+    _bce_logits_value,
+    targets=_binary_targets("binary_cross_entropy"),
+    metric=label_accuracy,
 )
 """Binary cross-entropy of probabilities ``A`` in [0, 1], clipped to ``[eps, 1 - eps]``.
 
@@ -123,6 +244,8 @@ binary_cross_entropy_with_logits = Loss(
     _bce_logits_grad,
     None,
     _bce_logits_value,
+    targets=_binary_targets("binary_cross_entropy_with_logits"),
+    metric=logit_label_accuracy,
 )
 """Binary cross-entropy of logits ``A`` (use with an identity output).
 
@@ -158,18 +281,17 @@ def _softmax_ce_value(Z: FloatArray, Y: FloatArray) -> float:
     return _softmax_ce_of_shifted(S, np.add.reduce(np.exp(S), axis=1, keepdims=True), Y)
 
 
-def softmax_cross_entropy_delta(Z: FloatArray, Y: FloatArray) -> tuple[float, FloatArray]:
+def _softmax_ce_value_and_grad(Z: FloatArray, Y: FloatArray) -> tuple[float, FloatArray]:
     """The loss of a softmax output with logits ``Z`` and ``dZ = (softmax(Z) - Y) / m``.
 
-    Overwrites ``Z`` (the caller must own it and not need it again) with the shifted
-    logits, and returns ``dZ`` in a new array. The loss and ``dZ`` are bit-identical to
-    ``_softmax_ce_value(Z, Y)`` and ``(softmax_function(Z) - Y) / m``: the same operations
-    on the same values. ``ufunc.reduce`` skips the ``ndarray.sum`` wrapper's overhead.
+    Bit-identical to ``_softmax_ce_value(Z, Y)`` and ``(softmax_function(Z) - Y) / m``
+    (the same operations on the same values) in one pass over ``Z``; ``Y`` is one-hot
+    rows. ``ufunc.reduce`` skips the ``ndarray.sum`` wrapper's overhead.
     """
-    Z -= np.maximum.reduce(Z, axis=1, keepdims=True)
-    dZ = np.exp(Z)
+    S = Z - np.maximum.reduce(Z, axis=1, keepdims=True)
+    dZ = np.exp(S)
     exp_sums = np.add.reduce(dZ, axis=1, keepdims=True)
-    loss = _softmax_ce_of_shifted(Z, exp_sums, Y)
+    loss = _softmax_ce_of_shifted(S, exp_sums, Y)
     dZ /= exp_sums
     dZ -= Y
     dZ /= Z.shape[0]
@@ -191,6 +313,10 @@ softmax_cross_entropy = Loss(
     _softmax_ce_grad,
     softmax,
     _softmax_ce_value,
+    link_value_and_grad=_softmax_ce_value_and_grad,
+    targets=class_targets,
+    metric=accuracy,
+    min_outputs=2,
 )
 """Cross-entropy of the softmax of logits ``A`` against one-hot rows or integer labels.
 
@@ -263,3 +389,8 @@ def parse_loss(name: str) -> Loss:
     except KeyError:
         known = ", ".join(_BY_NAME)
         raise ValueError(f"unknown loss {name!r}; expected one of: {known}") from None
+
+
+def is_builtin_loss(value: Loss) -> bool:
+    """Whether ``value`` is fcfun's own loss of its name (what its name brings back)."""
+    return isinstance(value.name, str) and _BY_NAME.get(value.name) == value

@@ -1,4 +1,8 @@
-"""Metrics of a network's output ``A`` against prepared targets ``Y`` (higher is better)."""
+"""Metrics of a network's output ``A`` against prepared targets ``Y`` (higher is better).
+
+Each ``Loss`` names its default metric (``Loss.metric``): accuracy for the
+classification losses, R² otherwise.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,6 @@ from typing import TypeAlias
 
 import numpy as np
 
-from fcfun._losses import (
-    Loss,
-    binary_cross_entropy,
-    binary_cross_entropy_with_logits,
-    softmax_cross_entropy,
-)
 from fcfun._types import FloatArray
 
 Metric: TypeAlias = Callable[[FloatArray, FloatArray], float]
@@ -53,14 +51,3 @@ def r2_score(A: FloatArray, Y: FloatArray) -> float:
     safe_total = np.where(total > 0, total, 1.0)
     scores = np.where(total > 0, 1.0 - residual / safe_total, np.where(residual > 0, 0.0, 1.0))
     return float(np.mean(scores))
-
-
-def default_metric(loss: Loss) -> Metric:
-    """Accuracy for the classification losses, R² for the squared errors."""
-    if loss is softmax_cross_entropy:
-        return accuracy
-    if loss is binary_cross_entropy_with_logits:
-        return logit_label_accuracy
-    if loss is binary_cross_entropy:
-        return label_accuracy
-    return r2_score

@@ -1,33 +1,27 @@
-"""Networks of any depth: a static spec, initial params, forward, backward and loss.
+"""A network is a fold of its layers: one forward and one backward, on every path.
 
-Public functions validate their arguments once and call the unchecked ``_``-prefixed
-versions, which the training loop calls directly on data checked once per ``fit``.
+``forward_pass`` folds ``dense_forward`` over the layers and ``backward_pass`` folds
+``dense_backward`` back; ``forward``, ``predict`` (chunked), ``backward``,
+``loss_and_grad``, the training step and the sharded gradients all run these two.
+A loss whose link is the output activation (``spec.fused``) takes the output layer's
+logits: the training passes run that layer as identity and let the loss compute its
+value and ``dZ`` from ``Z`` (``link_value_and_grad``).
+
+Public functions validate their arguments once; ``value_and_grad`` is the unchecked
+core the training loop calls on data checked once per ``fit``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from fcfun._activations import (
-    Activation,
-    ActivationName,
-    backward_in_place,
-    forward_in_place,
-    parse_activation,
-    relu,
-)
+from fcfun._activations import Activation, identity
 from fcfun._initializers import Initializer, glorot_uniform, zeros
-from fcfun._layers import affine, owned_linear_grads, seal_tree
-from fcfun._losses import (
-    Loss,
-    LossName,
-    parse_loss,
-    softmax_cross_entropy,
-    softmax_cross_entropy_delta,
-)
+from fcfun._layers import dense_backward, dense_forward
+from fcfun._losses import link_delta, link_value_and_grad
+from fcfun._spec import MLP, check_spec, check_targets, params_dtype
 from fcfun._types import (
     Caches,
     Dense,
@@ -36,111 +30,9 @@ from fcfun._types import (
     FloatDType,
     Params,
     freeze,
+    seal_tree,
 )
-from fcfun._validation import (
-    check_float_dtype,
-    check_real,
-    check_seed,
-    check_sizes,
-    check_targets,
-    check_X,
-    describe,
-    params_dtype,
-)
-
-
-class MLP(NamedTuple):
-    """A fully connected network's static description (hashable, comparable).
-
-    Attributes:
-        sizes: ``(n_in, n_hidden..., n_out)``.
-        activations: one per layer, ``len(sizes) - 1`` of them; the last is the output's.
-        loss: the training loss.
-    """
-
-    sizes: tuple[int, ...]
-    activations: tuple[Activation, ...]
-    loss: Loss
-
-    @property
-    def n_layers(self) -> int:
-        """Number of ``Dense`` layers."""
-        return len(self.sizes) - 1
-
-    @property
-    def output(self) -> Activation:
-        """The output layer's activation."""
-        return self.activations[-1]
-
-    @property
-    def fused(self) -> bool:
-        """True when the output activation is the loss's link: ``dZ = (A - Y) / m``."""
-        return self.output is self.loss.link
-
-
-def mlp(
-    sizes: Sequence[int],
-    *,
-    hidden: Activation | ActivationName | Sequence[Activation | ActivationName] = relu,
-    output: Activation | ActivationName,
-    loss: Loss | LossName,
-) -> MLP:
-    """Describe a network: layer sizes, hidden activations, output activation and loss.
-
-    Args:
-        sizes: ``[n_in, n_hidden..., n_out]``, at least two positive integers.
-        hidden: one activation for every hidden layer, or one per hidden layer; an
-            ``Activation`` or its name.
-        output: the output layer's activation, or its name.
-        loss: the loss to train with, or its name.
-
-    >>> import fcfun
-    >>> spec = fcfun.mlp([4, 8, 3], output=fcfun.softmax, loss=fcfun.softmax_cross_entropy)
-    >>> [a.name for a in spec.activations], spec.fused
-    (['relu', 'softmax'], True)
-    >>> fcfun.mlp([4, 8, 3], hidden="tanh", output="softmax", loss="softmax_cross_entropy") == (
-    ...     fcfun.mlp([4, 8, 3], hidden=fcfun.tanh, output=fcfun.softmax,
-    ...               loss=fcfun.softmax_cross_entropy))
-    True
-    """
-    checked = check_sizes(sizes)
-    n_hidden = len(checked) - 2
-    if isinstance(hidden, Activation | str):
-        hidden_activations = (_activation_arg(hidden, "hidden"),) * n_hidden
-    else:
-        if not isinstance(hidden, Sequence):
-            raise TypeError(
-                f"hidden must be an Activation, a name or a sequence of them, "
-                f"got {describe(hidden)}"
-            )
-        hidden_activations = tuple(_activation_arg(a, f"hidden[{i}]") for i, a in enumerate(hidden))
-        if len(hidden_activations) != n_hidden:
-            raise ValueError(
-                f"hidden must be one activation or a sequence of {n_hidden} (one per hidden "
-                f"layer of sizes {checked}), got {len(hidden_activations)}"
-            )
-    output_activation = _activation_arg(output, "output")
-    if isinstance(loss, str):
-        loss = parse_loss(loss)
-    if not isinstance(loss, Loss):
-        raise TypeError(f"loss must be an fcfun Loss or a loss name, got {describe(loss)}")
-    if loss is softmax_cross_entropy and checked[-1] < 2:
-        raise ValueError(
-            f"sizes[-1] must be at least 2 for softmax_cross_entropy (one output per class), "
-            f"got {checked[-1]}; for two classes use one output with sigmoid and "
-            "binary_cross_entropy"
-        )
-    return MLP(checked, (*hidden_activations, output_activation), loss)
-
-
-def _activation_arg(value: object, name: str) -> Activation:
-    if isinstance(value, str):
-        return parse_activation(value)
-    if not isinstance(value, Activation):
-        raise TypeError(
-            f"{name} must be an fcfun Activation or an activation name, got {describe(value)}"
-        )
-    return value
+from fcfun._validation import check_float_dtype, check_real, check_seed, check_X, describe
 
 
 def init(
@@ -159,7 +51,7 @@ def init(
     >>> [p.W.shape for p in fcfun.init(spec, seed=0)]
     [(3, 2), (2, 1)]
     """
-    spec = _check_spec(spec)
+    spec = check_spec(spec)
     seed = check_seed(seed)
     resolved = check_float_dtype(dtype)
     streams = np.random.SeedSequence(seed).spawn(spec.n_layers)
@@ -177,151 +69,117 @@ def init(
     return tuple(layers)
 
 
-# Unchecked math: the hot path ------------------------------------------------------
+# The two folds -----------------------------------------------------------------------
 
 
-def _forward(spec: MLP, params: Params, X: FloatArray) -> tuple[FloatArray, Caches]:
+def forward_pass(
+    params: Params, activations: tuple[Activation, ...], X: FloatArray, *, donate: bool
+) -> tuple[FloatArray, Caches]:
+    """Fold ``dense_forward`` over the layers: the output and every layer's cache."""
     caches = []
     A = X
-    for layer, activation in zip(params, spec.activations, strict=True):
-        X_layer = A
-        Z = affine(layer, X_layer)
-        A = activation.forward(Z)
-        caches.append(DenseCache(X_layer, Z, A))
+    for layer, activation in zip(params, activations, strict=True):
+        A, cache = dense_forward(layer, activation, A, donate=donate)
+        caches.append(cache)
     return A, tuple(caches)
 
 
-def _loss_value(spec: MLP, caches: Caches, Y: FloatArray) -> float:
-    last = caches[-1]
-    return spec.loss.link_value(last.Z, Y) if spec.fused else spec.loss.value(last.A, Y)
-
-
-def _output_delta(spec: MLP, last: DenseCache, Y: FloatArray) -> FloatArray:
-    """``dZ`` of the output layer, fused when the output activation is the loss's link."""
-    if spec.fused:
-        dZ = last.A - Y
-        dZ /= Y.shape[0]
-        return dZ
-    return spec.output.backward(spec.loss.grad(last.A, Y), last.Z, last.A)
-
-
-def _backward(
-    spec: MLP, params: Params, caches: Caches, Y: FloatArray, alpha: float = 0.0
-) -> Params:
-    dZ = _output_delta(spec, caches[-1], Y)
-    hidden = caches[:-1]
-    inputs = [cache.X for cache in caches]
-    grads = _owned_gradients(
-        spec, params, inputs, [c.Z for c in hidden], [c.A for c in hidden], dZ, alpha
-    )
-    return seal_tree(grads)
-
-
-def _owned_gradients(
-    spec: MLP,
+def backward_pass(
     params: Params,
-    inputs: Sequence[FloatArray],
-    hidden_Z: Sequence[FloatArray],
-    hidden_A: Sequence[FloatArray],
-    dZ: FloatArray,
-    alpha: float = 0.0,
+    activations: tuple[Activation, ...],
+    caches: Caches,
+    dA: FloatArray,
+    *,
+    decay: float = 0.0,
+    donate: bool,
 ) -> Params:
-    """The gradients from the output layer's ``dZ`` (owned: it may be overwritten), left
-    writeable: fresh arrays that the caller owns.
+    """Fold ``dense_backward`` back over the layers from the output's ``dA``.
 
-    ``inputs[l]`` is layer ``l``'s input; ``hidden_Z[l]`` and ``hidden_A[l]`` are hidden
-    layer ``l``'s pre-activation and activation (plain lists, not ``DenseCache``: the
-    training step builds them on every batch).
+    With ``donate`` every ``dA`` is donated to the layer below (the output's is the loss's
+    gradient, a new array by the ``Loss`` contract) and the gradients are left writeable.
+    Never forms the gradient with respect to the network input.
     """
     grads: list[Dense] = []
-    decay = alpha / dZ.shape[0]
-    activations = spec.activations
     for index in range(len(params) - 1, -1, -1):
-        layer = params[index]
-        grads.append(owned_linear_grads(layer, inputs[index], dZ, decay))
-        if index > 0:  # the gradient with respect to the network input is never needed
-            below = index - 1
-            dA = dZ @ layer.W.T
-            dZ = backward_in_place(activations[below], dA, hidden_Z[below], hidden_A[below])
+        dX, grad = dense_backward(
+            params[index],
+            activations[index],
+            caches[index],
+            dA,
+            decay=decay,
+            donate=donate,
+            input_grad=index > 0,
+        )
+        grads.append(grad)
+        if dX is not None:
+            dA = dX
     grads.reverse()
     return tuple(grads)
 
 
-def _penalty(params: Params, alpha: float, m: int) -> float:
+def training_activations(spec: MLP) -> tuple[Activation, ...]:
+    """The activations the training passes run: the output as identity when fused."""
+    return (*spec.activations[:-1], identity) if spec.fused else spec.activations
+
+
+def penalty(params: Params, alpha: float, m: int) -> float:
     """``alpha / (2 m) * sum_l ||W_l||^2`` (scikit-learn's L2 convention)."""
     if alpha == 0:
         return 0.0
     return alpha / (2 * m) * sum(float(np.vdot(layer.W, layer.W)) for layer in params)
 
 
-def _training_forward(
-    spec: MLP, params: Params, X: FloatArray
-) -> tuple[FloatArray, list[FloatArray], list[FloatArray]]:
-    """The output layer's logits ``Z``, each layer's input and each hidden layer's ``Z``.
+def output_value_and_grad(spec: MLP, A: FloatArray, Y: FloatArray) -> tuple[float, FloatArray]:
+    """The loss and its gradient at the output of ``training_activations``' forward pass:
+    ``dZ`` from the logits when fused, else ``dA``."""
+    if spec.fused:
+        return link_value_and_grad(spec.loss, A, Y)
+    return spec.loss.value(A, Y), spec.loss.grad(A, Y)
 
-    For ``_loss_and_owned_grad`` only. Hidden activations overwrite their fresh ``Z`` where
-    ``forward_in_place`` allows, and then the hidden ``Z`` is the activation itself; the
-    activations are ``inputs[1:]``.
+
+def output_and_value(
+    spec: MLP, params: Params, X: FloatArray, Y: FloatArray, alpha: float = 0.0
+) -> tuple[FloatArray, float]:
+    """The network's output and the penalized mean loss, in one pass (unchecked; for
+    evaluation and gradient checks)."""
+    A, _ = forward_pass(params, training_activations(spec), X, donate=True)
+    if spec.fused:  # A holds the logits
+        loss = spec.loss.link_value(A, Y)
+        A = spec.output.forward(A)
+    else:
+        loss = spec.loss.value(A, Y)
+    return A, loss + penalty(params, alpha, X.shape[0])
+
+
+def value_and_grad(
+    spec: MLP,
+    activations: tuple[Activation, ...],
+    params: Params,
+    X: FloatArray,
+    Y: FloatArray,
+    alpha: float = 0.0,
+) -> tuple[float, Params]:
+    """The penalized loss and its gradient, in writeable arrays the caller owns.
+
+    Unchecked: the training step's core. ``activations`` is
+    ``training_activations(spec)``, computed once per run.
     """
-    inputs = [X]
-    hidden_Z: list[FloatArray] = []
-    A = X
-    for layer, activation in zip(params[:-1], spec.activations, strict=False):
-        Z, A = forward_in_place(activation, affine(layer, A))
-        hidden_Z.append(Z)
-        inputs.append(A)
-    return affine(params[-1], A), inputs, hidden_Z
-
-
-def _output_loss_and_delta(spec: MLP, Z: FloatArray, Y: FloatArray) -> tuple[float, FloatArray]:
-    """Loss and output ``dZ`` from the output layer's fresh logits ``Z`` (may overwrite it)."""
-    if spec.fused and spec.loss is softmax_cross_entropy:
-        return softmax_cross_entropy_delta(Z, Y)
-    A = spec.output.forward(Z)
-    last = DenseCache(Z, Z, A)
-    return _loss_value(spec, (last,), Y), _output_delta(spec, last, Y)
-
-
-def _loss_and_grad(
-    spec: MLP, params: Params, X: FloatArray, Y: FloatArray, alpha: float = 0.0
-) -> tuple[float, Params]:
-    value, grads = _loss_and_owned_grad(spec, params, X, Y, alpha)
-    return value, seal_tree(grads)
-
-
-def _loss_and_owned_grad(
-    spec: MLP, params: Params, X: FloatArray, Y: FloatArray, alpha: float = 0.0
-) -> tuple[float, Params]:
-    """``_loss_and_grad`` with the gradients left writeable, for a caller that owns them."""
-    Z, inputs, hidden_Z = _training_forward(spec, params, X)
-    value, dZ = _output_loss_and_delta(spec, Z, Y)
-    value += _penalty(params, alpha, X.shape[0])
-    return value, _owned_gradients(spec, params, inputs, hidden_Z, inputs[1:], dZ, alpha)
-
-
-def _predict(spec: MLP, params: Params, X: FloatArray, chunk_size: int) -> FloatArray:
-    out = np.empty((X.shape[0], spec.sizes[-1]), dtype=params[0].W.dtype)
-    for start in range(0, X.shape[0], chunk_size):
-        A = X[start : start + chunk_size]
-        for layer, activation in zip(params, spec.activations, strict=True):
-            _, A = forward_in_place(activation, affine(layer, A))
-        out[start : start + chunk_size] = A
-    return out
+    A, caches = forward_pass(params, activations, X, donate=True)
+    loss, dA = output_value_and_grad(spec, A, Y)
+    m = X.shape[0]
+    grads = backward_pass(params, activations, caches, dA, decay=alpha / m, donate=True)
+    return loss + penalty(params, alpha, m), grads  # also makes a loss of -0.0 read 0.0
 
 
 # Public, checked -------------------------------------------------------------------
 
 
-def _check_spec(spec: object) -> MLP:
-    if not isinstance(spec, MLP):
-        raise TypeError(f"spec must be an fcfun MLP (from fcfun.mlp), got {describe(spec)}")
-    return spec
-
-
-def _checked(
+def checked_arguments(
     spec: object, params: object, X: object, Y: object = None
 ) -> tuple[MLP, Params, FloatArray, FloatArray]:
-    checked_spec = _check_spec(spec)
+    """``(spec, params, X, Y)`` checked, ``X`` and ``Y`` in the params' dtype (``Y`` empty
+    when not given)."""
+    checked_spec = check_spec(spec)
     dtype = params_dtype(checked_spec, params)
     assert isinstance(params, tuple)
     X_checked = check_X(X, checked_spec.sizes[0], dtype)
@@ -331,20 +189,16 @@ def _checked(
     return checked_spec, params, X_checked, Y_checked
 
 
-def _freeze_caches(caches: Caches) -> Caches:
-    return tuple(DenseCache(freeze(c.X), freeze(c.Z), freeze(c.A)) for c in caches)
-
-
 def forward(spec: MLP, params: Params, X: FloatArray) -> tuple[FloatArray, Caches]:
     """The network's output for a batch ``X`` ``(m, n_in)`` and every layer's cache.
 
     ``X`` is converted to the parameters' dtype. Output and caches are read-only.
     """
-    spec, params, X, _ = _checked(spec, params, X)
+    spec, params, X, _ = checked_arguments(spec, params, X)
     with np.errstate(over="ignore", invalid="ignore"):
-        A, caches = _forward(spec, params, X)
+        A, caches = forward_pass(params, spec.activations, X, donate=False)
     _require_finite("forward pass", X, A)
-    return freeze(A), _freeze_caches(caches)
+    return A, caches
 
 
 def predict(spec: MLP, params: Params, X: FloatArray, *, chunk_size: int = 8192) -> FloatArray:
@@ -357,13 +211,17 @@ def predict(spec: MLP, params: Params, X: FloatArray, *, chunk_size: int = 8192)
     >>> fcfun.predict(spec, fcfun.init(spec, seed=0), np.zeros((5, 2))).shape
     (5, 1)
     """
-    spec, params, X, _ = _checked(spec, params, X)
+    spec, params, X, _ = checked_arguments(spec, params, X)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    out = np.empty((X.shape[0], spec.sizes[-1]), dtype=params[0].W.dtype)
     with np.errstate(over="ignore", invalid="ignore"):
-        A = _predict(spec, params, X, chunk_size)
-    _require_finite("forward pass", X, A)
-    return freeze(A)
+        for start in range(0, X.shape[0], chunk_size):
+            rows = slice(start, start + chunk_size)
+            A, _ = forward_pass(params, spec.activations, X[rows], donate=True)
+            out[rows] = A
+    _require_finite("forward pass", X, out)
+    return freeze(out)
 
 
 def backward(spec: MLP, params: Params, caches: Caches, Y: Any) -> Params:
@@ -372,8 +230,20 @@ def backward(spec: MLP, params: Params, caches: Caches, Y: Any) -> Params:
     Takes the caches of ``forward(spec, params, X)`` and targets ``Y`` for that ``X``.
     Never forms the gradient with respect to the network input.
     """
-    spec = _check_spec(spec)
+    spec = check_spec(spec)
     dtype = params_dtype(spec, params)
+    _check_caches(spec, caches, dtype)
+    Y = check_targets(spec, Y, caches[-1].A.shape[0], dtype)
+    A = caches[-1].A
+    activations = training_activations(spec)
+    with np.errstate(over="ignore", invalid="ignore"):
+        dA = link_delta(A, Y) if spec.fused else spec.loss.grad(A, Y)
+        grads = backward_pass(params, activations, caches, dA, donate=False)
+    _require_finite("backward pass", caches[0].X, *(a for g in grads for a in g))
+    return grads
+
+
+def _check_caches(spec: MLP, caches: object, dtype: np.dtype[Any]) -> None:
     if not isinstance(caches, tuple) or len(caches) != spec.n_layers:
         raise ValueError(
             f"caches must be the {spec.n_layers} caches that forward returned, "
@@ -397,11 +267,6 @@ def backward(spec: MLP, params: Params, caches: Caches, Y: Any) -> Params:
                 f"caches[{i}] must be forward's DenseCache(X, Z, A) with shapes {shapes} and "
                 f"dtype {dtype}, got {given}"
             )
-    Y = check_targets(spec, Y, caches[-1].A.shape[0], dtype)
-    with np.errstate(over="ignore", invalid="ignore"):
-        grads = _backward(spec, params, caches, Y)
-    _require_finite("backward pass", caches[0].X, *(a for g in grads for a in g))
-    return grads
 
 
 def loss_and_grad(
@@ -420,11 +285,11 @@ def loss_and_grad(
     (0.125, [0.5, 0.5], [0.5])
     """
     alpha = check_real(alpha, "alpha", low=0.0)
-    spec, params, X, Y_checked = _checked(spec, params, X, Y)
+    spec, params, X, Y_checked = checked_arguments(spec, params, X, Y)
     with np.errstate(over="ignore", invalid="ignore"):
-        loss, grads = _loss_and_grad(spec, params, X, Y_checked, alpha)
+        loss, grads = value_and_grad(spec, training_activations(spec), params, X, Y_checked, alpha)
     _require_finite("loss", X, np.asarray(loss), *(a for g in grads for a in g))
-    return loss, grads
+    return loss, seal_tree(grads)
 
 
 def _require_finite(what: str, X: FloatArray, *results: FloatArray) -> None:

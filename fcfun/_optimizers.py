@@ -24,6 +24,16 @@ Conventions:
 * Hyperparameters are validated when an optimizer is built: ``TypeError`` for a
   non-number, ``ValueError`` (naming the argument, the expectation and the value) for a
   bad one.
+
+Speed through the protocol, not by recognition. An optimizer may also fill
+``update_donated``: the same update for gradients the caller *donates* (see ``_types``),
+free to compute in their arrays. Every piece here is written once, as such a kernel on
+arrays it owns; its ``update`` is the kernel run on a copy of the gradients, so the two
+give the same bits by construction. ``chain`` has a donated update when all its pieces
+do, and the training step (``donated_step``) then writes the new parameters into the
+updates' arrays too, which is ``update`` then ``apply_updates`` bit for bit, without the
+copies. A user's optimizer with only ``update`` runs through ``update`` and
+``apply_updates``.
 """
 
 from __future__ import annotations
@@ -31,29 +41,41 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable
-from typing import Any, Generic, NamedTuple, TypeVar, cast
+from typing import Any, Generic, NamedTuple, TypeAlias, TypeVar
 
 import numpy as np
 
-from fcfun._layers import seal, seal_tree
 from fcfun._schedules import Schedule
-from fcfun._types import Dense, FloatArray, Params, freeze
+from fcfun._types import Dense, FloatArray, Params, freeze, seal, seal_tree
 from fcfun._validation import check_bool, check_real, describe
 
 S = TypeVar("S")
 """The state type of an ``Optimizer``."""
 
+Update: TypeAlias = Callable[[Params, S, Params], tuple[Params, S]]
+"""``(grads, state, params) -> (updates, new_state)``."""
+
+Step: TypeAlias = Callable[[Params, S, Params], tuple[Params, S]]
+"""``(grads, state, params) -> (new_params, new_state)``: an update and its apply."""
+
 
 class Optimizer(NamedTuple, Generic[S]):
-    """A gradient transformation: two pure functions over ``Params``.
+    """A gradient transformation: two pure functions over ``Params``, and an optional kernel.
 
     ``init(params)`` returns the initial state; ``update(grads, state, params)`` returns
     ``(updates, new_state)``. Updates are added to the parameters by ``apply_updates``.
     Generic over the state type ``S``: ``adam(...)`` is an ``Optimizer[ChainState]``.
+
+    ``update_donated`` (optional) is ``update`` for gradients the caller donates: it may
+    write into their arrays, returns updates in writeable arrays that the caller then
+    owns (the gradients' own, or fresh ones), and a state whose arrays are read-only and
+    share no memory with those updates. It must equal ``update`` bit for bit. The training
+    loop uses it when present; every optimizer fcfun builds has one.
     """
 
     init: Callable[[Params], S]
-    update: Callable[[Params, S, Params], tuple[Params, S]]
+    update: Update[S]
+    update_donated: Update[S] | None = None
 
 
 class EmptyState(NamedTuple):
@@ -105,39 +127,50 @@ class ScaleByAdagradState(NamedTuple):
     sum_of_squares: Params
 
 
-# ---------------------------------------------------------------------------- helpers
+# ------------------------------------------------------------------ the kernel protocol
 
 
-def _map(fn: Callable[..., FloatArray], *trees: Params) -> Params:
-    """Apply ``fn`` array by array across ``trees``; every result is frozen."""
-    # Plain loops building a list, with the one- and two-tree cases (every per-step use)
-    # written out: no generators or argument unpacking per array.
-    mapped = []
-    if len(trees) == 1:
-        for layer in trees[0]:
-            mapped.append(Dense(_owned(fn(layer.W)), _owned(fn(layer.b))))
-    elif len(trees) == 2:
-        for x, y in zip(*trees, strict=True):
-            mapped.append(Dense(_owned(fn(x.W, y.W)), _owned(fn(x.b, y.b))))
-    else:
-        for layers in zip(*trees, strict=True):
-            W = fn(*[layer.W for layer in layers])
-            b = fn(*[layer.b for layer in layers])
-            mapped.append(Dense(_owned(W), _owned(b)))
-    return tuple(mapped)
+def _copy_tree(tree: Params) -> Params:
+    """Fresh writeable copies of every array of ``tree`` (gradients to donate)."""
+    return tuple(Dense(np.array(layer.W), np.array(layer.b)) for layer in tree)
 
 
-def _owned(a: FloatArray) -> FloatArray:
-    """``a`` read-only: sealed in place if it owns fresh data, else a frozen view."""
-    flags = a.flags
-    return seal(a) if a.base is None and flags.owndata and flags.writeable else freeze(a)
+def _from_kernel(init: Callable[[Params], S], kernel: Update[S]) -> Optimizer[S]:
+    """The optimizer whose donated update is ``kernel`` and whose ``update`` is ``kernel`` on
+    a copy of the gradients, sealed: one implementation, so the same bits either way."""
+
+    def update(grads: Params, state: S, params: Params) -> tuple[Params, S]:
+        updates, new_state = kernel(_copy_tree(grads), state, params)
+        return seal_tree(updates), new_state
+
+    return Optimizer(init, update, kernel)
+
+
+def _stateless(kernel: Callable[[Params, Params], Params]) -> Optimizer[EmptyState]:
+    """The stateless optimizer whose donated updates are ``kernel(grads, params)``."""
+
+    def init(params: Params) -> EmptyState:
+        return EmptyState()
+
+    def update(grads: Params, state: EmptyState, params: Params) -> tuple[Params, EmptyState]:
+        return kernel(grads, params), state
+
+    return _from_kernel(init, update)
+
+
+def _zeros_like(params: Params, value: float = 0.0) -> Params:
+    """Read-only arrays shaped and typed like ``params``, filled with ``value``."""
+    return tuple(
+        Dense(seal(np.full_like(layer.W, value)), seal(np.full_like(layer.b, value)))
+        for layer in params
+    )
 
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _typed_factors(factor: float) -> dict[np.dtype[Any], FloatArray]:
-    """``factor`` as a 0-d float32 and float64 array, keyed by dtype, for ``_scaled``.
+    """``factor`` as a 0-d float32 and float64 array, keyed by dtype, for ``_scale_into``.
 
     An array times a 0-d array of its own dtype is bit-identical to the array times the
     Python float (numpy casts the float to the array's dtype first), without numpy's
@@ -152,50 +185,41 @@ def _typed_factors(factor: float) -> dict[np.dtype[Any], FloatArray]:
     }
 
 
-def _scaled(grads: Params, factor: float, typed: dict[np.dtype[Any], FloatArray]) -> Params:
-    """``g * factor`` array by array, sealed; ``typed`` is ``_typed_factors(factor)``."""
-    # Written out for speed (every optimizer ends in a scaling, on every step): a plain
-    # loop, the ufunc called directly, and a product is fresh, so it is sealed in place.
-    multiply = np.multiply
-    scaled = []
-    for layer in grads:
-        W, b = layer
-        W = multiply(W, typed.get(W.dtype, factor))
-        b = multiply(b, typed.get(b.dtype, factor))
-        scaled.append(Dense(seal(W), seal(b)))
-    return tuple(scaled)
+def _scale_into(grads: Params, factor: float, typed: dict[np.dtype[Any], FloatArray]) -> Params:
+    """``g * factor`` written into the donated ``grads``; ``typed`` is
+    ``_typed_factors(factor)``."""
+    for W, b in grads:
+        W *= typed.get(W.dtype, factor)
+        b *= typed.get(b.dtype, factor)
+    return grads
 
 
-def _read_only(tree: Params) -> bool:
-    return not any(layer.W.flags.writeable or layer.b.flags.writeable for layer in tree)
-
-
-def _full_like(params: Params, value: float) -> Params:
-    """Return read-only arrays shaped and typed like ``params``, filled with ``value``."""
-    return _map(lambda p: np.full_like(p, value), params)
+def _lerp_into(start: FloatArray, end: FloatArray, weight: float) -> FloatArray:
+    """``start + weight * (end - start)`` in PyTorch's ``lerp`` arithmetic, into ``end``
+    (donated)."""
+    if weight < 0.5:
+        end -= start
+        end *= weight
+        end += start
+        return end
+    difference = end - start
+    difference *= 1.0 - weight
+    end -= difference
+    return end
 
 
 def _lerp(start: FloatArray, end: FloatArray, weight: float) -> FloatArray:
-    """Return ``start + weight * (end - start)`` in PyTorch's ``lerp`` arithmetic."""
-    if weight < 0.5:
-        return start + weight * (end - start)
-    return end - (end - start) * (1.0 - weight)
+    """``_lerp_into`` into a new array."""
+    return _lerp_into(start, np.array(end), weight)
 
 
-class _Constant:
-    """The schedule of a constant learning rate: ``value`` at every count.
-
-    A class rather than a closure so that ``scale_by_learning_rate`` can read ``value``
-    once instead of calling the schedule at every step.
-    """
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: float) -> None:
-        self.value = value
-
-    def __call__(self, count: int) -> float:
-        return self.value
+def _average_of_squares(nu: FloatArray, g: FloatArray, smoothing: float, step: float) -> FloatArray:
+    """``nu * smoothing + step * g * g`` in a new array, in that arithmetic order."""
+    new = nu * smoothing
+    square = g * step
+    square *= g
+    new += square
+    return new
 
 
 def _scheduled_value(schedule: Schedule, count: int, name: str, *, low: float = -math.inf) -> float:
@@ -217,8 +241,8 @@ def _scheduled_value(schedule: Schedule, count: int, name: str, *, low: float = 
         ) from None
 
 
-def _learning_rate(lr: float | Schedule) -> Schedule:
-    """Return ``lr`` as a schedule, checking that a constant is finite and ``>= 0``."""
+def _learning_rate(lr: float | Schedule) -> float | Schedule:
+    """``lr`` checked: a finite number ``>= 0`` as a float, or a schedule as is."""
     if callable(lr):
         return lr
     value: object = lr  # a user without a type checker may pass anything
@@ -226,7 +250,7 @@ def _learning_rate(lr: float | Schedule) -> Schedule:
         raise TypeError(
             f"lr must be a finite real number >= 0 or a Schedule, got {describe(value)}"
         )
-    return _Constant(check_real(value, "lr", low=0.0))
+    return check_real(value, "lr", low=0.0)
 
 
 # ------------------------------------------------------------------- core and pieces
@@ -250,7 +274,7 @@ def apply_updates(params: Params, updates: Params) -> Params:
     (array([[1.5, 1.5]], dtype=float32), dtype('float32'), False)
     """
     _check_same_structure(params, updates)
-    return _apply_updates(params, updates)
+    return _add(params, updates, donated=False)
 
 
 def _check_same_structure(params: Params, updates: Params) -> None:
@@ -269,23 +293,50 @@ def _check_same_structure(params: Params, updates: Params) -> None:
                 )
 
 
-def _apply_updates(params: Params, updates: Params) -> Params:
-    """``apply_updates`` without the structure check, for the training loop."""
-    # Written out for speed (it runs on every training step): a plain loop building a list,
-    # the ufunc called directly, and the dtypes compared by identity in the usual case.
-    add = np.add
+def _add(params: Params, updates: Params, *, donated: bool) -> Params:
+    """``params + updates`` in the params' dtypes, sealed; into the updates' arrays when
+    they are ``donated`` and of the params' dtype (IEEE addition commutes: same bits)."""
     new_params = []
     for layer, update in zip(params, updates, strict=True):
-        W, b = add(layer.W, update.W), add(layer.b, update.b)
-        if W.dtype is not layer.W.dtype or b.dtype is not layer.b.dtype:
-            W, b = _as_dtype(W, layer.W.dtype), _as_dtype(b, layer.b.dtype)
-        new_params.append(Dense(seal(W), seal(b)))
+        W, b = _add_one(layer.W, update.W, donated), _add_one(layer.b, update.b, donated)
+        W.setflags(write=False)  # seal, inline: this runs on every training step
+        b.setflags(write=False)
+        new_params.append(Dense(W, b))
     return tuple(new_params)
 
 
-def _as_dtype(a: FloatArray, dtype: np.dtype[Any]) -> FloatArray:
-    """``a`` itself if it has ``dtype``, else a fresh copy cast to it."""
-    return a if a.dtype == dtype else a.astype(dtype)
+def _add_one(p: FloatArray, u: FloatArray, donated: bool) -> FloatArray:
+    if donated and u.dtype is p.dtype:
+        u += p
+        return u
+    total = np.add(p, u)
+    return total if total.dtype == p.dtype else total.astype(p.dtype)
+
+
+def donated_step(optimizer: Optimizer[S]) -> Step[S]:
+    """``optimizer.update`` then ``apply_updates``, for gradients the caller donates.
+
+    With ``update_donated`` the new parameters are written into the updates' arrays (no
+    copy, no intermediate allocation); without it the gradients are sealed and the two
+    public calls run. Either way the result equals ``update`` then ``apply_updates`` bit
+    for bit.
+    """
+    donated = optimizer.update_donated
+    if donated is None:
+        update = optimizer.update
+
+        def step(grads: Params, state: S, params: Params) -> tuple[Params, S]:
+            updates, new_state = update(seal_tree(grads), state, params)
+            _check_same_structure(params, updates)
+            return _add(params, updates, donated=False), new_state
+
+        return step
+
+    def fused(grads: Params, state: S, params: Params) -> tuple[Params, S]:
+        updates, new_state = donated(grads, state, params)
+        return _add(params, updates, donated=True), new_state
+
+    return fused
 
 
 def chain(*optimizers: Optimizer[Any]) -> Optimizer[ChainState]:
@@ -296,7 +347,8 @@ def chain(*optimizers: Optimizer[Any]) -> Optimizer[ChainState]:
             (with the updates frozen, as every optimizer returns them).
 
     Returns:
-        An optimizer whose state is ``ChainState`` of the pieces' states.
+        An optimizer whose state is ``ChainState`` of the pieces' states; it has a donated
+        update when every piece has one.
 
     >>> params = (Dense(np.array([[2.0]]), np.array([1.0])),)
     >>> opt = chain(scale(0.5), scale(-2.0))
@@ -308,75 +360,41 @@ def chain(*optimizers: Optimizer[Any]) -> Optimizer[ChainState]:
     def init(params: Params) -> ChainState:
         return ChainState(tuple(opt.init(params) for opt in optimizers))
 
-    def update(grads: Params, state: ChainState, params: Params) -> tuple[Params, ChainState]:
+    kernels = [opt.update_donated for opt in optimizers]
+    if not all(kernel is not None for kernel in kernels):
+
+        def update(grads: Params, state: ChainState, params: Params) -> tuple[Params, ChainState]:
+            new_states = []
+            for opt, inner in zip(optimizers, state.states, strict=True):
+                grads, inner = opt.update(grads, inner, params)
+                new_states.append(inner)
+            if any(layer.W.flags.writeable or layer.b.flags.writeable for layer in grads):
+                grads = tuple(Dense(freeze(layer.W), freeze(layer.b)) for layer in grads)
+            return grads, ChainState(tuple(new_states))
+
+        return Optimizer(init, update)
+    steps: list[Update[Any]] = [kernel for kernel in kernels if kernel is not None]
+    if len(steps) == 1:  # sgd(lr): no loop per step
+        (only,) = steps
+
+        def update_one(
+            grads: Params, state: ChainState, params: Params
+        ) -> tuple[Params, ChainState]:
+            updates, inner = only(grads, state.states[0], params)
+            return updates, ChainState((inner,))
+
+        return _from_kernel(init, update_one)
+
+    def update_donated(
+        grads: Params, state: ChainState, params: Params
+    ) -> tuple[Params, ChainState]:
         new_states = []
-        for opt, inner in zip(optimizers, state.states, strict=True):
-            grads, inner = opt.update(grads, inner, params)
+        for kernel, inner in zip(steps, state.states, strict=True):
+            grads, inner = kernel(grads, inner, params)
             new_states.append(inner)
-        if not _read_only(grads):
-            grads = _map(freeze, grads)
         return grads, ChainState(tuple(new_states))
 
-    if len(optimizers) == 1:
-        return Optimizer(init, _ChainOfOne(optimizers[0]))
-    return Optimizer(init, update)
-
-
-class _ChainOfOne:
-    """``chain(optimizer)``'s update without the loop: the common ``sgd(lr)`` case."""
-
-    __slots__ = ("inner",)
-
-    def __init__(self, optimizer: Optimizer[Any]) -> None:
-        self.inner = optimizer.update
-
-    def __call__(
-        self, grads: Params, state: ChainState, params: Params
-    ) -> tuple[Params, ChainState]:
-        (inner,) = state.states
-        updates, inner = self.inner(grads, inner, params)
-        if not _read_only(updates):
-            updates = _map(freeze, updates)
-        return updates, ChainState((inner,))
-
-
-Step = Callable[[Params, S, Params], tuple[Params, S]]
-"""``(grads, state, params) -> (new_params, new_state)``: an update and its apply."""
-
-
-def update_and_apply(optimizer: Optimizer[S]) -> Step[S]:
-    """``optimizer.update`` then ``apply_updates``, for gradients the caller owns and gives up.
-
-    The gradients must be fresh, writeable arrays that nobody else holds. A plain
-    (scheduled) descent, whose update is ``factor * grads`` (``sgd`` without momentum or
-    weight decay, ``scale_by_learning_rate``, ``scale_by_schedule``), writes the new
-    parameters into the gradients' arrays: the same arithmetic as the two calls, bit for
-    bit, without the intermediate updates. Any other optimizer gets the gradients sealed
-    read-only and runs the two calls. Recognised by type, once per call of this function.
-    """
-    update: object = optimizer.update
-    if isinstance(update, _ScaleBySchedule):
-        return cast("Step[S]", update.descend)
-    if isinstance(update, _ChainOfOne) and isinstance(update.inner, _ScaleBySchedule):
-        return cast("Step[S]", update.inner.descend_chained)
-
-    def step(grads: Params, state: S, params: Params) -> tuple[Params, S]:
-        updates, new_state = optimizer.update(seal_tree(grads), state, params)
-        return _apply_updates(params, updates), new_state
-
-    return step
-
-
-def _stateless(fn: Callable[[Params, Params], Params]) -> Optimizer[EmptyState]:
-    """Return the stateless optimizer whose updates are ``fn(grads, params)``."""
-
-    def init(params: Params) -> EmptyState:
-        return EmptyState()
-
-    def update(grads: Params, state: EmptyState, params: Params) -> tuple[Params, EmptyState]:
-        return fn(grads, params), state
-
-    return Optimizer(init, update)
+    return _from_kernel(init, update_donated)
 
 
 def scale(step_size: float) -> Optimizer[EmptyState]:
@@ -392,7 +410,7 @@ def scale(step_size: float) -> Optimizer[EmptyState]:
     """
     factor = check_real(step_size, "step_size")
     typed = _typed_factors(factor)
-    return _stateless(lambda grads, params: _scaled(grads, factor, typed))
+    return _stateless(lambda grads, params: _scale_into(grads, factor, typed))
 
 
 def scale_by_schedule(schedule: Schedule) -> Optimizer[ScaleByScheduleState]:
@@ -417,80 +435,39 @@ def scale_by_schedule(schedule: Schedule) -> Optimizer[ScaleByScheduleState]:
     if not callable(schedule):
         raise TypeError(f"schedule must be callable, got {schedule!r}")
 
+    def factor(step: int) -> float:
+        return _scheduled_value(schedule, step, "schedule")
+
+    return _scale_by_count(factor)
+
+
+def _scale_by_count(factor: Callable[[int], float] | float) -> Optimizer[ScaleByScheduleState]:
+    """``scale_by_schedule`` of a checked schedule, or of a constant read once (no call per
+    step)."""
+
     def init(params: Params) -> ScaleByScheduleState:
         return ScaleByScheduleState(step=0)
 
-    return Optimizer(init, _ScaleBySchedule(schedule))
+    if callable(factor):
+        schedule = factor
 
+        def update(
+            grads: Params, state: ScaleByScheduleState, params: Params
+        ) -> tuple[Params, ScaleByScheduleState]:
+            value = schedule(state.step)
+            return _scale_into(grads, value, _typed_factors(value)), ScaleByScheduleState(
+                state.step + 1
+            )
 
-class _ScaleBySchedule:
-    """The update of ``scale_by_schedule``: a class so that a training step can recognise a
-    plain (scheduled) descent and fuse it with ``apply_updates`` (``descend``).
+        return _from_kernel(init, update)
+    constant, typed = factor, _typed_factors(factor)
 
-    A constant (``_Constant``) is read once, not called per step.
-    """
-
-    __slots__ = ("factor", "schedule", "typed")
-
-    def __init__(self, schedule: Schedule) -> None:
-        self.schedule = schedule
-        self.factor = schedule.value if isinstance(schedule, _Constant) else None
-        self.typed = {} if self.factor is None else _typed_factors(self.factor)
-
-    def _factor(self, step: int) -> tuple[float, dict[np.dtype[Any], FloatArray]]:
-        if self.factor is not None:
-            return self.factor, self.typed
-        factor = _scheduled_value(self.schedule, step, "schedule")
-        return factor, _typed_factors(factor)
-
-    def __call__(
-        self, grads: Params, state: ScaleByScheduleState, params: Params
+    def update_constant(
+        grads: Params, state: ScaleByScheduleState, params: Params
     ) -> tuple[Params, ScaleByScheduleState]:
-        factor, typed = self._factor(state.step)
-        return _scaled(grads, factor, typed), ScaleByScheduleState(state.step + 1)
+        return _scale_into(grads, constant, typed), ScaleByScheduleState(state.step + 1)
 
-    def descend(
-        self, grads: Params, state: ScaleByScheduleState, params: Params
-    ) -> tuple[Params, ScaleByScheduleState]:
-        """``apply_updates(params, updates)`` and the new state, in the arrays of ``grads``."""
-        factor, typed = self._factor(state.step)
-        return _descended(params, grads, factor, typed), ScaleByScheduleState(state.step + 1)
-
-    def descend_chained(
-        self, grads: Params, state: ChainState, params: Params
-    ) -> tuple[Params, ChainState]:
-        """``descend`` for ``chain(self)`` (``sgd(lr)``), without a second call per step."""
-        (inner,) = state.states
-        factor, typed = self._factor(inner.step)
-        new_state = ChainState((ScaleByScheduleState(inner.step + 1),))
-        return _descended(params, grads, factor, typed), new_state
-
-
-def _descended(
-    params: Params, grads: Params, factor: float, typed: dict[np.dtype[Any], FloatArray]
-) -> Params:
-    """``_apply_updates(params, _scaled(grads, factor, typed))`` written into ``grads``.
-
-    ``grads`` must be fresh, writeable arrays that the caller owns and gives up. The same
-    two ufunc calls per array as the unfused pair, so the same bits, without allocating.
-    """
-    new_params = []
-    for layer, grad in zip(params, grads, strict=True):
-        W, b = grad
-        # In-place operators are the ufuncs with out=, minus argument parsing; and the sum
-        # is the same either way round (IEEE addition is commutative).
-        W *= typed.get(W.dtype, factor)
-        b *= typed.get(b.dtype, factor)
-        if W.dtype is layer.W.dtype and b.dtype is layer.b.dtype:
-            W += layer.W
-            b += layer.b
-        else:  # gradients of another dtype (train_step checks nothing): as _apply_updates
-            W = _as_dtype(np.add(layer.W, W), layer.W.dtype)
-            b = _as_dtype(np.add(layer.b, b), layer.b.dtype)
-        W.setflags(write=False)  # seal(W) and seal(b), inline
-        b.setflags(write=False)
-        new_params.append(Dense(W, b))
-    return tuple(new_params)
+    return _from_kernel(init, update_constant)
 
 
 def scale_by_learning_rate(lr: float | Schedule) -> Optimizer[ScaleByScheduleState]:
@@ -505,13 +482,14 @@ def scale_by_learning_rate(lr: float | Schedule) -> Optimizer[ScaleByScheduleSta
         An optimizer whose state is ``ScaleByScheduleState(step)``.
     """
     learning_rate = _learning_rate(lr)
-    if isinstance(learning_rate, _Constant):
-        return scale_by_schedule(_Constant(-learning_rate.value))
+    if not callable(learning_rate):
+        return _scale_by_count(-learning_rate)
+    schedule = learning_rate
 
     def negated(count: int) -> float:
-        return -_scheduled_value(learning_rate, count, "lr schedule", low=0.0)
+        return -_scheduled_value(schedule, count, "lr schedule", low=0.0)
 
-    return scale_by_schedule(negated)
+    return _scale_by_count(negated)
 
 
 def add_decayed_weights(weight_decay: float) -> Optimizer[EmptyState]:
@@ -530,7 +508,14 @@ def add_decayed_weights(weight_decay: float) -> Optimizer[EmptyState]:
         A stateless optimizer.
     """
     rate = check_real(weight_decay, "weight_decay", low=0.0)
-    return _stateless(lambda grads, params: _map(lambda g, p: g + rate * p, grads, params))
+
+    def decay(grads: Params, params: Params) -> Params:
+        for (W, b), layer in zip(grads, params, strict=True):
+            W += rate * layer.W
+            b += rate * layer.b
+        return grads
+
+    return _stateless(decay)
 
 
 def clip_by_global_norm(max_norm: float) -> Optimizer[EmptyState]:
@@ -558,7 +543,7 @@ def clip_by_global_norm(max_norm: float) -> Optimizer[EmptyState]:
         norms = [np.linalg.norm(a) for layer in grads for a in layer]
         total = float(np.linalg.norm(np.array(norms)))
         factor = min(limit / (total + 1e-6), 1.0)
-        return _scaled(grads, factor, _typed_factors(factor))
+        return _scale_into(grads, factor, _typed_factors(factor))
 
     return _stateless(clip)
 
@@ -583,15 +568,25 @@ def trace(decay: float, nesterov: bool = False) -> Optimizer[TraceState]:
     look_ahead = check_bool(nesterov, "nesterov")
 
     def init(params: Params) -> TraceState:
-        return TraceState(_full_like(params, 0.0))
+        return TraceState(_zeros_like(params))
+
+    def accumulate(buffer: FloatArray, g: FloatArray) -> FloatArray:
+        new = buffer * momentum
+        new += g
+        if look_ahead:
+            g += momentum * new  # the update g + mu b, in g's array
+        else:
+            np.copyto(g, new)  # the update is the buffer; the state keeps its own array
+        return seal(new)
 
     def update(grads: Params, state: TraceState, params: Params) -> tuple[Params, TraceState]:
-        buffer = _map(lambda b, g: b * momentum + g, state.momentum_buffer, grads)
-        if not look_ahead:
-            return buffer, TraceState(buffer)
-        return _map(lambda g, b: g + momentum * b, grads, buffer), TraceState(buffer)
+        buffers = tuple(
+            Dense(accumulate(buffer.W, g.W), accumulate(buffer.b, g.b))
+            for buffer, g in zip(state.momentum_buffer, grads, strict=True)
+        )
+        return grads, TraceState(buffers)
 
-    return Optimizer(init, update)
+    return _from_kernel(init, update)
 
 
 def scale_by_adam(
@@ -618,22 +613,35 @@ def scale_by_adam(
     epsilon = check_real(eps, "eps", low=0.0, low_open=True)
 
     def init(params: Params) -> ScaleByAdamState:
-        return ScaleByAdamState(0, _full_like(params, 0.0), _full_like(params, 0.0))
+        return ScaleByAdamState(0, _zeros_like(params), _zeros_like(params))
 
     def update(
         grads: Params, state: ScaleByAdamState, params: Params
     ) -> tuple[Params, ScaleByAdamState]:
         t = state.step + 1
-        mu = _map(lambda m, g: _lerp(m, g, 1 - beta1), state.mu, grads)
-        nu = _map(lambda v, g: v * beta2 + (1 - beta2) * g * g, state.nu, grads)
         correction1 = 1 - beta1**t
         correction2_sqrt = (1 - beta2**t) ** 0.5
-        updates = _map(
-            lambda m, v: (m / correction1) / (np.sqrt(v) / correction2_sqrt + epsilon), mu, nu
-        )
-        return updates, ScaleByAdamState(t, mu, nu)
 
-    return Optimizer(init, update)
+        def moments(m: FloatArray, v: FloatArray, g: FloatArray) -> tuple[FloatArray, ...]:
+            nu = seal(_average_of_squares(v, g, beta2, 1 - beta2))
+            mu = seal(_lerp_into(m, g, 1 - beta1))  # g's array holds m_t from here
+            u = mu / correction1
+            denominator = np.sqrt(nu)
+            denominator /= correction2_sqrt
+            denominator += epsilon
+            u /= denominator
+            return u, mu, nu
+
+        updates, mus, nus = [], [], []
+        for m, v, g in zip(state.mu, state.nu, grads, strict=True):
+            u_W, mu_W, nu_W = moments(m.W, v.W, g.W)
+            u_b, mu_b, nu_b = moments(m.b, v.b, g.b)
+            updates.append(Dense(u_W, u_b))
+            mus.append(Dense(mu_W, mu_b))
+            nus.append(Dense(nu_W, nu_b))
+        return tuple(updates), ScaleByAdamState(t, tuple(mus), tuple(nus))
+
+    return _from_kernel(init, update)
 
 
 def scale_by_rms(alpha: float = 0.99, eps: float = 1e-8) -> Optimizer[ScaleByRmsState]:
@@ -653,15 +661,25 @@ def scale_by_rms(alpha: float = 0.99, eps: float = 1e-8) -> Optimizer[ScaleByRms
     epsilon = check_real(eps, "eps", low=0.0, low_open=True)
 
     def init(params: Params) -> ScaleByRmsState:
-        return ScaleByRmsState(_full_like(params, 0.0))
+        return ScaleByRmsState(_zeros_like(params))
+
+    def rescale(v: FloatArray, g: FloatArray) -> FloatArray:
+        nu = seal(_average_of_squares(v, g, smoothing, 1 - smoothing))
+        denominator = np.sqrt(nu)
+        denominator += epsilon
+        g /= denominator
+        return nu
 
     def update(
         grads: Params, state: ScaleByRmsState, params: Params
     ) -> tuple[Params, ScaleByRmsState]:
-        nu = _map(lambda v, g: v * smoothing + (1 - smoothing) * g * g, state.nu, grads)
-        return _map(lambda g, v: g / (np.sqrt(v) + epsilon), grads, nu), ScaleByRmsState(nu)
+        nus = tuple(
+            Dense(rescale(v.W, g.W), rescale(v.b, g.b))
+            for v, g in zip(state.nu, grads, strict=True)
+        )
+        return grads, ScaleByRmsState(nus)
 
-    return Optimizer(init, update)
+    return _from_kernel(init, update)
 
 
 def scale_by_stddev(alpha: float = 0.99, eps: float = 1e-8) -> Optimizer[ScaleByStddevState]:
@@ -687,19 +705,31 @@ def scale_by_stddev(alpha: float = 0.99, eps: float = 1e-8) -> Optimizer[ScaleBy
     epsilon = check_real(eps, "eps", low=0.0, low_open=True)
 
     def init(params: Params) -> ScaleByStddevState:
-        return ScaleByStddevState(_full_like(params, 0.0), _full_like(params, 0.0))
+        return ScaleByStddevState(_zeros_like(params), _zeros_like(params))
+
+    def rescale(m: FloatArray, v: FloatArray, g: FloatArray) -> tuple[FloatArray, FloatArray]:
+        nu = seal(_average_of_squares(v, g, smoothing, 1 - smoothing))
+        mu = seal(_lerp(m, g, 1 - smoothing))
+        denominator = mu * mu
+        np.subtract(nu, denominator, out=denominator)
+        np.maximum(denominator, 0.0, out=denominator)
+        np.sqrt(denominator, out=denominator)
+        denominator += epsilon
+        g /= denominator
+        return mu, nu
 
     def update(
         grads: Params, state: ScaleByStddevState, params: Params
     ) -> tuple[Params, ScaleByStddevState]:
-        nu = _map(lambda v, g: v * smoothing + (1 - smoothing) * g * g, state.nu, grads)
-        mu = _map(lambda m, g: _lerp(m, g, 1 - smoothing), state.mu, grads)
-        updates = _map(
-            lambda g, m, v: g / (np.sqrt(np.maximum(v - m * m, 0.0)) + epsilon), grads, mu, nu
-        )
-        return updates, ScaleByStddevState(mu, nu)
+        mus, nus = [], []
+        for m, v, g in zip(state.mu, state.nu, grads, strict=True):
+            mu_W, nu_W = rescale(m.W, v.W, g.W)
+            mu_b, nu_b = rescale(m.b, v.b, g.b)
+            mus.append(Dense(mu_W, mu_b))
+            nus.append(Dense(nu_W, nu_b))
+        return grads, ScaleByStddevState(tuple(mus), tuple(nus))
 
-    return Optimizer(init, update)
+    return _from_kernel(init, update)
 
 
 def scale_by_adagrad(
@@ -720,16 +750,27 @@ def scale_by_adagrad(
     epsilon = check_real(eps, "eps", low=0.0, low_open=True)
 
     def init(params: Params) -> ScaleByAdagradState:
-        return ScaleByAdagradState(_full_like(params, start))
+        return ScaleByAdagradState(_zeros_like(params, start))
+
+    def rescale(s: FloatArray, g: FloatArray) -> FloatArray:
+        total = g * g
+        total += s
+        seal(total)
+        denominator = np.sqrt(total)
+        denominator += epsilon
+        g /= denominator
+        return total
 
     def update(
         grads: Params, state: ScaleByAdagradState, params: Params
     ) -> tuple[Params, ScaleByAdagradState]:
-        sums = _map(lambda s, g: s + g * g, state.sum_of_squares, grads)
-        updates = _map(lambda g, s: g / (np.sqrt(s) + epsilon), grads, sums)
-        return updates, ScaleByAdagradState(sums)
+        sums = tuple(
+            Dense(rescale(s.W, g.W), rescale(s.b, g.b))
+            for s, g in zip(state.sum_of_squares, grads, strict=True)
+        )
+        return grads, ScaleByAdagradState(sums)
 
-    return Optimizer(init, update)
+    return _from_kernel(init, update)
 
 
 # --------------------------------------------------------------------------- aliases
@@ -913,6 +954,7 @@ def adagrad(
     pieces = _weight_decay(weight_decay)
 
     def decayed(count: int) -> float:
-        return float(learning_rate(count)) / (1 + count * decay)
+        rate = learning_rate(count) if callable(learning_rate) else learning_rate
+        return float(rate) / (1 + count * decay)
 
     return chain(*pieces, accumulate, scale_by_learning_rate(decayed))

@@ -1,11 +1,18 @@
-"""Training as a pure reduce: ``fit = reduce(train_epoch, epochs, state)``.
+"""Training as toolz pipelines: a step is a reduce over batches, a run a stream of epochs.
 
-An epoch is itself a reduce of ``train_step`` over the epoch's batches. Epoch ``e``
-visits the rows in the order ``default_rng([seed, e]).permutation(m)`` (or in storage
-order with ``shuffle=False``): the data is gathered into that order once per epoch and
-cut into batches of ``batch_size`` consecutive rows, the last one short. Nothing reads
-a clock or a global generator, so the same arguments give bit-identical states, and a
-run resumed from its ``TrainState`` at epoch ``k`` equals the uninterrupted run.
+An epoch is a pipeline over the epoch's row order: order -> batches -> gathered rows ->
+``reduce(step)``. Epoch ``e`` visits the rows in the order
+``default_rng([seed, e]).permutation(m)`` (or in storage order with ``shuffle=False``),
+cut into batches of ``batch_size`` consecutive rows, the last one short. A run is the
+lazy stream of epoch states, ``accumulate(epoch, range(start, epochs), state)``, and
+``fit`` reads it through stages a user can compose in a script the same way::
+
+    pipe(fit_iter(spec, X, Y, ...), observe(log), stop_early(rule), final(start))
+
+With nothing watching, ``fit`` is ``reduce(epoch, range(start, epochs), state)``.
+A run's settings travel together as one ``TrainConfig``. Nothing reads a clock or a
+global generator, so the same arguments give bit-identical states, and a run resumed
+from its ``TrainState`` at epoch ``k`` equals the uninterrupted run.
 """
 
 from __future__ import annotations
@@ -13,42 +20,83 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Generic, Literal, NamedTuple, TypeVar
+from typing import Any, Generic, Literal, NamedTuple, TypeAlias, TypeVar
 
 import numpy as np
-from toolz import accumulate, drop, last
+from toolz import accumulate, drop, pipe
 
 from fcfun._errors import DivergenceError
-from fcfun._metrics import Metric, default_metric
-from fcfun._network import (
-    MLP,
-    _check_spec,
-    _forward,
-    _loss_and_owned_grad,
-    _loss_value,
-    _penalty,
-    init,
-)
-from fcfun._optimizers import Optimizer, Step, update_and_apply
+from fcfun._metrics import Metric
+from fcfun._network import init, output_and_value, training_activations, value_and_grad
+from fcfun._optimizers import Optimizer, donated_step
 from fcfun._sources import Rows, check_source, is_streamed, read_rows
+from fcfun._spec import MLP, check_spec, check_targets, params_dtype
 from fcfun._state import History, TrainState
 from fcfun._types import FloatArray, FloatDType, IntArray, Params, freeze, own_params
 from fcfun._validation import (
+    check_bool,
+    check_callable,
     check_float_dtype,
     check_int,
     check_real,
     check_seed,
-    check_targets,
     check_X,
     describe,
-    params_dtype,
 )
 
 S = TypeVar("S")
 T = TypeVar("T")
+B = TypeVar("B")
 
-Batch = tuple[FloatArray, FloatArray]
+Batch: TypeAlias = tuple[FloatArray, FloatArray]
 """``(X, Y)`` rows of one mini-batch."""
+
+Gradient: TypeAlias = Callable[[Params, B], tuple[float, Params, int]]
+"""``(params, batch) -> (mean loss, gradients, rows)``; the gradients are fresh arrays the
+step owns (and donates to the optimizer)."""
+
+Epoch: TypeAlias = Callable[[TrainState[S], int], TrainState[S]]
+"""``(state, epoch) -> state``: what a run reduces over its epochs."""
+
+Stage: TypeAlias = Callable[[Iterable[TrainState[S]]], Iterator[TrainState[S]]]
+"""A run stage: a stream of epoch states in, a stream out (see ``observe``, ``stop_early``)."""
+
+
+class TrainConfig(NamedTuple, Generic[S]):
+    """A run's settings: everything an epoch needs besides the data and the state.
+
+    Attributes:
+        spec: the network.
+        optimizer: the optimizer.
+        batch_size: rows per step; larger than ``m`` means full batch.
+        alpha: L2 penalty, as in ``loss_and_grad``.
+        shuffle: visit rows in a fresh order each epoch (``False``: storage order).
+        metric: ``(A, Y) -> float`` for validation; ``None`` for the loss's own.
+    """
+
+    spec: MLP
+    optimizer: Optimizer[S]
+    batch_size: int
+    alpha: float = 0.0
+    shuffle: bool = True
+    metric: Metric | None = None
+
+
+def check_config(config: TrainConfig[S]) -> TrainConfig[S]:
+    """``config`` with every field checked (numbers normalised to Python types)."""
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be an fcfun TrainConfig, got {describe(config)}")
+    if not isinstance(config.optimizer, Optimizer):
+        raise TypeError(f"optimizer must be an fcfun Optimizer, got {describe(config.optimizer)}")
+    check_callable(config.metric, "metric")
+    return TrainConfig(
+        check_spec(config.spec),
+        config.optimizer,
+        check_int(config.batch_size, "batch_size", minimum=1),
+        check_real(config.alpha, "alpha", low=0.0),
+        check_bool(config.shuffle, "shuffle"),
+        config.metric,
+    )
 
 
 class Dataset(NamedTuple):
@@ -112,7 +160,7 @@ def dataset(spec: MLP, X: Any, Y: Any, dtype: FloatDType = np.float64) -> Datase
     Integer class labels become one-hot rows for softmax cross-entropy; a 1-D ``Y``
     becomes a column for a single-output network.
     """
-    spec = _check_spec(spec)
+    spec = check_spec(spec)
     resolved = check_float_dtype(dtype)
     if is_streamed(X):
         source = check_source(X, spec.sizes[0], resolved)
@@ -180,34 +228,80 @@ _EPOCH_GATHER_BYTES = 1 << 24
 """Data up to this size (16 MiB) is gathered once per epoch; bigger data, batch by batch."""
 
 
-def _epoch_batches(
-    data: Dataset, seed: int, epoch: int, shuffle: bool, batch_size: int
-) -> Iterator[Batch]:
-    """The batches of ``batches(epoch_data(data, seed, epoch, shuffle), batch_size)``.
+def epoch_batches(
+    data: Dataset, batch_size: int, shuffle: bool
+) -> Callable[[int, int], Iterator[Batch]]:
+    """``(seed, epoch) -> batches``: the rows of ``batches(epoch_data(...), batch_size)``.
 
-    Big data, and any streamed source, is gathered one batch at a time instead: the same
-    rows in the same order, without an epoch-sized copy, and each batch is still in cache
-    when the first layer reads it. Small data keeps the single gather, one call per epoch,
-    and is sliced here rather than through ``batches``, whose per-batch ``read_rows``
-    dispatch (for streamed sources) a gathered in-memory epoch does not need.
+    The epoch's pipeline: its order, cut into batches, each batch's rows gathered. Small
+    in-memory data is gathered once per epoch and sliced (views); big data, and any
+    streamed source, is gathered one batch at a time instead: the same rows in the same
+    order, without an epoch-sized copy, and each batch still in cache when the first
+    layer reads it.
     """
-    dtype = data.Y.dtype
-    size = data.X.shape[0] * data.X.shape[1] * dtype.itemsize + data.Y.nbytes
-    if not shuffle:
-        return batches(data, batch_size)
-    if size <= _EPOCH_GATHER_BYTES and not is_streamed(data.X):
-        X, Y = epoch_data(data, seed, epoch, shuffle)  # in memory: slices are views
+    dtype, m = data.Y.dtype, data.X.shape[0]
+    size = m * data.X.shape[1] * dtype.itemsize + data.Y.nbytes
+    gather_once = size <= _EPOCH_GATHER_BYTES and not is_streamed(data.X)
+
+    def of_epoch(seed: int, epoch: int) -> Iterator[Batch]:
+        if not shuffle:
+            return batches(data, batch_size)
+        if gather_once:
+            X, Y = epoch_data(data, seed, epoch, shuffle)  # in memory: slices are views
+            return ((X[i : i + batch_size], Y[i : i + batch_size]) for i in range(0, m, batch_size))
+        order = epoch_order(seed, epoch, m)
         return (
-            (X[i : i + batch_size], Y[i : i + batch_size]) for i in range(0, X.shape[0], batch_size)
+            (read_rows(data.X, rows, dtype), np.take(data.Y, rows, axis=0))
+            for rows in (order[i : i + batch_size] for i in range(0, m, batch_size))
         )
-    order = epoch_order(seed, epoch, data.X.shape[0])
-    return (
-        (read_rows(data.X, rows, dtype), np.take(data.Y, rows, axis=0))
-        for rows in (order[i : i + batch_size] for i in range(0, order.shape[0], batch_size))
-    )
+
+    return of_epoch
 
 
 # Steps -----------------------------------------------------------------------------
+
+
+def batch_gradient(spec: MLP, alpha: float = 0.0) -> Gradient[Batch]:
+    """The ``Gradient`` of a batch ``(X, Y)``: the penalized loss and its gradient."""
+    activations = training_activations(spec)
+
+    def gradient(params: Params, batch: Batch) -> tuple[float, Params, int]:
+        X, Y = batch
+        loss, grads = value_and_grad(spec, activations, params, X, Y, alpha)
+        return loss, grads, X.shape[0]
+
+    return gradient
+
+
+def make_step(
+    gradient: Gradient[B], optimizer: Optimizer[S]
+) -> Callable[[StepState[S], B], StepState[S]]:
+    """The one training step, ``(state, batch) -> state``: gradient, update, apply.
+
+    Built once per run (the optimizer's donated step is looked up here, not per batch).
+    Raises ``_Diverged`` (reported by the epoch as ``DivergenceError``) when the batch
+    loss is not finite.
+    """
+    update = donated_step(optimizer)
+
+    def step(state: StepState[S], batch: B) -> StepState[S]:
+        loss, grads, rows = gradient(state.params, batch)
+        if not math.isfinite(loss):
+            # Finite parameters whose loss overflowed are the last finite state; parameters
+            # made non-finite by the previous step are not, and the state before them is.
+            if state.previous is None or all_finite(state.params):
+                raise _Diverged(state.step, loss, state.params, state.opt_state)
+            raise _Diverged(state.step - 1, loss, *state.previous)
+        params, opt_state = update(grads, state.opt_state, state.params)
+        return StepState(
+            params,
+            opt_state,
+            state.loss_sum + loss * rows,
+            state.step + 1,
+            (state.params, state.opt_state),
+        )
+
+    return step
 
 
 def train_step(
@@ -217,54 +311,104 @@ def train_step(
 
     The inner loop's building block, and the one public function that checks nothing: it
     runs once per batch, on batches that ``batches`` cut from a checked ``Dataset`` and on
-    a state that ``train_epoch`` checked. Raises ``DivergenceError`` (through
-    ``train_epoch``) when the batch loss is not finite.
+    a state that ``train_epoch`` checked. ``fit`` builds the same step once per run
+    (``make_step``). Raises ``DivergenceError`` (through ``train_epoch``) when the batch
+    loss is not finite.
 
     On a batch of the parameters' dtype it equals, bit for bit, ``loss_and_grad`` then
-    ``optimizer.update`` then ``apply_updates``; for plain gradient descent the last two
-    run fused, in the fresh gradients' arrays (see ``update_and_apply``).
+    ``optimizer.update`` then ``apply_updates``; an optimizer with a donated update
+    (every built-in) runs it in the fresh gradients' arrays (see ``donated_step``).
     """
-    return _train_step(spec, update_and_apply(optimizer), alpha, state, batch)
+    return make_step(batch_gradient(spec, alpha), optimizer)(state, batch)
 
 
-def _train_step(
-    spec: MLP, step: Step[S], alpha: float, state: StepState[S], batch: Batch
-) -> StepState[S]:
-    """``train_step`` with the optimizer resolved once to its ``update_and_apply``."""
-    X, Y = batch
-    loss, grads = _loss_and_owned_grad(spec, state.params, X, Y, alpha)
-    if not math.isfinite(loss):
-        # Finite parameters whose loss overflowed are the last finite state; parameters
-        # made non-finite by the previous step are not, and the state before them is.
-        if state.previous is None or all_finite(state.params):
-            raise _Diverged(state.step, loss, state.params, state.opt_state)
-        raise _Diverged(state.step - 1, loss, *state.previous)
-    params, opt_state = step(grads, state.opt_state, state.params)
-    return StepState(
-        params,
-        opt_state,
-        state.loss_sum + loss * X.shape[0],
-        state.step + 1,
-        (state.params, state.opt_state),
-    )
+def all_finite(params: Params) -> bool:
+    """Whether every array of ``params`` is finite."""
+    return all(np.isfinite(layer.W).all() and np.isfinite(layer.b).all() for layer in params)
+
+
+# Epochs ----------------------------------------------------------------------------
 
 
 def evaluate(
     spec: MLP, params: Params, data: Dataset, metric: Metric, *, alpha: float = 0.0
 ) -> tuple[float, float]:
     """``(loss, metric)`` of ``params`` on checked ``data`` (a streamed ``X`` is read whole)."""
-    spec = _check_spec(spec)
+    spec = check_spec(spec)
     _check_same_dtype(_check_dataset(data, spec), params_dtype(spec, params))
-    _check_callable(metric, "metric")
+    check_callable(metric, "metric")
     alpha = check_real(alpha, "alpha", low=0.0)
-    A, caches = _forward(spec, params, read_rows(data.X, slice(None), data.Y.dtype))
-    value = _loss_value(spec, caches, data.Y) + _penalty(params, alpha, data.X.shape[0])
-    return value, metric(A, data.Y)
+    validate = validator(spec, data, metric, alpha)
+    assert validate is not None
+    return validate(params)
 
 
-def all_finite(params: Params) -> bool:
-    """Whether every array of ``params`` is finite."""
-    return all(np.isfinite(layer.W).all() and np.isfinite(layer.b).all() for layer in params)
+def epoch_function(
+    step: Callable[[StepState[S], B], StepState[S]],
+    batches_of: Callable[[int, int], Iterable[B]],
+    m: int,
+    validate: Callable[[Params], tuple[float, float]] | None = None,
+) -> Epoch[S]:
+    """``(state, epoch) -> state``: ``reduce(step)`` over the epoch's batches, recorded.
+
+    Args:
+        step: the training step (``make_step``).
+        batches_of: ``(seed, epoch) -> batches`` (``epoch_batches``).
+        m: the rows in an epoch (the training loss is their mean).
+        validate: ``params -> (val_loss, val_metric)``, or ``None``.
+
+    A non-finite loss or parameter raises ``DivergenceError`` with the last finite state.
+    """
+
+    def train(state: TrainState[S], epoch: int) -> TrainState[S]:
+        start = StepState(state.params, state.opt_state, 0.0, 0, None)
+        try:
+            # A diverging run overflows on its way to the non-finite loss that stops it:
+            # that is reported as a DivergenceError, not as numpy warnings.
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                done = functools.reduce(step, batches_of(state.seed, epoch), start)
+        except _Diverged as diverged:
+            raise _divergence(state, epoch, diverged) from None
+        if not all_finite(done.params):
+            assert done.previous is not None
+            raise _divergence(state, epoch, _Diverged(done.step - 1, math.nan, *done.previous))
+        history = state.history
+        train_loss = (*history.train_loss, done.loss_sum / m)
+        if validate is None:
+            history = history._replace(train_loss=train_loss)
+        else:
+            val_loss, val_metric = validate(done.params)
+            history = History(
+                train_loss, (*history.val_loss, val_loss), (*history.val_metric, val_metric)
+            )
+        return TrainState(done.params, done.opt_state, state.epoch + 1, state.seed, history)
+
+    return train
+
+
+def epoch_of(config: TrainConfig[S], data: Dataset, validation: Dataset | None = None) -> Epoch[S]:
+    """The ``(state, epoch) -> state`` function of a checked ``config`` on checked data."""
+    step = make_step(batch_gradient(config.spec, config.alpha), config.optimizer)
+    validate = validator(config.spec, validation, config.metric, config.alpha)
+    of_epoch = epoch_batches(data, config.batch_size, config.shuffle)
+    return epoch_function(step, of_epoch, data.X.shape[0], validate)
+
+
+def validator(
+    spec: MLP, validation: Dataset | None, metric: Metric | None, alpha: float
+) -> Callable[[Params], tuple[float, float]] | None:
+    """``params -> (val_loss, val_metric)`` on checked data (the loss's own metric when
+    ``metric`` is ``None``), or ``None`` without validation data."""
+    if validation is None:
+        return None
+    checked_metric = metric or spec.loss.metric
+
+    def validate(params: Params) -> tuple[float, float]:
+        X = read_rows(validation.X, slice(None), validation.Y.dtype)
+        A, loss = output_and_value(spec, params, X, validation.Y, alpha)
+        return loss, checked_metric(A, validation.Y)
+
+    return validate
 
 
 def train_epoch(
@@ -282,86 +426,30 @@ def train_epoch(
 ) -> TrainState[S]:
     """Train one epoch: a reduce of ``train_step`` over the epoch's batches.
 
-    Bind everything before ``state`` with ``functools.partial`` to get the
-    ``(state, epoch) -> state`` function that ``fit`` reduces over epochs. The arguments
-    are checked once per epoch (cheaply: ``data`` was checked when it was made).
+    A checked call of ``epoch_of(TrainConfig(...), data, validation)(state, epoch)``,
+    which is what ``fit`` reduces over epochs.
     """
-    _check_epoch_arguments(spec, optimizer, data, state, epoch, batch_size, validation)
-    return _train_epoch(
-        spec,
-        optimizer,
-        data,
-        state,
-        epoch,
-        batch_size=batch_size,
-        alpha=alpha,
-        shuffle=shuffle,
-        validation=validation,
-        metric=metric,
-    )
-
-
-def _train_epoch(
-    spec: MLP,
-    optimizer: Optimizer[S],
-    data: Dataset,
-    state: TrainState[S],
-    epoch: int,
-    *,
-    batch_size: int,
-    alpha: float = 0.0,
-    shuffle: bool = True,
-    validation: Dataset | None = None,
-    metric: Metric | None = None,
-) -> TrainState[S]:
-    """``train_epoch`` without its argument checks: ``fit`` checked them once."""
-    step = functools.partial(_train_step, spec, update_and_apply(optimizer), alpha)
-    start = StepState(state.params, state.opt_state, 0.0, 0, None)
-    try:
-        # A diverging run overflows on its way to the non-finite loss that stops it: that
-        # is reported as a DivergenceError, not as numpy warnings.
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            epoch_batches = _epoch_batches(data, state.seed, epoch, shuffle, batch_size)
-            done = functools.reduce(step, epoch_batches, start)
-    except _Diverged as diverged:
-        raise _divergence(state, epoch, diverged) from None
-    if not all_finite(done.params):
-        assert done.previous is not None
-        raise _divergence(state, epoch, _Diverged(done.step - 1, math.nan, *done.previous))
-    history = state.history
-    train_loss = (*history.train_loss, done.loss_sum / data.X.shape[0])
-    if validation is None:
-        history = history._replace(train_loss=train_loss)
-    else:
-        val_loss, val_metric = evaluate(
-            spec, done.params, validation, metric or default_metric(spec.loss), alpha=alpha
-        )
-        history = History(
-            train_loss, (*history.val_loss, val_loss), (*history.val_metric, val_metric)
-        )
-    return TrainState(done.params, done.opt_state, state.epoch + 1, state.seed, history)
+    config = check_config(TrainConfig(spec, optimizer, batch_size, alpha, shuffle, metric))
+    _check_epoch_arguments(config, data, state, epoch, validation)
+    return epoch_of(config, data, validation)(state, epoch)
 
 
 def _check_epoch_arguments(
-    spec: MLP,
-    optimizer: object,
+    config: TrainConfig[Any],
     data: Dataset,
     state: object,
     epoch: int,
-    batch_size: int,
     validation: Dataset | None,
 ) -> None:
-    spec = _check_spec(spec)
-    if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"optimizer must be an fcfun Optimizer, got {describe(optimizer)}")
     if not isinstance(state, TrainState):
         raise TypeError(f"state must be an fcfun TrainState, got {describe(state)}")
-    dtype = params_dtype(spec, state.params)
-    _check_same_dtype(_check_dataset(data, spec), dtype)
+    dtype = params_dtype(config.spec, state.params)
+    _check_same_dtype(_check_dataset(data, config.spec), dtype)
     if validation is not None:
-        _check_same_dtype(_check_dataset(validation, spec, "validation"), dtype, "validation")
+        _check_same_dtype(
+            _check_dataset(validation, config.spec, "validation"), dtype, "validation"
+        )
     check_int(epoch, "epoch", minimum=0)
-    check_int(batch_size, "batch_size", minimum=1)
 
 
 def _check_same_dtype(data: Dataset, dtype: np.dtype[Any], name: str = "data") -> None:
@@ -381,54 +469,12 @@ def _divergence(start: TrainState[S], epoch: int, diverged: _Diverged) -> Diverg
 # Runs ------------------------------------------------------------------------------
 
 
-class _Run(NamedTuple, Generic[S]):
-    """A checked run: the initial state and the bound ``(state, epoch) -> state``."""
+class Run(NamedTuple, Generic[S]):
+    """A checked run: its first state, its epoch function and the epochs left to train."""
 
     start: TrainState[S]
-    epoch_fn: Callable[[TrainState[S], int], TrainState[S]]
+    epoch: Epoch[S]
     epochs: range
-
-
-def _prepare(
-    spec: MLP,
-    X: Any,
-    Y: Any,
-    *,
-    optimizer: Optimizer[S],
-    epochs: int,
-    batch_size: int,
-    seed: int | None,
-    params: Params | TrainState[S] | None,
-    validation: tuple[Any, Any] | None,
-    alpha: float,
-    shuffle: bool,
-    metric: Metric | None,
-    dtype: FloatDType,
-) -> _Run[S]:
-    spec = _check_spec(spec)
-    if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"optimizer must be an fcfun Optimizer, got {describe(optimizer)}")
-    epochs = check_int(epochs, "epochs", minimum=0)
-    batch_size = check_int(batch_size, "batch_size", minimum=1)
-    alpha = check_real(alpha, "alpha", low=0.0)
-    if not isinstance(shuffle, bool | np.bool_):
-        raise TypeError(f"shuffle must be True or False, got {describe(shuffle)}")
-    _check_callable(metric, "metric")
-    start, resolved = start_state(spec, optimizer, seed, params, dtype)
-    data = dataset(spec, X, Y, resolved)
-    checked_validation = validation_data(spec, validation, resolved)
-    epoch_fn = functools.partial(
-        _train_epoch,
-        spec,
-        optimizer,
-        data,
-        batch_size=batch_size,
-        alpha=alpha,
-        shuffle=shuffle,
-        validation=checked_validation,
-        metric=metric,
-    )
-    return _Run(start, epoch_fn, range(start.epoch, max(epochs, start.epoch)))
 
 
 def start_state(
@@ -472,6 +518,32 @@ def validation_data(
     return Dataset(freeze(val_X), freeze(val_Y))
 
 
+def prepare(
+    config: TrainConfig[S],
+    X: Any,
+    Y: Any,
+    *,
+    epochs: int,
+    seed: int | None = None,
+    params: Params | TrainState[S] | None = None,
+    validation: tuple[Any, Any] | None = None,
+    dtype: FloatDType = np.float64,
+) -> Run[S]:
+    """Check a run once: its settings, its start and its data; then nothing per epoch."""
+    config = check_config(config)
+    epochs = check_int(epochs, "epochs", minimum=0)
+    start, resolved = start_state(config.spec, config.optimizer, seed, params, dtype)
+    data = dataset(config.spec, X, Y, resolved)
+    checked_validation = validation_data(config.spec, validation, resolved)
+    epoch = epoch_of(config, data, checked_validation)
+    return Run(start, epoch, range(start.epoch, max(epochs, start.epoch)))
+
+
+def states(run: Run[S], epochs: Iterable[int] | None = None) -> Iterator[TrainState[S]]:
+    """The lazy stream of the run's states, one per epoch trained (not the start)."""
+    return drop(1, accumulate(run.epoch, run.epochs if epochs is None else epochs, run.start))
+
+
 def fit_iter(
     spec: MLP,
     X: Any,
@@ -491,23 +563,14 @@ def fit_iter(
     """A lazy iterator of states, one per epoch trained (arguments as ``fit``).
 
     Arguments are checked when this is called; each epoch runs when its state is pulled.
+    Compose it with the run stages (``observe``, ``stop_early``, ``stop_on_divergence``,
+    ``final``) as ``fit`` does.
     """
-    run = _prepare(
-        spec,
-        X,
-        Y,
-        optimizer=optimizer,
-        epochs=epochs,
-        batch_size=batch_size,
-        seed=seed,
-        params=params,
-        validation=validation,
-        alpha=alpha,
-        shuffle=shuffle,
-        metric=metric,
-        dtype=dtype,
+    config = TrainConfig(spec, optimizer, batch_size, alpha, shuffle, metric)
+    run = prepare(
+        config, X, Y, epochs=epochs, seed=seed, params=params, validation=validation, dtype=dtype
     )
-    return drop(1, accumulate(run.epoch_fn, run.epochs, run.start))
+    return states(run)
 
 
 def fit(
@@ -530,7 +593,7 @@ def fit(
     dtype: FloatDType = np.float64,
     on_divergence: Literal["raise", "stop"] = "raise",
 ) -> TrainState[S]:
-    """Train ``spec`` on ``(X, Y)``: ``reduce(train_epoch, range(start, epochs), state)``.
+    """Train ``spec`` on ``(X, Y)``: ``reduce(epoch, range(start, epochs), state)``.
 
     Args:
         spec: the network, from ``mlp``.
@@ -559,67 +622,104 @@ def fit(
             or ``"stop"`` and return that state.
 
     Returns:
-        The final ``TrainState``.
+        The final ``TrainState``: the last of
+        ``pipe(states, observe(callback), stop_early(rule), stop_on_divergence(...))``.
     """
-    run = _prepare(
-        spec,
-        X,
-        Y,
-        optimizer=optimizer,
-        epochs=epochs,
-        batch_size=batch_size,
-        seed=seed,
-        params=params,
-        validation=validation,
-        alpha=alpha,
-        shuffle=shuffle,
-        metric=metric,
-        dtype=dtype,
+    config = TrainConfig(spec, optimizer, batch_size, alpha, shuffle, metric)
+    run = prepare(
+        config, X, Y, epochs=epochs, seed=seed, params=params, validation=validation, dtype=dtype
     )
-    _check_callable(callback, "callback")
-    _check_callable(progress, "progress")
+    check_callable(callback, "callback")
+    check_callable(progress, "progress")
     if on_divergence not in ("raise", "stop"):
         raise ValueError(f"on_divergence must be 'raise' or 'stop', got {on_divergence!r}")
     if early_stopping is not None:
         _check_early_stopping(early_stopping, validation is not None)
-    epoch_fn = run.epoch_fn if callback is None else _observed(run.epoch_fn, callback)
     epochs_seq: Iterable[int] = run.epochs if progress is None else progress(run.epochs)
-    try:
-        if early_stopping is None:
-            return functools.reduce(epoch_fn, epochs_seq, run.start)
-        return _early_stopped(early_stopping, accumulate(epoch_fn, epochs_seq, run.start))
-    except DivergenceError as error:
-        if on_divergence == "stop":
-            state: TrainState[S] = error.state
-            return state
-        raise
+    if callback is None and early_stopping is None and on_divergence == "raise":
+        return functools.reduce(run.epoch, epochs_seq, run.start)  # nothing watches
+    stopped_early: Stage[S] = stop_early(early_stopping)
+    recovered: Stage[S] = stop_on_divergence(on_divergence == "stop")
+    return pipe(
+        states(run, epochs_seq), observe(callback), stopped_early, recovered, final(run.start)
+    )
 
 
-def _check_callable(value: object, name: str) -> None:
-    if value is not None and not callable(value):
-        raise TypeError(f"{name} must be a function or None, got {describe(value)}")
+# Run stages ------------------------------------------------------------------------
 
 
-def _observed(
-    epoch_fn: Callable[[TrainState[S], int], TrainState[S]],
-    callback: Callable[[TrainState[S]], object],
-) -> Callable[[TrainState[S], int], TrainState[S]]:
-    def observed(state: TrainState[S], epoch: int) -> TrainState[S]:
-        new = epoch_fn(state, epoch)
-        callback(new)
-        return new
+def observe(callback: Callable[[TrainState[S]], object] | None) -> Stage[S]:
+    """A stage that calls ``callback`` with each state as it passes (``None``: no call).
 
-    return observed
+    >>> seen = []
+    >>> stage = observe(seen.append)
+    >>> list(stage(iter(["state 1", "state 2"]))), seen
+    (['state 1', 'state 2'], ['state 1', 'state 2'])
+    """
+
+    def stage(run_states: Iterable[TrainState[S]]) -> Iterator[TrainState[S]]:
+        for state in run_states:
+            if callback is not None:
+                callback(state)
+            yield state
+
+    return stage
+
+
+def stop_early(rule: EarlyStopping | None) -> Stage[S]:
+    """A stage that ends the stream once ``rule``'s patience is exhausted (``None``: never).
+
+    It passes each state on; with ``rule.restore_best`` each carries the parameters of
+    the best epoch so far (training itself goes on from its own parameters), so the
+    stream's last state is the one ``fit`` returns.
+    """
+
+    def stage(run_states: Iterable[TrainState[S]]) -> Iterator[TrainState[S]]:
+        if rule is None:
+            yield from run_states
+            return
+        best: TrainState[S] | None = None
+        best_score, since_best = math.inf, 0
+        for state in run_states:
+            score = monitored(rule, state.history)[-1]
+            if _improves(rule, score, best_score):
+                best, best_score, since_best = state, score, 0
+            else:
+                since_best += 1
+            restored = best is not None and rule.restore_best
+            yield state._replace(params=best.params) if restored and best else state
+            if since_best >= rule.patience:
+                return
+
+    return stage
+
+
+def stop_on_divergence(stop: bool) -> Stage[S]:
+    """A stage that ends the stream with the last finite state when a ``DivergenceError``
+    comes through it (``stop=False``: lets it propagate)."""
+
+    def stage(run_states: Iterable[TrainState[S]]) -> Iterator[TrainState[S]]:
+        try:
+            yield from run_states
+        except DivergenceError as error:
+            if not stop:
+                raise
+            last_finite: TrainState[S] = error.state
+            yield last_finite
+
+    return stage
+
+
+def final(start: TrainState[S]) -> Callable[[Iterable[TrainState[S]]], TrainState[S]]:
+    """The last state of a stream, or ``start`` when it is empty (no epoch to train)."""
+
+    def last_state(run_states: Iterable[TrainState[S]]) -> TrainState[S]:
+        return functools.reduce(lambda _, state: state, run_states, start)
+
+    return last_state
 
 
 # Early stopping --------------------------------------------------------------------
-
-
-class _Watch(NamedTuple, Generic[S]):
-    state: TrainState[S]
-    best: TrainState[S]
-    best_score: float
-    since_best: int
 
 
 def _check_early_stopping(rule: EarlyStopping, has_validation: bool) -> None:
@@ -650,13 +750,6 @@ def _improves(rule: EarlyStopping, score: float, best: float) -> bool:
     return score < best - rule.min_delta
 
 
-def _watch(rule: EarlyStopping, watch: _Watch[S], state: TrainState[S]) -> _Watch[S]:
-    score = monitored(rule, state.history)[-1]
-    if _improves(rule, score, watch.best_score):
-        return _Watch(state, state, score, 0)
-    return _Watch(state, watch.best, watch.best_score, watch.since_best + 1)
-
-
 def patience_exhausted(rule: EarlyStopping, scores: Iterable[float]) -> bool:
     """Whether ``rule`` stops a run after these scores (lower is better), as ``fit`` does.
 
@@ -667,27 +760,3 @@ def patience_exhausted(rule: EarlyStopping, scores: Iterable[float]) -> bool:
     for score in scores:
         best, since_best = (score, 0) if _improves(rule, score, best) else (best, since_best + 1)
     return since_best >= rule.patience
-
-
-def take_through(predicate: Callable[[T], bool], items: Iterable[T]) -> Iterator[T]:
-    """Items up to and including the first for which ``predicate`` holds (lazily).
-
-    Unlike ``takewhile`` it never pulls the item after the stopping one, so no epoch is
-    trained only to be thrown away.
-
-    >>> list(take_through(lambda x: x >= 2, iter([0, 1, 2, 3])))
-    [0, 1, 2]
-    """
-    for item in items:
-        yield item
-        if predicate(item):
-            return
-
-
-def _early_stopped(rule: EarlyStopping, states: Iterator[TrainState[S]]) -> TrainState[S]:
-    start = next(states)
-    watches = accumulate(functools.partial(_watch, rule), states, _Watch(start, start, math.inf, 0))
-    final = last(take_through(lambda w: w.since_best >= rule.patience, watches))
-    if rule.restore_best:
-        return final.state._replace(params=final.best.params)
-    return final.state

@@ -1,9 +1,19 @@
-"""The data fcfun passes around: array aliases, parameters and caches.
+"""The data fcfun passes around: array aliases, parameters, caches, and who owns an array.
 
 Naming rule (after stax): a name says what a thing is in the math. ``X`` is a batch with
 samples as rows, ``W`` / ``b`` a layer's weights and bias, ``Z = X @ W + b`` its
 pre-activation, ``A = g(Z)`` its output, and a leading ``d`` is the gradient of the
 loss with respect to the named thing (``dW``, ``dZ``).
+
+Ownership (the one contract the fast paths share; JAX calls it donation). Every array a
+public function returns is read-only, and no public function writes to its arguments.
+Inside fcfun, an array is *owned* by the code that just allocated it: nobody else holds
+it, so it may be written in place. A function that *takes a donated* argument may
+overwrite it; the caller gives it up and must not read it again. Only three kinds of
+function take donated arrays, each documented where it is declared: an activation's
+``forward_in_place`` / ``backward_in_place``, an optimizer's ``update_donated``, and the
+layer functions called with ``donate=True``. An owned array is made read-only with
+``seal`` (in place, no copy) before anyone else sees it.
 """
 
 from __future__ import annotations
@@ -43,7 +53,9 @@ class DenseCache(NamedTuple):
 
     ``X`` is the layer's input (for ``dW = X.T @ dZ``), ``Z`` its pre-activation and ``A``
     its output (activation derivatives are written in whichever is cheaper). For the
-    identity activation ``A`` is ``Z`` itself, not a copy.
+    identity activation ``A`` is ``Z`` itself, not a copy; on fcfun's own passes (layers
+    called with ``donate=True``) an activation with an in-place kernel writes ``A`` over
+    ``Z``, and then ``Z`` is ``A`` too (its backward gives the same result from ``A``).
     """
 
     X: FloatArray
@@ -53,6 +65,23 @@ class DenseCache(NamedTuple):
 
 Caches: TypeAlias = tuple[DenseCache, ...]
 """One ``DenseCache`` per layer, in forward order."""
+
+
+def seal(a: FloatArray) -> FloatArray:
+    """Make an owned array read-only, in place, and return it.
+
+    Cheaper than ``freeze``'s view; only for arrays that nobody else holds yet.
+    """
+    a.setflags(write=False)
+    return a
+
+
+def seal_tree(tree: Params) -> Params:
+    """``seal`` every array of an owned ``tree``; returns ``tree``."""
+    for layer in tree:
+        layer.W.setflags(write=False)
+        layer.b.setflags(write=False)
+    return tree
 
 
 def freeze(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -83,8 +112,3 @@ def own_params(params: Params) -> Params:
     when the caller writes to the array it came from.
     """
     return tuple(Dense(read_only_copy(layer.W), read_only_copy(layer.b)) for layer in params)
-
-
-def freeze_params(params: Params) -> Params:
-    """Return ``params`` with every array read-only (views, no copies)."""
-    return tuple(Dense(freeze(layer.W), freeze(layer.b)) for layer in params)

@@ -31,9 +31,12 @@ whole batch: ``L += alpha / (2 m) * sum ||W||^2`` and ``dW += alpha / m * W``. S
 shard layout the result is bit-identical from run to run, and it equals the single-process
 ``fcfun.loss_and_grad`` to rounding (one shard: exactly).
 
-Specs travel by name (``leaky_relu`` activations are closures, which do not pickle) and are
-rebuilt and cached in each worker process, so a spec's activations and loss must be fcfun's
-own; with a thread pool any spec works. fcfun must be importable on every worker.
+Specs travel by name, through fcfun's one spec codec (``spec_names`` / ``spec_from_names``),
+and are rebuilt and cached in each worker process, so a spec's activations and loss must
+be fcfun's own; with a thread pool any spec works. fcfun must be importable on every
+worker. An epoch is ``fcfun``'s own epoch function (``epoch_function``) with one step whose
+gradient is the sharded one, so the history, divergence reports and validation are the
+training loop's.
 
 Nothing here imports dask: it is found through the executor (its ``_client``).
 """
@@ -52,30 +55,29 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal, NamedTuple, TypeAlias, TypeVar
 
 import numpy as np
+from toolz import pipe
 
-from fcfun._activations import Activation, parse_activation
-from fcfun._errors import DivergenceError
-from fcfun._losses import Loss, parse_loss
-from fcfun._metrics import Metric, default_metric
-from fcfun._network import MLP, _check_spec, _loss_and_grad, _penalty, mlp
-from fcfun._optimizers import Optimizer, _apply_updates
-from fcfun._state import History, TrainState
+from fcfun._metrics import Metric
+from fcfun._network import penalty, training_activations, value_and_grad
+from fcfun._optimizers import Optimizer
+from fcfun._spec import MLP, SpecNames, check_spec, params_dtype, spec_from_names, spec_names
+from fcfun._state import TrainState
 from fcfun._training import (
     Dataset,
+    Run,
     all_finite,
     dataset,
-    evaluate,
+    epoch_function,
+    final,
+    make_step,
     start_state,
+    states,
+    stop_on_divergence,
     validation_data,
+    validator,
 )
-from fcfun._types import Dense, FloatArray, FloatDType, Params, freeze
-from fcfun._validation import (
-    check_float_dtype,
-    check_int,
-    check_real,
-    describe,
-    params_dtype,
-)
+from fcfun._types import Dense, FloatArray, FloatDType, Params, freeze, seal_tree
+from fcfun._validation import check_callable, check_float_dtype, check_int, check_real, describe
 
 __all__ = [
     "Placement",
@@ -152,14 +154,6 @@ def shard(data: Dataset, n_shards: int | Sequence[int]) -> tuple[Dataset, ...]:
 # What a task carries ---------------------------------------------------------------
 
 
-class _SpecName(NamedTuple):
-    """A spec as names, which pickle; ``_named_spec`` rebuilds it in a worker."""
-
-    sizes: tuple[int, ...]
-    activations: tuple[str, ...]
-    loss: str
-
-
 class _Shard(NamedTuple):
     """One shard's rows in memory (a view where the data already was)."""
 
@@ -174,46 +168,21 @@ class _ShardFile(NamedTuple):
     Y: str
 
 
-def _spec_name(spec: MLP) -> _SpecName:
-    named_parts: list[tuple[str, Activation | Loss]] = [
-        *((f"spec.activations[{i}]", a) for i, a in enumerate(spec.activations)),
-        ("spec.loss", spec.loss),
-    ]
-    for where, named in named_parts:
-        parse: Callable[[str], Activation | Loss] = (
-            parse_activation if isinstance(named, Activation) else parse_loss
-        )
-        try:
-            same = parse(named.name) is named
-        except (TypeError, ValueError):
-            same = False
-        if not same:
-            raise ValueError(
-                f"{where} must be one of fcfun's own to train in other processes (specs "
-                f"travel by name), got one named {named.name!r}; use a thread pool instead"
-            )
-    return _SpecName(spec.sizes, tuple(a.name for a in spec.activations), spec.loss.name)
-
-
-def _wire_spec(spec: MLP, placement: str) -> MLP | _SpecName:
+def _wire_spec(spec: MLP, placement: str) -> MLP | SpecNames:
     """The spec as tasks carry it: by name, or itself when in-process and unnamed."""
     try:
-        return _spec_name(spec)
-    except ValueError:
+        return spec_names(spec)
+    except ValueError as error:
         if placement == "memory":
             return spec
-        raise
+        raise ValueError(
+            f"{error}; specs travel by name to train in other processes: use a thread pool "
+            "for this spec"
+        ) from None
 
 
-@functools.lru_cache(maxsize=16)
-def _named_spec(name: _SpecName) -> MLP:
-    hidden = [parse_activation(a) for a in name.activations[:-1]]
-    return mlp(
-        name.sizes,
-        hidden=hidden,
-        output=parse_activation(name.activations[-1]),
-        loss=parse_loss(name.loss),
-    )
+_named_spec = functools.lru_cache(maxsize=16)(spec_from_names)
+"""``spec_from_names``, cached per worker process."""
 
 
 @functools.lru_cache(maxsize=_MAPPED_FILES)
@@ -224,13 +193,14 @@ def _mapped(path: str) -> FloatArray:
 
 
 def _shard_loss_and_grad(
-    spec: MLP | _SpecName, params: Params, data: _Shard | _ShardFile
+    spec: MLP | SpecNames, params: Params, data: _Shard | _ShardFile
 ) -> tuple[float, Params]:
     """One task: the unpenalized mean loss and gradient on one shard (runs in a worker)."""
     model = spec if isinstance(spec, MLP) else _named_spec(spec)
     rows = _Shard(_mapped(data.X), _mapped(data.Y)) if isinstance(data, _ShardFile) else data
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        return _loss_and_grad(model, params, rows.X, rows.Y)
+        loss, grads = value_and_grad(model, training_activations(model), params, rows.X, rows.Y)
+    return loss, seal_tree(grads)
 
 
 # Placing the data ------------------------------------------------------------------
@@ -356,7 +326,7 @@ def scatter(
     ...     shards
     Shards(sizes=(3, 2), dtype=float64, memory)
     """
-    spec = _check_spec(spec)
+    spec = check_spec(spec)
     if not isinstance(executor, cf.Executor):
         raise TypeError(f"executor must be a concurrent.futures.Executor, got {describe(executor)}")
     if placement not in ("auto", "dask", "memory", "files"):
@@ -469,7 +439,8 @@ def _release(futures: tuple[Any, ...]) -> None:
 def _combine(
     results: Sequence[tuple[float, Params]], sizes: tuple[int, ...], params: Params, alpha: float
 ) -> tuple[float, Params]:
-    """The weighted sum in shard order, then the penalty once (see the module docstring)."""
+    """The weighted sum in shard order, then the penalty once (see the module docstring);
+    the gradients in fresh writeable arrays the caller owns."""
     m = sum(sizes)
     weights = [size / m for size in sizes]
     loss = weights[0] * results[0][0]
@@ -485,8 +456,8 @@ def _combine(
             db += weight * grads[index].b
         if decay != 0:
             dW += decay * layer.W
-        layers.append(Dense(freeze(dW), freeze(db)))
-    return loss + _penalty(params, alpha, m), tuple(layers)
+        layers.append(Dense(dW, db))
+    return loss + penalty(params, alpha, m), tuple(layers)
 
 
 def _sharded(
@@ -541,7 +512,7 @@ def sharded_loss_and_grad(
     """
     if not isinstance(shards, Shards):
         raise TypeError(f"shards must be fcfun.distributed Shards, got {describe(shards)}")
-    if _check_spec(spec) != shards.spec:
+    if check_spec(spec) != shards.spec:
         raise ValueError("spec must be the spec the shards were scattered with")
     executor = _check_executor(executor, shards)
     dtype = params_dtype(spec, params)
@@ -549,6 +520,7 @@ def sharded_loss_and_grad(
         raise TypeError(f"params must have the shards' dtype {shards.dtype}, got {dtype}")
     alpha = check_real(alpha, "alpha", low=0.0)
     loss, grads = _sharded(executor, shards, params, alpha)
+    seal_tree(grads)
     if not (math.isfinite(loss) and all_finite(grads)):
         raise ValueError(
             f"params must keep the loss and gradient within {dtype}'s range on this data, "
@@ -594,7 +566,7 @@ def step_traffic(shards: Shards, params: Params) -> StepTraffic:
     (2, True)
     """
     refs = shards._live_refs()
-    wire_spec = shards._task_spec if isinstance(shards._task_spec, _SpecName) else None
+    wire_spec = shards._task_spec if isinstance(shards._task_spec, SpecNames) else None
     sent = 0
     for ref in refs:
         handle = ref if isinstance(ref, _ShardFile) else getattr(ref, "key", None)
@@ -606,35 +578,15 @@ def step_traffic(shards: Shards, params: Params) -> StepTraffic:
 # Training --------------------------------------------------------------------------
 
 
-def _epoch(
-    executor: cf.Executor,
-    shards: Shards,
-    optimizer: Optimizer[S],
-    alpha: float,
-    validation: Dataset | None,
-    metric: Metric,
-    state: TrainState[S],
-    epoch: int,
-) -> TrainState[S]:
-    """One full-batch step, recorded as ``fcfun.train_epoch`` records an epoch."""
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        loss, grads = _sharded(executor, shards, state.params, alpha)
-        if not math.isfinite(loss):
-            raise DivergenceError(epoch, 0, loss, state)
-        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
-        params = _apply_updates(state.params, updates)
-    if not all_finite(params):
-        raise DivergenceError(epoch, 0, math.nan, state)
-    m = shards.m
-    # fit's train_loss: the sum of batch loss × batch rows over the epoch, over m.
-    train_loss = (*state.history.train_loss, (0.0 + loss * m) / m)
-    history = state.history._replace(train_loss=train_loss)
-    if validation is not None:
-        val_loss, val_metric = evaluate(shards.spec, params, validation, metric, alpha=alpha)
-        history = History(
-            train_loss, (*history.val_loss, val_loss), (*history.val_metric, val_metric)
-        )
-    return TrainState(params, opt_state, state.epoch + 1, state.seed, history)
+def _sharded_gradient(
+    executor: cf.Executor, shards: Shards, alpha: float
+) -> Callable[[Params, Shards], tuple[float, Params, int]]:
+    """The training step's ``Gradient`` of the whole data: one batch of ``m`` rows."""
+
+    def gradient(params: Params, batch: Shards) -> tuple[float, Params, int]:
+        return (*_sharded(executor, batch, params, alpha), batch.m)
+
+    return gradient
 
 
 def fit_sharded(
@@ -686,31 +638,19 @@ def fit_sharded(
     >>> bool(np.allclose(state.params[0].W, alone.params[0].W, rtol=0, atol=1e-12))
     True
     """
-    spec = _check_spec(spec)
+    spec = check_spec(spec)
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be an fcfun Optimizer, got {describe(optimizer)}")
     epochs = check_int(epochs, "epochs", minimum=0)
     alpha = check_real(alpha, "alpha", low=0.0)
-    if metric is not None and not callable(metric):
-        raise TypeError(f"metric must be a function or None, got {describe(metric)}")
+    check_callable(metric, "metric")
     if on_divergence not in ("raise", "stop"):
         raise ValueError(f"on_divergence must be 'raise' or 'stop', got {on_divergence!r}")
     start, resolved = start_state(spec, optimizer, seed, params, dtype)
     checked_validation = validation_data(spec, validation, resolved)
     with scatter(executor, spec, X, Y, n_shards, dtype=resolved, placement=placement) as shards:
-        epoch_fn = functools.partial(
-            _epoch,
-            executor,
-            shards,
-            optimizer,
-            alpha,
-            checked_validation,
-            metric or default_metric(spec.loss),
-        )
-        try:
-            return functools.reduce(epoch_fn, range(start.epoch, max(epochs, start.epoch)), start)
-        except DivergenceError as error:
-            if on_divergence == "stop":
-                stopped: TrainState[S] = error.state
-                return stopped
-            raise
+        validate = validator(spec, checked_validation, metric, alpha)
+        step = make_step(_sharded_gradient(executor, shards, alpha), optimizer)
+        epoch = epoch_function(step, lambda seed, epoch: (shards,), shards.m, validate)
+        run = Run(start, epoch, range(start.epoch, max(epochs, start.epoch)))
+        return pipe(states(run), stop_on_divergence(on_divergence == "stop"), final(start))

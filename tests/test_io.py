@@ -21,7 +21,7 @@ from fcfun._losses import (
     mean_squared_error,
     softmax_cross_entropy,
 )
-from fcfun._network import MLP, init, loss_and_grad, mlp
+from fcfun._network import init, loss_and_grad
 from fcfun._optimizers import (
     adam,
     apply_updates,
@@ -31,6 +31,7 @@ from fcfun._optimizers import (
     sgd,
     trace,
 )
+from fcfun._spec import MLP, mlp
 from fcfun._state import History, TrainState
 from fcfun._tree import fingerprint, flatten
 from fcfun._types import Dense, Params

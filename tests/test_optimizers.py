@@ -22,7 +22,6 @@ from fcfun._optimizers import (
     Optimizer,
     ScaleByAdamState,
     ScaleByScheduleState,
-    _map,
     adagrad,
     adam,
     adamw,
@@ -30,6 +29,7 @@ from fcfun._optimizers import (
     apply_updates,
     chain,
     clip_by_global_norm,
+    donated_step,
     rmsprop,
     scale,
     scale_by_adagrad,
@@ -40,7 +40,6 @@ from fcfun._optimizers import (
     scale_by_stddev,
     sgd,
     trace,
-    update_and_apply,
 )
 from fcfun._schedules import exponential_decay, linear_warmup
 from fcfun._types import Dense, FloatArray, Params
@@ -590,18 +589,25 @@ def test_learning_rate_zero_and_numpy_scalars_are_accepted() -> None:
         assert all(a.dtype == np.float32 for a in _flatten(updates))
 
 
-# ------------------------------------------- the training step's fused update-and-apply
+# ------------------------------------------- the training step's donated update-and-apply
 
-FUSED: list[Callable[[], Optimizer[Any]]] = [
+BUILT_IN: list[Callable[[], Optimizer[Any]]] = [
     lambda: sgd(0.05),
     lambda: sgd(exponential_decay(0.1, gamma=0.5)),
     lambda: scale_by_learning_rate(0.3),
     lambda: scale_by_schedule(lambda count: 0.5 - count),
-]
-NOT_FUSED: list[Callable[[], Optimizer[Any]]] = [
     lambda: sgd(0.05, momentum=0.9),
+    lambda: sgd(0.05, momentum=0.9, nesterov=True, weight_decay=0.01),
     lambda: adam(0.01),
+    lambda: adam(0.01, weight_decay=0.1),
+    lambda: adamw(0.01),
+    lambda: rmsprop(0.01),
+    lambda: rmsprop(0.01, momentum=0.5, centered=True, weight_decay=0.1),
+    lambda: adagrad(0.01, lr_decay=0.1),
+    lambda: chain(clip_by_global_norm(0.1), adam(0.01)),
+    lambda: chain(scale_by_stddev(0.5), trace(0.3), scale(-0.5)),
     lambda: scale(-0.5),
+    lambda: chain(),
 ]
 
 
@@ -609,52 +615,70 @@ def _owned_copy(tree: Params) -> Params:
     return tuple(Dense(layer.W.copy(), layer.b.copy()) for layer in tree)
 
 
-@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("make", BUILT_IN)
 @pytest.mark.parametrize(
     "dtypes",
     [(np.float32,) * 2, (np.float64,) * 2, (np.float32, np.float64), (np.float64, np.float32)],
 )
-def test_update_and_apply_equals_update_then_apply_updates(
-    fused: bool, dtypes: tuple[type[np.floating[Any]], type[np.floating[Any]]]
+def test_donated_step_equals_update_then_apply_updates(
+    make: Callable[[], Optimizer[Any]], dtypes: tuple[type[np.floating[Any]], ...]
 ) -> None:
-    """Bit for bit, over three steps, against the two public calls; a plain descent writes
-    the new parameters into the gradients' own arrays, any other optimizer does not."""
+    """Bit for bit, over three steps, against the two public calls; every built-in has a
+    donated update, the state it is given is left as it was, and the new parameters are
+    read-only in the params' dtype."""
     params_dtype, grads_dtype = dtypes
-    for make in FUSED if fused else NOT_FUSED:
-        rng = np.random.default_rng(5)
-        params = _to_params([a.astype(params_dtype) for a in _random_arrays(rng)])
-        optimizer, reference = make(), make()
-        step = update_and_apply(optimizer)
-        state = ref_state = optimizer.init(params)
-        ref_params = params
-        for _ in range(3):
-            grads = _to_params([a.astype(grads_dtype) for a in _random_arrays(rng)])
-            owned = _owned_copy(grads)
-            seen = _fingerprint((params, state))
-            new_params, new_state = step(owned, state, params)
-            assert _fingerprint((params, state)) == seen
-            state = new_state
-            updates, ref_state = reference.update(grads, ref_state, ref_params)
-            ref_params = apply_updates(ref_params, updates)
-            assert _fingerprint((new_params, state)) == _fingerprint((ref_params, ref_state))
-            for new, given in zip(_flatten(new_params), _flatten(owned), strict=True):
-                assert new.dtype == params_dtype
-                assert not new.flags.writeable
-                written_in_place = np.shares_memory(new, given)
-                assert written_in_place == (fused and params_dtype == grads_dtype)
-            params = new_params
+    rng = np.random.default_rng(5)
+    params = _to_params([a.astype(params_dtype) for a in _random_arrays(rng)])
+    optimizer, reference = make(), make()
+    assert optimizer.update_donated is not None
+    step = donated_step(optimizer)
+    state = ref_state = optimizer.init(params)
+    ref_params = params
+    for _ in range(3):
+        grads = _to_params([a.astype(grads_dtype) for a in _random_arrays(rng)])
+        seen = _fingerprint((params, state))
+        new_params, new_state = step(_owned_copy(grads), state, params)
+        assert _fingerprint((params, state)) == seen
+        state = new_state
+        updates, ref_state = reference.update(grads, ref_state, ref_params)
+        ref_params = apply_updates(ref_params, updates)
+        assert _fingerprint((new_params, state)) == _fingerprint((ref_params, ref_state))
+        for new in _flatten(new_params):
+            assert new.dtype == params_dtype
+            assert not new.flags.writeable
+        params = new_params
 
 
-def test_a_replaced_update_is_not_fused() -> None:
-    """Fusion is recognised by the update's type: replacing ``update`` keeps its meaning."""
+def test_plain_descent_writes_the_new_params_into_the_donated_gradients() -> None:
+    """No allocation for sgd(lr): the new parameters live in the gradients' arrays."""
+    rng = np.random.default_rng(7)
+    params = _to_params(_random_arrays(rng))
+    grads = _to_params(_random_arrays(rng))
     optimizer = sgd(0.1)
-    doubled = optimizer._replace(
-        update=lambda g, s, p: optimizer.update(_map(lambda a: 2 * a, g), s, p)
-    )
+    donated = _owned_copy(grads)
+    new_params, _ = donated_step(optimizer)(donated, optimizer.init(params), params)
+    for new, given in zip(_flatten(new_params), _flatten(donated), strict=True):
+        assert np.shares_memory(new, given)
+
+
+def test_an_optimizer_without_a_donated_update_runs_its_update() -> None:
+    """A user's Optimizer(init, update) is stepped through update and apply_updates; one
+    that replaces update drops the donated kernel with it, as the protocol asks."""
+    base = sgd(0.1)
+
+    def doubled(grads: Params, state: Any, params: Params) -> tuple[Params, Any]:
+        twice = tuple(Dense(2 * layer.W, 2 * layer.b) for layer in grads)
+        return base.update(twice, state, params)
+
     rng = np.random.default_rng(6)
     params = _to_params(_random_arrays(rng))
     grads = _to_params(_random_arrays(rng))
-    new_params, _ = update_and_apply(doubled)(_owned_copy(grads), doubled.init(params), params)
     expected = [p - 0.2 * g for p, g in zip(_flatten(params), _flatten(grads), strict=True)]
-    for new, want in zip(_flatten(new_params), expected, strict=True):
-        np.testing.assert_allclose(new, want, rtol=1e-15)
+    for optimizer in (
+        Optimizer(base.init, doubled),
+        base._replace(update=doubled, update_donated=None),
+    ):
+        new_params, _ = donated_step(optimizer)(_owned_copy(grads), base.init(params), params)
+        for new, want in zip(_flatten(new_params), expected, strict=True):
+            np.testing.assert_allclose(new, want, rtol=1e-15)
+            assert not new.flags.writeable

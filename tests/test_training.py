@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import fcfun
-from fcfun._network import _loss_and_grad
+from fcfun._network import training_activations, value_and_grad
 
 SPEC = fcfun.mlp(
     [4, 6, 3], hidden=fcfun.tanh, output=fcfun.softmax, loss=fcfun.softmax_cross_entropy
@@ -399,7 +399,7 @@ def test_train_step_keeps_the_params_dtype_for_a_batch_of_another_dtype() -> Non
         optimizer = fcfun.sgd(0.2)
         state = fcfun.StepState(params, optimizer.init(params), 0.0, 0, None)
         state = fcfun.train_step(spec, optimizer, state, batch)
-        _, grads = _loss_and_grad(spec, params, *batch)
+        _, grads = value_and_grad(spec, training_activations(spec), params, *batch)
         updates, _ = optimizer.update(grads, optimizer.init(params), params)
         assert leaves(state.params) == leaves(fcfun.apply_updates(params, updates))
         assert all(a.dtype == params_dtype for layer in state.params for a in layer)

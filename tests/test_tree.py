@@ -15,7 +15,8 @@ import pytest
 
 from fcfun._activations import leaky_relu, relu, sigmoid, softmax
 from fcfun._losses import binary_cross_entropy, softmax_cross_entropy
-from fcfun._network import MLP, init, mlp
+from fcfun._network import init
+from fcfun._spec import MLP, mlp
 from fcfun._state import History, TrainState
 from fcfun._tree import fingerprint, flatten, kind_of, structure, unflatten
 from fcfun._types import Dense, Params
@@ -240,7 +241,8 @@ _SUBPROCESS = """
 import numpy as np
 from fcfun._activations import leaky_relu, softmax
 from fcfun._losses import softmax_cross_entropy
-from fcfun._network import init, mlp
+from fcfun._network import init
+from fcfun._spec import mlp
 from fcfun._state import History, TrainState
 from fcfun._tree import fingerprint
 spec = mlp([3, 5, 2], hidden=leaky_relu(0.2), output=softmax, loss=softmax_cross_entropy)

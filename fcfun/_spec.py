@@ -1,0 +1,237 @@
+"""A network's static description, its one names codec, and the checks that need it.
+
+``MLP`` is what every function of a network takes: layer sizes, one activation per
+layer and the loss. ``spec_names`` / ``spec_from_names`` are the only code that turns a
+spec into names and back; checkpoints, worker processes, the estimators and pickling all
+go through them, so a spec either round-trips exactly or is refused, naming the value
+(a user's activation named like a built-in is never swapped for the built-in).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from fcfun._activations import (
+    Activation,
+    ActivationName,
+    is_builtin_activation,
+    parse_activation,
+    relu,
+)
+from fcfun._losses import Loss, LossName, is_builtin_loss, parse_loss
+from fcfun._types import Dense, FloatArray
+from fcfun._validation import check_sizes, describe, real_array
+
+
+class MLP(NamedTuple):
+    """A fully connected network's static description (hashable, comparable).
+
+    Attributes:
+        sizes: ``(n_in, n_hidden..., n_out)``.
+        activations: one per layer, ``len(sizes) - 1`` of them; the last is the output's.
+        loss: the training loss.
+    """
+
+    sizes: tuple[int, ...]
+    activations: tuple[Activation, ...]
+    loss: Loss
+
+    @property
+    def n_layers(self) -> int:
+        """Number of ``Dense`` layers."""
+        return len(self.sizes) - 1
+
+    @property
+    def output(self) -> Activation:
+        """The output layer's activation."""
+        return self.activations[-1]
+
+    @property
+    def fused(self) -> bool:
+        """True when the output activation is the loss's link: ``dZ = (A - Y) / m``."""
+        return self.output == self.loss.link
+
+
+def mlp(
+    sizes: Sequence[int],
+    *,
+    hidden: Activation | ActivationName | Sequence[Activation | ActivationName] = relu,
+    output: Activation | ActivationName,
+    loss: Loss | LossName,
+) -> MLP:
+    """Describe a network: layer sizes, hidden activations, output activation and loss.
+
+    Args:
+        sizes: ``[n_in, n_hidden..., n_out]``, at least two positive integers.
+        hidden: one activation for every hidden layer, or one per hidden layer; an
+            ``Activation`` or its name.
+        output: the output layer's activation, or its name.
+        loss: the loss to train with, or its name.
+
+    >>> import fcfun
+    >>> spec = fcfun.mlp([4, 8, 3], output=fcfun.softmax, loss=fcfun.softmax_cross_entropy)
+    >>> [a.name for a in spec.activations], spec.fused
+    (['relu', 'softmax'], True)
+    >>> fcfun.mlp([4, 8, 3], hidden="tanh", output="softmax", loss="softmax_cross_entropy") == (
+    ...     fcfun.mlp([4, 8, 3], hidden=fcfun.tanh, output=fcfun.softmax,
+    ...               loss=fcfun.softmax_cross_entropy))
+    True
+    """
+    checked = check_sizes(sizes)
+    n_hidden = len(checked) - 2
+    if isinstance(hidden, Activation | str):
+        hidden_activations = (_activation_arg(hidden, "hidden"),) * n_hidden
+    else:
+        if not isinstance(hidden, Sequence):
+            raise TypeError(
+                f"hidden must be an Activation, a name or a sequence of them, "
+                f"got {describe(hidden)}"
+            )
+        hidden_activations = tuple(_activation_arg(a, f"hidden[{i}]") for i, a in enumerate(hidden))
+        if len(hidden_activations) != n_hidden:
+            raise ValueError(
+                f"hidden must be one activation or a sequence of {n_hidden} (one per hidden "
+                f"layer of sizes {checked}), got {len(hidden_activations)}"
+            )
+    output_activation = _activation_arg(output, "output")
+    if isinstance(loss, str):
+        loss = parse_loss(loss)
+    if not isinstance(loss, Loss):
+        raise TypeError(f"loss must be an fcfun Loss or a loss name, got {describe(loss)}")
+    if checked[-1] < loss.min_outputs:
+        raise ValueError(
+            f"sizes[-1] must be at least {loss.min_outputs} for {loss.name} (one output per "
+            f"class), got {checked[-1]}; for two classes use one output with sigmoid and "
+            "binary_cross_entropy"
+        )
+    return MLP(checked, (*hidden_activations, output_activation), loss)
+
+
+def _activation_arg(value: object, name: str) -> Activation:
+    if isinstance(value, str):
+        return parse_activation(value)
+    if not isinstance(value, Activation):
+        raise TypeError(
+            f"{name} must be an fcfun Activation or an activation name, got {describe(value)}"
+        )
+    return value
+
+
+# The names codec ---------------------------------------------------------------------
+
+
+class SpecNames(NamedTuple):
+    """A spec as plain values: sizes, activation names and the loss name."""
+
+    sizes: tuple[int, ...]
+    activations: tuple[str, ...]
+    loss: str
+
+
+def spec_names(spec: MLP) -> SpecNames:
+    """``spec`` as names, refusing any activation or loss that its name does not bring back.
+
+    Raises:
+        ValueError: a user-defined activation or loss (named ``where`` in the spec): a
+            name would load as a different function, or as nothing.
+
+    >>> import fcfun
+    >>> spec_names(fcfun.mlp([2, 1], output="sigmoid", loss="binary_cross_entropy"))
+    SpecNames(sizes=(2, 1), activations=('sigmoid',), loss='binary_cross_entropy')
+    """
+    spec = check_spec(spec)
+    for i, activation in enumerate(spec.activations):
+        if not is_builtin_activation(activation):
+            raise ValueError(
+                f"spec.activations[{i}] must be one of fcfun's own activations to be stored "
+                f"by name, got a user-defined one named {activation.name!r}"
+            )
+    if not is_builtin_loss(spec.loss):
+        raise ValueError(
+            "spec.loss must be one of fcfun's own losses to be stored by name, got a "
+            f"user-defined one named {spec.loss.name!r}"
+        )
+    return SpecNames(spec.sizes, tuple(a.name for a in spec.activations), spec.loss.name)
+
+
+def spec_from_names(names: SpecNames) -> MLP:
+    """The spec that ``spec_names`` turned into ``names``.
+
+    >>> import fcfun
+    >>> spec = fcfun.mlp([3, 4, 2], hidden="tanh", output="softmax", loss="softmax_cross_entropy")
+    >>> spec_from_names(spec_names(spec)) == spec
+    True
+    """
+    if len(names.activations) != len(names.sizes) - 1:
+        raise ValueError(
+            f"spec must name {len(names.sizes) - 1} activations for sizes {names.sizes}, "
+            f"got {len(names.activations)}"
+        )
+    return mlp(
+        names.sizes,
+        hidden=[parse_activation(a) for a in names.activations[:-1]],
+        output=parse_activation(names.activations[-1]),
+        loss=parse_loss(names.loss),
+    )
+
+
+# Checks that need the spec ---------------------------------------------------------
+
+
+def check_spec(spec: object) -> MLP:
+    """An ``MLP``, or a ``TypeError``."""
+    if not isinstance(spec, MLP):
+        raise TypeError(f"spec must be an fcfun MLP (from fcfun.mlp), got {describe(spec)}")
+    return spec
+
+
+def params_dtype(spec: MLP, params: object) -> np.dtype[Any]:
+    """Check ``params`` against ``spec`` and return their common float dtype."""
+    if not isinstance(params, tuple) or not all(isinstance(p, Dense) for p in params):
+        raise TypeError(
+            f"params must be a tuple of Dense(W, b), one per layer, got {describe(params)}"
+        )
+    if len(params) != spec.n_layers:
+        raise ValueError(
+            f"params must hold {spec.n_layers} layers for sizes {spec.sizes}, got {len(params)}"
+        )
+    dtype = None
+    for i, (layer, n_in, n_out) in enumerate(zip(params, spec.sizes, spec.sizes[1:], strict=False)):
+        for field, array, shape in (("W", layer.W, (n_in, n_out)), ("b", layer.b, (n_out,))):
+            where = f"params[{i}].{field}"
+            if not isinstance(array, np.ndarray):
+                raise TypeError(f"{where} must be a numpy array, got {describe(array)}")
+            if array.dtype not in (np.float32, np.float64):
+                raise TypeError(f"{where} must have dtype float32 or float64, got {array.dtype}")
+            if array.shape != shape:
+                raise ValueError(f"{where} must have shape {shape}, got {array.shape}")
+            if dtype is None:
+                dtype = array.dtype
+            elif array.dtype != dtype:
+                raise TypeError(
+                    f"{where} must have the dtype of params[0].W, {dtype} (all params "
+                    f"share one dtype), got {array.dtype}"
+                )
+            if not np.isfinite(array).all():
+                raise ValueError(f"{where} must be finite, got NaN or inf")
+    assert dtype is not None
+    result: np.dtype[Any] = dtype
+    return result
+
+
+def check_targets(
+    spec: MLP, Y: object, m: int, dtype: np.dtype[Any], name: str = "Y"
+) -> FloatArray:
+    """Targets for ``spec``'s loss, as a float array ``(m, n_out)`` of ``dtype``.
+
+    The rows are checked here; the rest is the loss's own preparation (``Loss.targets``):
+    integer class labels become one-hot rows for softmax cross-entropy, a 1-D ``Y``
+    becomes a column when the network has one output.
+    """
+    array = real_array(Y, name)
+    if array.ndim == 0 or array.ndim > 2 or array.shape[0] != m:
+        raise ValueError(f"{name} must have {m} rows, one per sample of X, got shape {array.shape}")
+    return spec.loss.targets(array, spec.sizes[-1], dtype, name)
