@@ -296,19 +296,23 @@ def _check_same_structure(params: Params, updates: Params) -> None:
 def _add(params: Params, updates: Params, *, donated: bool) -> Params:
     """``params + updates`` in the params' dtypes, sealed; into the updates' arrays when
     they are ``donated`` and of the params' dtype (IEEE addition commutes: same bits)."""
+    # Written out (it runs on every training step): a plain loop and the in-place
+    # operators, which are the ufuncs with out= minus their argument parsing.
     new_params = []
-    for layer, update in zip(params, updates, strict=True):
-        W, b = _add_one(layer.W, update.W, donated), _add_one(layer.b, update.b, donated)
-        W.setflags(write=False)  # seal, inline: this runs on every training step
+    for layer, (W, b) in zip(params, updates, strict=True):
+        if donated and W.dtype is layer.W.dtype and b.dtype is layer.b.dtype:
+            W += layer.W
+            b += layer.b
+        else:
+            W, b = _sum_as(layer.W, W), _sum_as(layer.b, b)
+        W.setflags(write=False)  # seal, inline
         b.setflags(write=False)
         new_params.append(Dense(W, b))
     return tuple(new_params)
 
 
-def _add_one(p: FloatArray, u: FloatArray, donated: bool) -> FloatArray:
-    if donated and u.dtype is p.dtype:
-        u += p
-        return u
+def _sum_as(p: FloatArray, u: FloatArray) -> FloatArray:
+    """``p + u`` in a new array of ``p``'s dtype."""
     total = np.add(p, u)
     return total if total.dtype == p.dtype else total.astype(p.dtype)
 
