@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Generic, Literal, NamedTuple, TypeAlias, TypeVar
+from typing import Any, Generic, Literal, NamedTuple, Protocol, TypeAlias, TypeVar
 
 import numpy as np
 from toolz import accumulate, drop, pipe
@@ -58,8 +58,18 @@ step owns (and donates to the optimizer)."""
 Epoch: TypeAlias = Callable[[TrainState[S], int], TrainState[S]]
 """``(state, epoch) -> state``: what a run reduces over its epochs."""
 
-Stage: TypeAlias = Callable[[Iterable[TrainState[S]]], Iterator[TrainState[S]]]
-"""A run stage: a stream of epoch states in, a stream out (see ``observe``, ``stop_early``)."""
+
+class Stage(Protocol):
+    """A run stage: a stream of epoch states in, a stream of the same type out.
+
+    Generic in the optimizer state, so ``pipe(fit_iter(...), observe(log),
+    stop_early(rule), last)`` type-checks whatever the optimizer (see ``observe``,
+    ``stop_early``, ``stop_on_divergence``).
+    """
+
+    def __call__(self, states: Iterable[TrainState[T]], /) -> Iterator[TrainState[T]]:
+        """The stream after this stage."""
+        ...
 
 
 class TrainConfig(NamedTuple, Generic[S]):
@@ -638,17 +648,19 @@ def fit(
     epochs_seq: Iterable[int] = run.epochs if progress is None else progress(run.epochs)
     if callback is None and early_stopping is None and on_divergence == "raise":
         return functools.reduce(run.epoch, epochs_seq, run.start)  # nothing watches
-    stopped_early: Stage[S] = stop_early(early_stopping)
-    recovered: Stage[S] = stop_on_divergence(on_divergence == "stop")
     return pipe(
-        states(run, epochs_seq), observe(callback), stopped_early, recovered, final(run.start)
+        states(run, epochs_seq),
+        observe(callback),
+        stop_early(early_stopping),
+        stop_on_divergence(on_divergence == "stop"),
+        final(run.start),
     )
 
 
 # Run stages ------------------------------------------------------------------------
 
 
-def observe(callback: Callable[[TrainState[S]], object] | None) -> Stage[S]:
+def observe(callback: Callable[[TrainState[Any]], object] | None) -> Stage:
     """A stage that calls ``callback`` with each state as it passes (``None``: no call).
 
     >>> seen = []
@@ -657,7 +669,7 @@ def observe(callback: Callable[[TrainState[S]], object] | None) -> Stage[S]:
     (['state 1', 'state 2'], ['state 1', 'state 2'])
     """
 
-    def stage(run_states: Iterable[TrainState[S]]) -> Iterator[TrainState[S]]:
+    def stage(run_states: Iterable[TrainState[T]]) -> Iterator[TrainState[T]]:
         for state in run_states:
             if callback is not None:
                 callback(state)
@@ -666,7 +678,7 @@ def observe(callback: Callable[[TrainState[S]], object] | None) -> Stage[S]:
     return stage
 
 
-def stop_early(rule: EarlyStopping | None) -> Stage[S]:
+def stop_early(rule: EarlyStopping | None) -> Stage:
     """A stage that ends the stream once ``rule``'s patience is exhausted (``None``: never).
 
     It passes each state on; with ``rule.restore_best`` each carries the parameters of
@@ -674,11 +686,11 @@ def stop_early(rule: EarlyStopping | None) -> Stage[S]:
     stream's last state is the one ``fit`` returns.
     """
 
-    def stage(run_states: Iterable[TrainState[S]]) -> Iterator[TrainState[S]]:
+    def stage(run_states: Iterable[TrainState[T]]) -> Iterator[TrainState[T]]:
         if rule is None:
             yield from run_states
             return
-        best: TrainState[S] | None = None
+        best: TrainState[T] | None = None
         best_score, since_best = math.inf, 0
         for state in run_states:
             score = monitored(rule, state.history)[-1]
@@ -694,17 +706,17 @@ def stop_early(rule: EarlyStopping | None) -> Stage[S]:
     return stage
 
 
-def stop_on_divergence(stop: bool) -> Stage[S]:
+def stop_on_divergence(stop: bool) -> Stage:
     """A stage that ends the stream with the last finite state when a ``DivergenceError``
     comes through it (``stop=False``: lets it propagate)."""
 
-    def stage(run_states: Iterable[TrainState[S]]) -> Iterator[TrainState[S]]:
+    def stage(run_states: Iterable[TrainState[T]]) -> Iterator[TrainState[T]]:
         try:
             yield from run_states
         except DivergenceError as error:
             if not stop:
                 raise
-            last_finite: TrainState[S] = error.state
+            last_finite: TrainState[T] = error.state
             yield last_finite
 
     return stage

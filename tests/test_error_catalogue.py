@@ -350,6 +350,28 @@ CATALOGUE = [
         "lr schedule(0)",
     ),
     Entry(
+        "spec_names of a user activation named like a built-in",
+        lambda: fcfun.spec_names(
+            CE._replace(activations=(fcfun.Activation("tanh", np.tanh, np.multiply), fcfun.softmax))
+        ),
+        ValueError,
+        "spec.activations[0]",
+    ),
+    Entry(
+        "spec_names of a user loss",
+        lambda: fcfun.spec_names(CE._replace(loss=CE.loss._replace(name="hinge"))),
+        ValueError,
+        "spec.loss",
+    ),
+    Entry(
+        "a run's settings with batch_size 0",
+        lambda: fcfun.train_epoch(
+            CE, fcfun.sgd(0.1), fcfun.dataset(CE, X, Y), untyped(None), 0, batch_size=0
+        ),
+        ValueError,
+        "batch_size",
+    ),
+    Entry(
         "a schedule that returns a string",
         lambda: fcfun.sgd(untyped(lambda step: "a")).update(P, fcfun.sgd(0.1).init(P), P),
         TypeError,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pathlib
 import re
+import subprocess
+import sys
 from typing import Any
 
 import fcfun
@@ -22,3 +24,19 @@ def test_readme_code_runs() -> None:
     assert isinstance(state, fcfun.TrainState)
     assert state.epoch == 5
     assert namespace["fitted"].n_iter_ > 0
+
+
+def test_readme_code_type_checks(tmp_path: pathlib.Path) -> None:
+    """The README's blocks, as one module, pass mypy --strict with the project's stubs."""
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    script = tmp_path / "readme_code.py"
+    script.write_text("\n".join(blocks))
+    root = README.parent
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--config-file", str(root / "pyproject.toml"), str(script)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
