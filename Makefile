@@ -15,6 +15,7 @@ setup: $(BIN)/.installed
 
 check: setup
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q

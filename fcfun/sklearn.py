@@ -52,7 +52,8 @@ feature, with the same defaults. Where the two differ:
   ``intercepts_`` are read-only (fcfun's rule); copy them to modify. No sparse input,
   no ``sample_weight``.
 
-Interop with scikit-learn's MLPs: ``params_from_sklearn`` / ``params_to_sklearn`` convert
+Interop with scikit-learn's MLPs lives in ``fcfun.sklearn_interop`` and its weight
+converters are re-exported here: ``params_from_sklearn`` / ``params_to_sklearn`` convert
 between ``coefs_, intercepts_`` lists and fcfun ``Params`` (same ``W (n_in, n_out)``
 layout); ``from_sklearn(mlp)`` makes a fitted estimator from a fitted MLP, and
 ``to_sklearn()`` a fitted MLP (ready to predict, or to continue with ``warm_start`` or
@@ -61,26 +62,28 @@ layout); ``from_sklearn(mlp)`` makes a fitted estimator from a fitted MLP, and
 
 from __future__ import annotations
 
-import copy
 import itertools
 import math
 import warnings
 from collections.abc import Sequence
 from numbers import Integral, Real
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Self, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeAlias
 
 import numpy as np
-import numpy.typing as npt
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 import fcfun
+from fcfun import sklearn_interop
 from fcfun._training import monitored, patience_exhausted
+from fcfun.sklearn_interop import Array
+from fcfun.sklearn_interop import params_from_sklearn as params_from_sklearn
+from fcfun.sklearn_interop import params_to_sklearn as params_to_sklearn
+from fcfun.sklearn_interop import sklearn_initial_params as sklearn_initial_params
 
 if TYPE_CHECKING:
     # scikit-learn ships no type information. mypy sees these outlines of its three
@@ -91,8 +94,6 @@ if TYPE_CHECKING:
         def set_params(self, **params: Any) -> Self: ...
         def _validate_params(self) -> None: ...
         def __sklearn_tags__(self) -> Any: ...
-        def __getstate__(self) -> dict[str, Any]: ...
-        def __setstate__(self, state: dict[str, Any]) -> None: ...
 
     class ClassifierMixin:
         def score(self, X: Any, y: Any, sample_weight: Any = None) -> float: ...
@@ -111,8 +112,9 @@ __all__ = [
     "sklearn_initial_params",
 ]
 
-Array: TypeAlias = npt.NDArray[Any]
 Task: TypeAlias = Literal["binary", "multiclass", "multilabel", "regression"]
+Start: TypeAlias = "fcfun.TrainState[Any] | fcfun.Params | None"
+"""Where a fit starts, as ``fcfun.fit``'s ``params``: a state to continue, weights, or None."""
 
 _HIDDEN: dict[str, fcfun.Activation] = {
     "identity": fcfun.identity,
@@ -125,15 +127,6 @@ _HIDDEN: dict[str, fcfun.Activation] = {
 }
 """The ``activation`` hyperparameter's values and the fcfun activations they name."""
 
-_SKLEARN_ACTIVATION: dict[str, str] = {
-    "identity": "identity",
-    "logistic": "logistic",
-    "sigmoid": "logistic",
-    "tanh": "tanh",
-    "relu": "relu",
-}
-"""The ``activation`` values scikit-learn's MLPs have, in their names."""
-
 _OUTPUT: dict[Task, tuple[fcfun.Activation, fcfun.Loss, str]] = {
     "binary": (fcfun.sigmoid, fcfun.binary_cross_entropy, "logistic"),
     "multilabel": (fcfun.sigmoid, fcfun.binary_cross_entropy, "logistic"),
@@ -142,171 +135,78 @@ _OUTPUT: dict[Task, tuple[fcfun.Activation, fcfun.Loss, str]] = {
 }
 """Output activation, loss and scikit-learn's ``out_activation_`` name, per task."""
 
-_SHARED_HYPERPARAMETERS = (
-    "hidden_layer_sizes",
-    "activation",
-    "solver",
-    "alpha",
-    "batch_size",
-    "learning_rate_init",
-    "max_iter",
-    "shuffle",
-    "random_state",
-    "tol",
-    "verbose",
-    "warm_start",
-    "momentum",
-    "nesterovs_momentum",
-    "early_stopping",
-    "validation_fraction",
-    "beta_1",
-    "beta_2",
-    "epsilon",
-    "n_iter_no_change",
-)
-"""Hyperparameters with the same name and meaning here and in scikit-learn's MLPs."""
+
+# Steps of a fit that need no estimator -----------------------------------------------
 
 
-# Weights interop -------------------------------------------------------------------
+def _spec(sizes: tuple[int, ...], activation: str, task: Task) -> fcfun.MLP:
+    """The network: ``activation`` (a hyperparameter value) hidden, the task's output."""
+    output, loss, _ = _OUTPUT[task]
+    return fcfun.mlp(sizes, hidden=_HIDDEN[activation], output=output, loss=loss)
 
 
-def params_from_sklearn(coefs: Sequence[Any], intercepts: Sequence[Any]) -> fcfun.Params:
-    """fcfun ``Params`` from scikit-learn's ``coefs_`` and ``intercepts_`` (copied).
+def _start_epoch(start: Start) -> int:
+    """Epochs already trained before this fit."""
+    return start.epoch if isinstance(start, fcfun.TrainState) else 0
 
-    Both use ``W`` of shape ``(n_in, n_out)``, so layer ``l`` is
-    ``Dense(coefs[l], intercepts[l])``; the result is read-only and owns its arrays.
 
-    Parameters
-    ----------
-    coefs : sequence of arrays of shape (n_in, n_out)
-        One weight matrix per layer.
-    intercepts : sequence of arrays of shape (n_out,)
-        One bias vector per layer.
+def _validation_record(
+    history: fcfun.History, early_stopping: bool
+) -> tuple[list[float] | None, float | None, float | None]:
+    """``(validation_scores_, best_validation_score_, best_loss_)`` from the history.
 
-    Returns
-    -------
-    fcfun.Params
-        ``tuple[Dense(W, b), ...]``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> params = params_from_sklearn([np.ones((3, 2)), np.ones((2, 1))], [np.zeros(2), [0.5]])
-    >>> [(p.W.shape, p.b.shape) for p in params], params[1].b.flags.writeable
-    ([((3, 2), (2,)), ((2, 1), (1,))], False)
+    With early stopping the scores are the validation metric and there is no best loss;
+    without, there are no scores and the best loss is the lowest training loss.
     """
-    if len(coefs) != len(intercepts):
-        raise ValueError(
-            f"coefs and intercepts must have one entry per layer each, got {len(coefs)} "
-            f"and {len(intercepts)}"
-        )
-    params = []
-    for index, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
-        W_array = np.array(W)
-        if W_array.dtype not in (np.float32, np.float64):
-            W_array = W_array.astype(np.float64)
-        b_array = np.array(b, dtype=W_array.dtype)
-        if W_array.ndim != 2 or b_array.shape != (W_array.shape[1],):
+    if early_stopping:
+        scores = list(history.val_metric)
+        return scores, max(scores, default=None), None
+    return None, None, min(history.train_loss, default=math.inf)
+
+
+def _fit_labels(y: Array, *, incremental: bool, classes: Array | None) -> sklearn_interop.Labels:
+    """A first fit's labels: from ``y``, or from ``classes`` for a first partial_fit.
+
+    A multilabel ``y`` (an indicator matrix) names its labels itself.
+    """
+    binarizer = LabelBinarizer()
+    if incremental and not type_of_target(y).startswith("multilabel"):
+        if classes is None:
             raise ValueError(
-                f"layer {index}: coefs must be (n_in, n_out) and intercepts (n_out,), got "
-                f"shapes {W_array.shape} and {b_array.shape}"
+                "classes must be passed on the first call to partial_fit "
+                "(all the labels that y will hold, e.g. numpy.unique(y_all))"
             )
-        W_array.flags.writeable = False
-        b_array.flags.writeable = False
-        params.append(fcfun.Dense(W_array, b_array))
-    return tuple(params)
+        binarizer.fit(np.asarray(classes))
+    else:
+        binarizer.fit(y)
+    return sklearn_interop.Labels(np.asarray(binarizer.classes_), binarizer)
 
 
-def params_to_sklearn(params: fcfun.Params) -> tuple[list[Array], list[Array]]:
-    """scikit-learn's ``(coefs_, intercepts_)`` lists from fcfun ``Params`` (writable copies).
-
-    Parameters
-    ----------
-    params : fcfun.Params
-        ``tuple[Dense(W, b), ...]``.
-
-    Returns
-    -------
-    coefs : list of arrays of shape (n_in, n_out)
-    intercepts : list of arrays of shape (n_out,)
-
-    Examples
-    --------
-    >>> import fcfun
-    >>> spec = fcfun.mlp([3, 2, 1], output=fcfun.sigmoid, loss=fcfun.binary_cross_entropy)
-    >>> coefs, intercepts = params_to_sklearn(fcfun.init(spec, seed=0))
-    >>> [c.shape for c in coefs], [i.shape for i in intercepts]
-    ([(3, 2), (2, 1)], [(2,), (1,)])
-    """
-    return [np.array(layer.W) for layer in params], [np.array(layer.b) for layer in params]
+def _is_multilabel(binarizer: Any) -> bool:
+    return str(binarizer.y_type_).startswith("multilabel")
 
 
-def sklearn_initial_params(
-    layer_units: Sequence[int],
-    activation: str = "relu",
-    random_state: int = 0,
-    dtype: type[np.float32] | type[np.float64] = np.float64,
-) -> fcfun.Params:
-    """The weights an ``MLPClassifier`` / ``MLPRegressor`` with this seed starts from.
-
-    scikit-learn draws, layer by layer from ``RandomState(random_state)``, ``W`` and then
-    ``b`` uniformly in ``+-sqrt(f / (n_in + n_out))``, ``f = 2`` for ``'logistic'`` and
-    ``6`` otherwise. Pass the result as ``initial_params`` to start where it starts.
-
-    Parameters
-    ----------
-    layer_units : sequence of int
-        ``[n_features, *hidden_layer_sizes, n_outputs]``; ``n_outputs`` is 1 for binary
-        classification and the number of classes or labels otherwise.
-    activation : str, default='relu'
-        The MLP's hidden activation (only ``'logistic'`` changes the bound).
-    random_state : int, default=0
-        The MLP's integer ``random_state``.
-    dtype : numpy float type, default=numpy.float64
-        The dtype of the result (scikit-learn's is ``X``'s).
-
-    Returns
-    -------
-    fcfun.Params
-
-    Examples
-    --------
-    >>> params = sklearn_initial_params([4, 8, 3], random_state=0)
-    >>> model = FCClassifier((8,), solver="sgd", initial_params=params)
-    >>> [(p.W.shape, float(abs(p.b).max()) > 0) for p in model.initial_params]
-    [((4, 8), True), ((8, 3), True)]
-    """
-    units = [int(n) for n in layer_units]
-    rng = np.random.RandomState(random_state)
-    factor = 2.0 if activation in ("logistic", "sigmoid") else 6.0
-    coefs, intercepts = [], []
-    for n_in, n_out in itertools.pairwise(units):
-        bound = math.sqrt(factor / (n_in + n_out))
-        coefs.append(rng.uniform(-bound, bound, (n_in, n_out)).astype(dtype))
-        intercepts.append(rng.uniform(-bound, bound, n_out).astype(dtype))
-    return params_from_sklearn(coefs, intercepts)
+def _classification_task(binarizer: Any) -> Task:
+    """The task of the targets a fitted ``LabelBinarizer`` encodes."""
+    if _is_multilabel(binarizer):
+        return "multilabel"
+    return "binary" if str(binarizer.y_type_) == "binary" else "multiclass"
 
 
-# The shared estimator ----------------------------------------------------------------
-
-
-class _Recipe(NamedTuple):
-    """What ``spec_`` is built from: pickled in its place (leaky_relu is a closure)."""
-
-    sizes: tuple[int, ...]
-    activation: str
-    task: Task
-
-
-def _build_spec(recipe: _Recipe) -> fcfun.MLP:
-    output, loss, _ = _OUTPUT[recipe.task]
-    return fcfun.mlp(recipe.sizes, hidden=_HIDDEN[recipe.activation], output=output, loss=loss)
+def _imported_task(labels: sklearn_interop.Labels) -> Task:
+    """The task of an ``MLPClassifier``'s labels: by class count (one class: 'multiclass')."""
+    if _is_multilabel(labels.binarizer):
+        return "multilabel"
+    return "binary" if len(labels.classes) == 2 else "multiclass"
 
 
 def _frozen(array: Array) -> Array:
     view = np.asarray(array).view()
     view.flags.writeable = False
     return view
+
+
+# The shared estimator ----------------------------------------------------------------
 
 
 class _FCBase(BaseEstimator):
@@ -339,7 +239,7 @@ class _FCBase(BaseEstimator):
         "initial_params": [tuple, None],
     }
 
-    _task: Task
+    # spec_ pickles and copies as itself: fcfun's activations and losses pickle by name.
     spec_: fcfun.MLP
     state_: fcfun.TrainState[Any]
     params_: fcfun.Params
@@ -391,9 +291,37 @@ class _FCBase(BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.initial_params = initial_params
 
-    # Hyperparameters as fcfun values -------------------------------------------------
+    # Training: fit and partial_fit, step by step --------------------------------------
+
+    def _fit(self, X: Any, y: Any, *, incremental: bool, classes: Any = None) -> Self:
+        """``fit`` (``max_iter`` epochs) or ``partial_fit`` (``incremental``: one epoch)."""
+        self._validate_params()
+        hidden = self._hidden_sizes()
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        reset = self._starts_afresh(incremental)
+        X_array, y_array = self._check_input(X, y, reset=reset)
+        Y, task, stratify = self._targets(
+            y_array, reset=reset, incremental=incremental, classes=classes
+        )
+        spec = _spec((X_array.shape[1], *hidden, Y.shape[1]), self.activation, task)
+        optimizer = self._optimizer()
+        start = (
+            self._fresh_start(spec)
+            if reset
+            else self._continued_start(spec, optimizer, incremental=incremental)
+        )
+        train, validation = self._validation_split(X_array, Y, stratify)
+        rule = None if incremental else self._stopping_rule()
+        epochs = _start_epoch(start) + (1 if incremental else int(self.max_iter))
+        state = self._run_epochs(spec, optimizer, start, train, validation, rule, epochs)
+        self._set_fitted(spec, task, state, trained=state.epoch - _start_epoch(start))
+        if not incremental and self.n_iter_ == self.max_iter:
+            self._warn_unless_converged(rule, state)
+        return self
 
     def _hidden_sizes(self) -> tuple[int, ...]:
+        """``hidden_layer_sizes`` as a tuple of positive ints."""
         sizes: Any = self.hidden_layer_sizes
         as_list: list[object] = [sizes] if np.ndim(sizes) == 0 else list(sizes)
         checked = [int(n) for n in as_list if isinstance(n, Integral)]
@@ -403,7 +331,29 @@ class _FCBase(BaseEstimator):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes!r}")
         return tuple(checked)
 
+    def _starts_afresh(self, incremental: bool) -> bool:
+        """A first fit, or a ``fit`` without ``warm_start``: nothing carries over."""
+        fitted = hasattr(self, "state_")
+        return not fitted or not (self.warm_start or incremental)
+
+    def _check_input(self, X: Any, y: Any, *, reset: bool) -> tuple[Array, Array]:
+        """``X`` and ``y`` as arrays (``X`` float64 or float32, a one-column ``y`` 1-D)."""
+        X_checked, y_checked = validate_data(
+            self, X, y, multi_output=True, dtype=(np.float64, np.float32), reset=reset
+        )
+        y_array: Array = np.asarray(y_checked)
+        if y_array.ndim == 2 and y_array.shape[1] == 1:
+            y_array = np.asarray(column_or_1d(y_array, warn=True))
+        return np.asarray(X_checked), y_array
+
+    def _targets(
+        self, y: Array, *, reset: bool, incremental: bool, classes: Array | None
+    ) -> tuple[Array, Task, Array | None]:
+        """``(Y (m, n_outputs) floats, task, labels to stratify on or None)``."""
+        raise NotImplementedError
+
     def _optimizer(self) -> fcfun.Optimizer[Any]:
+        """The ``solver`` with its hyperparameters, as an fcfun optimizer."""
         lr = float(self.learning_rate_init)
         b1, b2, eps = float(self.beta_1), float(self.beta_2), float(self.epsilon)
         if self.solver == "sgd":
@@ -422,16 +372,13 @@ class _FCBase(BaseEstimator):
         """What fixes the optimizer state's structure (a state is kept only if it matches)."""
         return self.solver, self.solver == "sgd" and float(self.momentum) > 0
 
-    def _stopping_rule(self) -> fcfun.EarlyStopping | None:
-        if self.n_iter_no_change == np.inf:
-            return None
-        patience = int(self.n_iter_no_change) + 1
-        tol = float(self.tol)
-        if self.early_stopping:
-            return fcfun.EarlyStopping(patience, tol, "val_metric", restore_best=True)
-        return fcfun.EarlyStopping(patience, tol, "train_loss", restore_best=False)
+    def _fresh_start(self, spec: fcfun.MLP) -> Start:
+        """Draw this fit's seed (``seed_``); start from ``initial_params`` or fcfun's init."""
+        self.seed_ = self._seed()
+        return self._check_initial_params(spec)
 
     def _seed(self) -> int:
+        """``random_state`` as an fcfun seed: None is 0, a RandomState draws one."""
         if self.random_state is None:
             return 0
         if isinstance(self.random_state, np.random.RandomState):
@@ -439,6 +386,7 @@ class _FCBase(BaseEstimator):
         return int(self.random_state)
 
     def _check_initial_params(self, spec: fcfun.MLP) -> fcfun.Params | None:
+        """``initial_params``, if any, after checking their shapes against ``spec``."""
         params = self.initial_params
         if params is None:
             return None
@@ -454,106 +402,128 @@ class _FCBase(BaseEstimator):
             )
         return params
 
-    # Targets (task-specific) ---------------------------------------------------------
+    def _continued_start(
+        self, spec: fcfun.MLP, optimizer: fcfun.Optimizer[Any], *, incremental: bool
+    ) -> Start:
+        """``state_`` to continue; the optimizer state is fresh unless partial_fit can keep it.
 
-    def _targets(
-        self, y: Array, *, reset: bool, incremental: bool, classes: Array | None
-    ) -> tuple[Array, Task, Array | None]:
-        """``(Y (m, n_outputs) floats, task, labels to stratify on or None)``."""
-        raise NotImplementedError
+        scikit-learn makes a new optimizer per ``fit``, so a ``warm_start`` fit restarts
+        the optimizer state; ``partial_fit`` keeps it while the solver's kind is unchanged.
+        """
+        self._check_same_network(spec)
+        if incremental and self._fitted_optimizer_kind == self._optimizer_kind():
+            return self.state_
+        return self.state_._replace(opt_state=optimizer.init(self.state_.params))
 
-    # Training ------------------------------------------------------------------------
-
-    def _fit(self, X: Any, y: Any, *, incremental: bool, classes: Any = None) -> Self:
-        self._validate_params()
-        hidden = self._hidden_sizes()
-        fitted = hasattr(self, "state_")
-        if incremental and self.early_stopping:
-            raise ValueError("partial_fit does not support early_stopping=True")
-        reset = not fitted or (not self.warm_start and not incremental)
-        X_checked, y_checked = validate_data(
-            self, X, y, multi_output=True, dtype=(np.float64, np.float32), reset=reset
-        )
-        X_array: Array = np.asarray(X_checked)
-        y_array: Array = np.asarray(y_checked)
-        if y_array.ndim == 2 and y_array.shape[1] == 1:
-            y_array = np.asarray(column_or_1d(y_array, warn=True))
-        Y, task, stratify = self._targets(
-            y_array, reset=reset, incremental=incremental, classes=classes
-        )
-        recipe = _Recipe((X_array.shape[1], *hidden, Y.shape[1]), self.activation, task)
-        spec = _build_spec(recipe)
-        optimizer = self._optimizer()
-        start: fcfun.TrainState[Any] | fcfun.Params | None
-        if reset:
-            self.seed_ = self._seed()
-            start = self._check_initial_params(spec)
-        else:
-            if spec != self.spec_:
-                raise ValueError(
-                    "warm_start and partial_fit continue the previous network, with layer "
-                    f"sizes {self.spec_.sizes} and activations "
-                    f"{[a.name for a in self.spec_.activations]}; got "
-                    f"{spec.sizes} and {[a.name for a in spec.activations]}"
-                )
-            keep = incremental and self._fitted_optimizer_kind == self._optimizer_kind()
-            start = (
-                self.state_
-                if keep
-                else self.state_._replace(opt_state=optimizer.init(self.state_.params))
+    def _check_same_network(self, spec: fcfun.MLP) -> None:
+        if spec != self.spec_:
+            raise ValueError(
+                "warm_start and partial_fit continue the previous network, with layer "
+                f"sizes {self.spec_.sizes} and activations "
+                f"{[a.name for a in self.spec_.activations]}; got "
+                f"{spec.sizes} and {[a.name for a in spec.activations]}"
             )
-        start_epoch = start.epoch if isinstance(start, fcfun.TrainState) else 0
-        validation = None
-        X_train, Y_train = X_array, Y
+
+    def _validation_split(
+        self, X: Array, Y: Array, stratify: Array | None
+    ) -> tuple[tuple[Array, Array], tuple[Array, Array] | None]:
+        """``((X_train, Y_train), (X_val, Y_val) or None)``: the held-out share, if any.
+
+        With ``early_stopping``, ``train_test_split(random_state=seed_)`` holds out
+        ``validation_fraction`` of the rows (stratified on ``stratify`` if given).
+        """
+        if not self.early_stopping:
+            return (X, Y), None
+        X_train, X_val, Y_train, Y_val = train_test_split(
+            X,
+            Y,
+            random_state=self.seed_,
+            test_size=self.validation_fraction,
+            stratify=stratify,
+        )
+        if X_val.shape[0] < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' or "
+                "the size of your dataset."
+            )
+        return (X_train, Y_train), (X_val, Y_val)
+
+    def _stopping_rule(self) -> fcfun.EarlyStopping | None:
+        """fcfun's stopping rule for ``n_iter_no_change`` and ``tol`` (None: never stop)."""
+        if self.n_iter_no_change == np.inf:
+            return None
+        patience = int(self.n_iter_no_change) + 1
+        tol = float(self.tol)
         if self.early_stopping:
-            X_train, X_val, Y_train, Y_val = train_test_split(
-                X_array,
-                Y,
-                random_state=self.seed_,
-                test_size=self.validation_fraction,
-                stratify=stratify,
-            )
-            if X_val.shape[0] < 2:
-                raise ValueError(
-                    "The validation set is too small. Increase 'validation_fraction' or "
-                    "the size of your dataset."
-                )
-            validation = (X_val, Y_val)
-        m = int(X_train.shape[0])
-        batch_size = min(200, m) if self.batch_size == "auto" else int(self.batch_size)
-        rule = None if incremental else self._stopping_rule()
-        epochs = start_epoch + (1 if incremental else int(self.max_iter))
+            return fcfun.EarlyStopping(patience, tol, "val_metric", restore_best=True)
+        return fcfun.EarlyStopping(patience, tol, "train_loss", restore_best=False)
+
+    def _batch_size(self, m: int) -> int:
+        """``batch_size``, with 'auto' as ``min(200, m)``."""
+        return min(200, m) if self.batch_size == "auto" else int(self.batch_size)
+
+    def _run_epochs(
+        self,
+        spec: fcfun.MLP,
+        optimizer: fcfun.Optimizer[Any],
+        start: Start,
+        train: tuple[Array, Array],
+        validation: tuple[Array, Array] | None,
+        rule: fcfun.EarlyStopping | None,
+        epochs: int,
+    ) -> fcfun.TrainState[Any]:
+        """``fcfun.fit`` up to epoch ``epochs``; divergence is scikit-learn's ValueError."""
+        X_train, Y_train = train
         try:
-            state = fcfun.fit(
+            return fcfun.fit(
                 spec,
                 X_train,
                 Y_train,
                 optimizer=optimizer,
                 epochs=epochs,
-                batch_size=batch_size,
-                seed=self.seed_ if not isinstance(start, fcfun.TrainState) else None,
+                batch_size=self._batch_size(int(X_train.shape[0])),
+                seed=None if isinstance(start, fcfun.TrainState) else self.seed_,
                 params=start,
                 validation=validation,
                 alpha=float(self.alpha),
                 shuffle=bool(self.shuffle),
                 early_stopping=rule,
                 callback=self._report if self.verbose else None,
-                dtype=X_array.dtype,
+                dtype=X_train.dtype,
             )
         except fcfun.DivergenceError as error:
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may contain "
                 "large values and need to be preprocessed."
             ) from error
-        self._set_fitted(recipe, spec, state, trained=state.epoch - start_epoch)
-        if not incremental and self.n_iter_ == self.max_iter:
-            self._warn_unless_converged(rule, state)
-        return self
 
     def _report(self, state: fcfun.TrainState[Any]) -> None:
         print(f"Iteration {state.epoch}, loss = {state.history.train_loss[-1]:.8f}")
         if state.history.val_metric:
             print(f"Validation score: {state.history.val_metric[-1]:f}")
+
+    def _set_fitted(
+        self, spec: fcfun.MLP, task: Task, state: fcfun.TrainState[Any], trained: int
+    ) -> None:
+        """Record the fitted attributes of a fit that trained ``trained`` epochs."""
+        self._fitted_optimizer_kind = self._optimizer_kind()
+        self.spec_ = spec
+        self.state_ = state
+        self.params_ = state.params
+        self.coefs_ = [layer.W for layer in state.params]
+        self.intercepts_ = [layer.b for layer in state.params]
+        self.n_layers_ = len(spec.sizes)
+        self.n_outputs_ = spec.sizes[-1]
+        self.out_activation_ = _OUTPUT[task][2]
+        self.n_iter_ = trained
+        self.loss_curve_ = list(state.history.train_loss)
+        self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else math.nan
+        self.validation_scores_: list[float] | None
+        self.best_validation_score_: float | None
+        self.best_loss_: float | None
+        self.validation_scores_, self.best_validation_score_, self.best_loss_ = _validation_record(
+            state.history, bool(self.early_stopping)
+        )
 
     def _warn_unless_converged(
         self, rule: fcfun.EarlyStopping | None, state: fcfun.TrainState[Any]
@@ -571,108 +541,25 @@ class _FCBase(BaseEstimator):
                 stacklevel=4,
             )
 
-    def _set_fitted(
-        self, recipe: _Recipe, spec: fcfun.MLP, state: fcfun.TrainState[Any], trained: int
-    ) -> None:
-        self._recipe = recipe
-        self._fitted_optimizer_kind = self._optimizer_kind()
-        self.spec_ = spec
-        self.state_ = state
-        self.params_ = state.params
-        self.coefs_ = [layer.W for layer in state.params]
-        self.intercepts_ = [layer.b for layer in state.params]
-        self.n_layers_ = len(spec.sizes)
-        self.n_outputs_ = spec.sizes[-1]
-        self.out_activation_ = _OUTPUT[recipe.task][2]
-        self.n_iter_ = trained
-        self.loss_curve_ = list(state.history.train_loss)
-        self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else math.nan
-        if self.early_stopping:
-            self.validation_scores_: list[float] | None = list(state.history.val_metric)
-            self.best_validation_score_: float | None = max(self.validation_scores_, default=None)
-            self.best_loss_: float | None = None
-        else:
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
-            self.best_loss_ = min(self.loss_curve_, default=math.inf)
+    # Prediction ----------------------------------------------------------------------
 
     def _output(self, X: Any) -> Array:
         check_is_fitted(self)
         X_checked = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
         return np.asarray(fcfun.predict(self.spec_, self.params_, X_checked))
 
-    # Pickling: spec_ holds activation functions, leaky_relu's a closure ---------------
+    # From a scikit-learn MLP ---------------------------------------------------------
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(super().__getstate__())  # a copy: object's is __dict__ itself
-        state.pop("spec_", None)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        super().__setstate__(state)
-        if "_recipe" in state:
-            self.spec_ = _build_spec(state["_recipe"])
-
-    # scikit-learn interop ------------------------------------------------------------
-
-    def _sklearn_hyperparameters(self) -> dict[str, Any]:
-        params = {name: getattr(self, name) for name in _SHARED_HYPERPARAMETERS}
-        if self.activation not in _SKLEARN_ACTIVATION:
-            raise ValueError(
-                f"activation={self.activation!r} has no scikit-learn counterpart; "
-                f"expected one of {sorted(_SKLEARN_ACTIVATION)}"
-            )
-        params["activation"] = _SKLEARN_ACTIVATION[self.activation]
-        if self.solver not in ("sgd", "adam"):
-            params["solver"] = "adam"
-        params["random_state"] = self.seed_
-        return params
-
-    def _install_into(self, mlp: Any) -> Any:
-        """Give a fresh scikit-learn MLP this estimator's fitted state."""
-        check_is_fitted(self)
-        coefs, intercepts = params_to_sklearn(self.params_)
-        mlp.coefs_, mlp.intercepts_ = coefs, intercepts
-        mlp.n_features_in_ = self.n_features_in_
-        if hasattr(self, "feature_names_in_"):
-            mlp.feature_names_in_ = self.feature_names_in_
-        mlp.n_layers_ = self.n_layers_
-        mlp.n_outputs_ = self.n_outputs_
-        mlp.out_activation_ = self.out_activation_
-        mlp.n_iter_ = self.n_iter_
-        mlp.t_ = 0
-        mlp.loss_curve_ = list(self.loss_curve_)
-        mlp.loss_ = self.loss_
-        mlp.best_loss_ = self.best_loss_
-        mlp.validation_scores_ = self.validation_scores_
-        mlp.best_validation_score_ = self.best_validation_score_
-        mlp._no_improvement_count = 0
-        mlp._best_coefs = [c.copy() for c in coefs]
-        mlp._best_intercepts = [b.copy() for b in intercepts]
-        return mlp
-
-    def _load_from(self, mlp: Any, task: Task) -> None:
-        """Become fitted with a fitted scikit-learn MLP's weights (no training history)."""
-        check_is_fitted(mlp)
-        params = params_from_sklearn(mlp.coefs_, mlp.intercepts_)
-        sizes = (params[0].W.shape[0], *(p.W.shape[1] for p in params))
-        recipe = _Recipe(sizes, self.activation, task)
-        spec = _build_spec(recipe)
-        self.n_features_in_ = int(mlp.n_features_in_)
-        if hasattr(mlp, "feature_names_in_"):
-            self.feature_names_in_ = mlp.feature_names_in_
+    def _set_fitted_from(self, fit: sklearn_interop.MLPFit, task: Task) -> None:
+        """Become fitted with a scikit-learn MLP's weights (no training history)."""
+        spec = _spec(fit.sizes, self.activation, task)
+        self.n_features_in_ = fit.n_features_in
+        if fit.feature_names_in is not None:
+            self.feature_names_in_ = fit.feature_names_in
         self.seed_ = self._seed()
-        opt_state = self._optimizer().init(params)
-        state = fcfun.TrainState(params, opt_state, 0, self.seed_, fcfun.History())
-        self._set_fitted(recipe, spec, state, trained=0)
-
-
-def _hyperparameters_from_sklearn(mlp: Any) -> dict[str, Any]:
-    params = mlp.get_params()
-    shared = {name: params[name] for name in _SHARED_HYPERPARAMETERS}
-    if shared["solver"] not in ("sgd", "adam"):
-        shared["solver"] = "adam"
-    return shared
+        opt_state = self._optimizer().init(fit.params)
+        state = fcfun.TrainState(fit.params, opt_state, 0, self.seed_, fcfun.History())
+        self._set_fitted(spec, task, state, trained=0)
 
 
 # The estimators --------------------------------------------------------------------
@@ -814,37 +701,26 @@ class FCClassifier(ClassifierMixin, _FCBase):
     ) -> tuple[Array, Task, Array | None]:
         check_classification_targets(y)
         if reset:
-            binarizer = LabelBinarizer()
-            if incremental and not type_of_target(y).startswith("multilabel"):
-                if classes is None:
-                    raise ValueError(
-                        "classes must be passed on the first call to partial_fit "
-                        "(all the labels that y will hold, e.g. numpy.unique(y_all))"
-                    )
-                binarizer.fit(np.asarray(classes))
-            else:
-                binarizer.fit(y)
-            self._label_binarizer = binarizer
-            self.classes_ = np.asarray(binarizer.classes_)
+            self._set_labels(_fit_labels(y, incremental=incremental, classes=classes))
         else:
             self._check_labels(y, incremental=incremental, classes=classes)
-        binarizer = self._label_binarizer
-        y_type = str(binarizer.y_type_)
-        task: Task = "binary" if y_type == "binary" else "multiclass"
-        if y_type.startswith("multilabel"):
-            task = "multilabel"
+        task = _classification_task(self._label_binarizer)
         if task != "multilabel" and len(self.classes_) < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes in the data, "
                 f"but the data contain only 1 class: {self.classes_[0]!r}"
             )
-        Y = np.asarray(binarizer.transform(y), dtype=float)
+        Y = np.asarray(self._label_binarizer.transform(y), dtype=float)
         return Y, task, (y if task == "binary" else None)
+
+    def _set_labels(self, labels: sklearn_interop.Labels) -> None:
+        self._label_binarizer = labels.binarizer
+        self.classes_ = labels.classes
 
     def _check_labels(self, y: Array, *, incremental: bool, classes: Array | None) -> None:
         """Labels continuing a fit: a subset of ``classes_`` (the same set for warm_start)."""
         known = self.classes_.tolist()
-        if str(self._label_binarizer.y_type_).startswith("multilabel"):
+        if _is_multilabel(self._label_binarizer):
             if y.ndim != 2 or y.shape[1] != len(known):
                 raise ValueError(
                     f"y must be a label indicator matrix with {len(known)} columns, as in "
@@ -919,10 +795,9 @@ class FCClassifier(ClassifierMixin, _FCBase):
         -------
         sklearn.neural_network.MLPClassifier
         """
-        mlp = self._install_into(MLPClassifier(**self._sklearn_hyperparameters()))
-        mlp.classes_ = self.classes_
-        mlp._label_binarizer = copy.deepcopy(self._label_binarizer)
-        return mlp
+        check_is_fitted(self)
+        labels = sklearn_interop.Labels(self.classes_, self._label_binarizer)
+        return sklearn_interop.classifier_to_sklearn(self, labels)
 
     @classmethod
     def from_sklearn(cls, mlp: Any) -> Self:
@@ -942,15 +817,10 @@ class FCClassifier(ClassifierMixin, _FCBase):
         -------
         FCClassifier
         """
-        estimator = cls(**_hyperparameters_from_sklearn(mlp))
-        classes = np.asarray(mlp.classes_)
-        multilabel = mlp.out_activation_ == "logistic" and int(mlp.n_outputs_) > 1
-        binarizer = LabelBinarizer()
-        binarizer.fit(np.eye(len(classes), dtype=int) if multilabel else classes)
-        estimator._label_binarizer = binarizer
-        estimator.classes_ = classes
-        task: Task = "multilabel" if multilabel else "binary" if len(classes) == 2 else "multiclass"
-        estimator._load_from(mlp, task)
+        fit, labels = sklearn_interop.classifier_from_sklearn(mlp)
+        estimator = cls(**fit.hyperparameters)
+        estimator._set_labels(labels)
+        estimator._set_fitted_from(fit, _imported_task(labels))
         return estimator
 
 
@@ -1052,7 +922,7 @@ class FCRegressor(RegressorMixin, _FCBase):
         -------
         sklearn.neural_network.MLPRegressor
         """
-        return self._install_into(MLPRegressor(**self._sklearn_hyperparameters()))
+        return sklearn_interop.regressor_to_sklearn(self)
 
     @classmethod
     def from_sklearn(cls, mlp: Any) -> Self:
@@ -1067,8 +937,7 @@ class FCRegressor(RegressorMixin, _FCBase):
         -------
         FCRegressor
         """
-        if mlp.get_params()["loss"] != "squared_error":
-            raise ValueError(f"only loss='squared_error' MLPRegressors convert, got {mlp.loss!r}")
-        estimator = cls(**_hyperparameters_from_sklearn(mlp))
-        estimator._load_from(mlp, "regression")
+        fit = sklearn_interop.regressor_from_sklearn(mlp)
+        estimator = cls(**fit.hyperparameters)
+        estimator._set_fitted_from(fit, "regression")
         return estimator
