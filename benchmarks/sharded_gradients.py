@@ -1,9 +1,10 @@
 """Full-batch gradient time: one process against two workers, and the bytes sent per step.
 
-Run: ``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/distributed.py``
-(``--rows N``, ``--repeats K`` to change the size). Not a test. After three warm-up calls each,
-the ways of computing the gradient take turns within every repeat (so a noisy neighbour
-slows them all alike) and the table quotes medians of ``K``:
+Run: ``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python
+benchmarks/sharded_gradients.py`` (``--rows N``, ``--repeats K`` to change the size). Not a
+test. After three warm-up calls each, the ways of computing the gradient take turns within
+every repeat (so a noisy neighbour slows them all alike) and the table quotes medians of
+``K``:
 
 * 1 process: ``sharded_loss_and_grad`` with one shard on a one-thread pool (the same
   unchecked ``_loss_and_grad`` that ``fcfun.fit`` runs), BLAS limited to 1 thread, and
@@ -13,8 +14,12 @@ slows them all alike) and the table quotes medians of ``K``:
   ``OPENBLAS_NUM_THREADS=1`` in them), the data scattered once in two shards; and the same
   cluster on two one-row shards, which is the fixed cost of a step.
 
-Bytes per step are ``step_traffic`` (pickled payloads) and the workers' own count of the
-bytes they sent (``transfer_outgoing_bytes_total``: the gradients going back).
+Bytes per step, measured from outside the library: a ``RecordingExecutor`` wrapped around the
+process pool pickles (protocol 5) every task it is handed (the function and its arguments)
+and every result, for one step on the shard files and one on two one-row shards; and the
+dask workers' own count of the bytes they sent (``transfer_outgoing_bytes_total``: the
+gradients going back). The dask tasks are not wrapped: ``scatter`` recognises a dask
+executor by its type, so a wrapped one would get shard files instead of scattered shards.
 """
 
 from __future__ import annotations
@@ -26,11 +31,12 @@ import functools
 import importlib
 import multiprocessing
 import os
+import pickle
 import platform
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple, ParamSpec, TypeVar
 
 import numpy as np
 import threadpoolctl  # type: ignore[import-untyped]
@@ -43,6 +49,46 @@ from fcfun import distributed as fd
 dask: Any = importlib.import_module("distributed")
 
 Step = Callable[[], tuple[float, fcfun.Params]]
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class Traffic(NamedTuple):
+    """Pickled bytes (protocol 5) per task, in submission order."""
+
+    sent: tuple[int, ...]
+    """Each task's function and arguments."""
+    received: tuple[int, ...]
+    """Each task's result."""
+
+
+class RecordingExecutor(cf.Executor):
+    """An executor that hands every task to ``executor`` and records what it pickles.
+
+    Executors add a little framing to these payloads. It is neither a ``ThreadPoolExecutor``
+    nor dask's, so ``fd.scatter`` places shards in files for it.
+    """
+
+    def __init__(self, executor: cf.Executor) -> None:
+        self._executor = executor
+        self._tasks: list[tuple[int, cf.Future[Any]]] = []
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> cf.Future[T]:
+        size = len(pickle.dumps((fn, args, kwargs), protocol=5))
+        future = self._executor.submit(fn, *args, **kwargs)
+        self._tasks.append((size, future))
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._executor.shutdown(wait, cancel_futures=cancel_futures)
+
+    def take(self) -> Traffic:
+        """The tasks submitted since the last ``take`` (waiting for their results)."""
+        tasks, self._tasks = self._tasks, []
+        return Traffic(
+            tuple(size for size, _ in tasks),
+            tuple(len(pickle.dumps(future.result(), protocol=5)) for _, future in tasks),
+        )
 
 
 def one_blas_thread(step: Step) -> Step:
@@ -115,7 +161,10 @@ def run(rows: int, features: int, hidden: int, classes: int, repeats: int) -> No
                 2, mp_context=spawn, initializer=threadpoolctl.threadpool_limits, initargs=(1,)
             )
         )
-        files = enter(fd.scatter(processes, spec, X, y, 2))
+        recording = RecordingExecutor(processes)
+        files = enter(fd.scatter(recording, spec, X, y, 2))
+        tiny_files = enter(fd.scatter(recording, spec, X[:2], y[:2], 2))
+        assert files.placement == tiny_files.placement == "files"
         cluster = enter(
             dask.LocalCluster(
                 n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
@@ -147,8 +196,11 @@ def run(rows: int, features: int, hidden: int, classes: int, repeats: int) -> No
         results = medians(steps, repeats)
         after = sum(client.run(_bytes_sent).values())
         dask_steps = 2 * (repeats + 3)  # the big and the tiny shards, warm-up included
-        tiny_traffic = fd.step_traffic(tiny, params)
-        traffic = fd.step_traffic(shards, params)
+        # Timed above on the bare pool; one more step each through the recording wrapper.
+        fd.sharded_loss_and_grad(recording, spec, params, files)
+        traffic = recording.take()
+        fd.sharded_loss_and_grad(recording, spec, params, tiny_files)
+        tiny_traffic = recording.take()
         reference = steps["1 process, BLAS 1 thread"]()
         sharded = steps["2 dask workers x 1 thread"]()
 
@@ -165,8 +217,9 @@ def run(rows: int, features: int, hidden: int, classes: int, repeats: int) -> No
     assert tiny_traffic.received == traffic.received  # the same gradients come back
     print(
         f"\nscatter (once): {scatter_seconds:.2f} s for {X.nbytes / 2**20:.0f} MiB\n"
-        f"bytes per step (step_traffic): sent {traffic.sent} ({traffic.n_tasks} tasks), "
-        f"received {traffic.received}\n"
+        f"bytes per step through the process pool (pickled, recorded): sent "
+        f"{sum(traffic.sent)} ({len(traffic.sent)} tasks), received {sum(traffic.received)}; "
+        f"on 1-row shards: sent {sum(tiny_traffic.sent)}, received {sum(tiny_traffic.received)}\n"
         f"bytes the dask workers sent per step (measured): {(after - before) / dask_steps:.0f}\n"
         f"largest |gradient difference| 1 process vs 2 dask workers: {difference:.2e}; "
         f"loss {reference[0]!r} vs {sharded[0]!r}"

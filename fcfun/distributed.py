@@ -47,7 +47,6 @@ import concurrent.futures as cf
 import functools
 import math
 import os
-import pickle
 import shutil
 import tempfile
 import weakref
@@ -82,13 +81,11 @@ from fcfun._validation import check_callable, check_float_dtype, check_int, chec
 __all__ = [
     "Placement",
     "Shards",
-    "StepTraffic",
     "fit_sharded",
     "scatter",
     "shard",
     "shard_sizes",
     "sharded_loss_and_grad",
-    "step_traffic",
 ]
 
 S = TypeVar("S")
@@ -528,51 +525,6 @@ def sharded_loss_and_grad(
             "gradient"
         )
     return loss, grads
-
-
-# What travels ----------------------------------------------------------------------
-
-
-class StepTraffic(NamedTuple):
-    """Bytes one step moves between the caller and the workers (pickled payloads).
-
-    Attributes:
-        sent: bytes out, summed over the shards' tasks: each carries the spec (by name),
-            the params and a shard reference, never the shard's rows.
-        received: bytes back, summed over the tasks: a loss and a gradient each.
-        n_tasks: tasks per step, one per shard.
-    """
-
-    sent: int
-    received: int
-    n_tasks: int
-
-
-def step_traffic(shards: Shards, params: Params) -> StepTraffic:
-    """What one step of ``sharded_loss_and_grad`` pickles, as ``StepTraffic``.
-
-    Measured with pickle protocol 5 on the task's arguments and a gradient of ``params``'
-    shapes. Executors add a little framing; a dask step goes through the scheduler (task
-    out) and back (result), so each payload crosses the network about once per hop.
-    With a thread pool nothing is pickled, but this still says what a process would move.
-
-    >>> import concurrent.futures as cf, fcfun, numpy as np
-    >>> spec = fcfun.mlp([100, 10], output="identity", loss="half_squared_error")
-    >>> params = fcfun.init(spec, seed=0)
-    >>> with cf.ThreadPoolExecutor(1) as pool, scatter(pool, spec, np.ones((4, 100)),
-    ...                                                 np.ones((4, 10)), 2) as shards:
-    ...     traffic = step_traffic(shards, params)
-    >>> traffic.n_tasks, traffic.received > 2 * 8 * (100 * 10 + 10)
-    (2, True)
-    """
-    refs = shards._live_refs()
-    wire_spec = shards._task_spec if isinstance(shards._task_spec, SpecNames) else None
-    sent = 0
-    for ref in refs:
-        handle = ref if isinstance(ref, _ShardFile) else getattr(ref, "key", None)
-        sent += len(pickle.dumps((wire_spec, params, handle), protocol=5))
-    received = len(refs) * len(pickle.dumps((0.0, params), protocol=5))
-    return StepTraffic(sent, received, len(refs))
 
 
 # Training --------------------------------------------------------------------------

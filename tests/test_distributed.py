@@ -6,10 +6,11 @@ import concurrent.futures as cf
 import multiprocessing
 import os
 import pathlib
+import pickle
 import subprocess
 import sys
-from collections.abc import Iterator
-from typing import Any, TypeAlias
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple, ParamSpec, TypeAlias, TypeVar
 
 import distributed
 import numpy as np
@@ -74,6 +75,50 @@ def make_data(m: int = M, seed: int = 0) -> tuple[np.ndarray[Any, Any], np.ndarr
 # leaky_relu(0.2) is a closure: it reaches other processes by name only.
 SPEC = fcfun.mlp([6, 16, 8, 3], hidden=["tanh", fcfun.leaky_relu(0.2)], output="softmax",
                  loss="softmax_cross_entropy")  # fmt: skip
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class Traffic(NamedTuple):
+    """Pickled bytes (protocol 5) per task, in submission order."""
+
+    sent: tuple[int, ...]  # the function and its arguments
+    received: tuple[int, ...]  # the result
+
+
+class RecordingExecutor(cf.Executor):
+    """An executor that hands every task to ``executor`` and records what it pickles.
+
+    Not a ``ThreadPoolExecutor`` and not dask's, so ``scatter`` places shards in files for
+    it, as for the process pool it wraps.
+    """
+
+    def __init__(self, executor: cf.Executor) -> None:
+        self._executor = executor
+        self._tasks: list[tuple[int, cf.Future[Any]]] = []
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> cf.Future[T]:
+        size = len(pickle.dumps((fn, args, kwargs), protocol=5))
+        future = self._executor.submit(fn, *args, **kwargs)
+        self._tasks.append((size, future))
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._executor.shutdown(wait, cancel_futures=cancel_futures)
+
+    def take(self) -> Traffic:
+        """The tasks submitted since the last ``take`` (waiting for their results)."""
+        tasks, self._tasks = self._tasks, []
+        return Traffic(
+            tuple(size for size, _ in tasks),
+            tuple(len(pickle.dumps(future.result(), protocol=5)) for _, future in tasks),
+        )
+
+
+def params_nbytes(params: fcfun.Params) -> int:
+    return sum(a.nbytes for layer in params for a in layer)
 
 
 def assert_params_close(a: fcfun.Params, b: fcfun.Params, atol: float = ATOL) -> None:
@@ -289,16 +334,14 @@ def test_dask_shards_stay_on_distinct_workers(client: DaskClient) -> None:
         params = fcfun.init(SPEC, seed=0)
         for step in range(3):
             fd.sharded_loss_and_grad(executor, SPEC, params, shards, alpha=float(step))
-        traffic = fd.step_traffic(shards, params)
     after = client.run(transfers)
     incoming = sum(after[w][0] - before[w][0] for w in after)
     outgoing = sum(after[w][1] - before[w][1] for w in after)
     assert incoming == 0  # no worker fetched anything from another: no shard moved
-    assert 0 < outgoing < 3 * (traffic.received + 1024)  # the gradients, nothing more
-    params_bytes = sum(a.nbytes for layer in params for a in layer)
-    assert traffic.n_tasks == 2
-    assert 2 * params_bytes < traffic.sent < 2 * params_bytes + 4096
-    assert 2 * params_bytes < traffic.received < 2 * params_bytes + 4096
+    # What the workers sent is the gradients, nothing more: a loss and a gradient per task,
+    # 2 tasks per step, 3 steps (fewer if Dask kept a result of the same pure task).
+    result_bytes = len(pickle.dumps((0.0, params), protocol=5))
+    assert 2 * params_nbytes(params) < outgoing < 3 * (2 * result_bytes + 1024)
 
 
 def test_process_pool_shards_are_files_removed_on_close(
@@ -308,10 +351,31 @@ def test_process_pool_shards_are_files_removed_on_close(
     with fd.scatter(process_pool, SPEC, X, y, 2) as shards:
         paths = [path for ref in shards._live_refs() for path in ref]
         assert all(os.path.exists(path) for path in paths)
-        params = fcfun.init(SPEC, seed=0)
-        params_bytes = sum(a.nbytes for layer in params for a in layer)
-        assert fd.step_traffic(shards, params).sent < 2 * params_bytes + 4096
+        fd.sharded_loss_and_grad(process_pool, SPEC, fcfun.init(SPEC, seed=0), shards)
     assert not any(os.path.exists(path) for path in paths)
+
+
+def test_a_process_pool_step_sends_the_params_and_gets_gradients(
+    process_pool: cf.ProcessPoolExecutor,
+) -> None:
+    X, y = make_data(2_000)  # a shard's rows: 1000 x 6 float64, far beyond the slack below
+    recording = RecordingExecutor(process_pool)
+    params = fcfun.init(SPEC, seed=0)
+    params_bytes = params_nbytes(params)
+    with fd.scatter(recording, SPEC, X, y, 2) as shards:
+        assert shards.placement == "files"
+        for _ in range(2):
+            fd.sharded_loss_and_grad(recording, SPEC, params, shards)
+        traffic = recording.take()
+    assert len(traffic.sent) == len(traffic.received) == 2 * 2  # one task per shard and step
+    for sent in traffic.sent:  # the spec by name, the params and two file names
+        assert params_bytes < sent < params_bytes + 4096
+    for received in traffic.received:  # a loss and a gradient
+        assert params_bytes < received < params_bytes + 4096
+    # The recording sees rows when a task does carry them: "memory" pickles every shard.
+    with fd.scatter(recording, SPEC, X, y, 2, placement="memory") as shards:
+        fd.sharded_loss_and_grad(recording, SPEC, params, shards)
+    assert all(sent > params_bytes + X.nbytes // 2 for sent in recording.take().sent)
 
 
 def test_errors_name_what_is_wrong(thread_pool: cf.ThreadPoolExecutor, client: DaskClient) -> None:
