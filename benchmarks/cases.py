@@ -2,12 +2,14 @@
 
 ``small`` is scikit-learn's digits (1797 x 64, 64-128-64-10, batch 32, 20 epochs); ``large``
 is synthetic (60000 x 784 with a linear teacher, 784-512-256-10, batch 256, 1 epoch).
-Targets are one-hot float rows prepared once, in the case's dtype.
+Targets are one-hot float rows prepared once, in the case's dtype. Each case trains with one of
+three optimizers (``Case.optimizer``): plain SGD at the case's ``lr``, SGD with momentum 0.9
+(PyTorch's, no dampening) at the same ``lr``, or Adam at lr 1e-3 with PyTorch's defaults.
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -15,6 +17,11 @@ import numpy.typing as npt
 import fcfun
 
 SEED = 0
+
+OptimizerName = Literal["sgd", "momentum", "adam"]
+OPTIMIZERS: tuple[OptimizerName, ...] = ("sgd", "momentum", "adam")
+MOMENTUM = 0.9
+ADAM_LR, ADAM_B1, ADAM_B2, ADAM_EPS = 1e-3, 0.9, 0.999, 1e-8
 
 
 class Case(NamedTuple):
@@ -28,6 +35,8 @@ class Case(NamedTuple):
     batch_size: int
     epochs: int
     lr: float
+    """The learning rate of plain and momentum SGD (Adam uses ``ADAM_LR``)."""
+    optimizer: OptimizerName = "sgd"
 
     @property
     def spec(self) -> fcfun.MLP:
@@ -36,6 +45,26 @@ class Case(NamedTuple):
     @property
     def dtype(self) -> np.dtype[Any]:
         return self.X.dtype
+
+    @property
+    def step_size(self) -> float:
+        """The learning rate of this case's optimizer."""
+        return ADAM_LR if self.optimizer == "adam" else self.lr
+
+    @property
+    def optimizer_label(self) -> str:
+        if self.optimizer == "sgd":
+            return f"sgd, lr {self.lr:g}"
+        if self.optimizer == "momentum":
+            return f"sgd momentum {MOMENTUM:g}, lr {self.lr:g}"
+        return f"adam, lr {ADAM_LR:g}"
+
+    def fcfun_optimizer(self) -> fcfun.Optimizer[Any]:
+        if self.optimizer == "sgd":
+            return fcfun.sgd(self.lr)
+        if self.optimizer == "momentum":
+            return fcfun.sgd(self.lr, momentum=MOMENTUM)
+        return fcfun.adam(ADAM_LR, b1=ADAM_B1, b2=ADAM_B2, eps=ADAM_EPS)
 
     def params(self) -> fcfun.Params:
         """fcfun's initial parameters: every competitor starts from copies of these."""

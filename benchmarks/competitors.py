@@ -1,5 +1,6 @@
-"""Every competitor trains ``case`` from the same weights with plain SGD and returns its final
-weights as ``Params`` (so they can be compared) and its per-epoch mean training loss.
+"""Every competitor trains ``case`` from the same weights with the case's optimizer (plain SGD,
+momentum SGD or Adam: ``Case.optimizer``) and returns its final weights as ``Params`` (so they
+can be compared) and its per-epoch mean training loss.
 
 fcfun, the hand loop and PyTorch visit the rows in fcfun's order (each epoch's rows gathered
 once, then cut into consecutive batches); scikit-learn shuffles with its own generator unless
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
-from cases import SEED, Case
+from cases import ADAM_B1, ADAM_B2, ADAM_EPS, ADAM_LR, MOMENTUM, SEED, Case
 
 import fcfun
 
@@ -31,7 +32,7 @@ def fcfun_fit(case: Case, params: fcfun.Params) -> Trained:
         case.spec,
         case.X,
         case.Y,
-        optimizer=fcfun.sgd(case.lr),
+        optimizer=case.fcfun_optimizer(),
         epochs=case.epochs,
         batch_size=case.batch_size,
         seed=SEED,
@@ -58,6 +59,15 @@ def _softmax_loss_delta(Z: fcfun.FloatArray, Y: fcfun.FloatArray) -> float:
 
 
 def hand_loop(case: Case, params: fcfun.Params) -> Trained:
+    """The hand-written loop for the case's optimizer."""
+    if case.optimizer == "momentum":
+        return hand_momentum(case, params)
+    if case.optimizer == "adam":
+        return hand_adam(case, params)
+    return hand_sgd(case, params)
+
+
+def hand_sgd(case: Case, params: fcfun.Params) -> Trained:
     """The imperative loop a numpy programmer writes: in-place updates, no checks."""
     Ws = [layer.W.copy() for layer in params]
     bs = [layer.b.copy() for layer in params]
@@ -94,6 +104,130 @@ def hand_loop(case: Case, params: fcfun.Params) -> Trained:
     return Trained(tuple(fcfun.Dense(W, b) for W, b in zip(Ws, bs, strict=True)), losses)
 
 
+LayerUpdate = Callable[[int, int, fcfun.FloatArray, fcfun.FloatArray], None]
+"""``update(t, index, dW, db)``: update layer ``index`` in place at step ``t`` (1 for the first
+batch); ``dW`` and ``db`` are fresh gradient arrays that the update may overwrite."""
+
+
+def _hand_train(
+    case: Case, Ws: list[fcfun.FloatArray], bs: list[fcfun.FloatArray], update: LayerUpdate
+) -> list[float]:
+    """``hand_sgd``'s loop with the update of each layer left to ``update``; returns the losses.
+
+    As in ``hand_sgd``, a layer is updated as soon as its gradients are known, after its old
+    weights have been used for the gradient of the layer below.
+    """
+    X, Y, batch_size = case.X, case.Y, case.batch_size
+    m, n_layers = X.shape[0], len(Ws)
+    losses = []
+    t = 0
+    for epoch in range(case.epochs):
+        order = np.random.default_rng([SEED, epoch]).permutation(m)
+        X_epoch, Y_epoch = X[order], Y[order]
+        total = 0.0
+        for start in range(0, m, batch_size):
+            t += 1
+            x, y = X_epoch[start : start + batch_size], Y_epoch[start : start + batch_size]
+            acts = [x]
+            for W, b in zip(Ws[:-1], bs[:-1], strict=True):
+                Z = acts[-1] @ W
+                Z += b
+                np.maximum(Z, 0.0, out=Z)
+                acts.append(Z)
+            dZ = acts[-1] @ Ws[-1]
+            dZ += bs[-1]
+            total += _softmax_loss_delta(dZ, y) * x.shape[0]
+            for index in range(n_layers - 1, -1, -1):
+                dW = acts[index].T @ dZ
+                db = dZ.sum(axis=0)
+                if index > 0:
+                    dA = dZ @ Ws[index].T
+                    dA *= acts[index] > 0
+                    dZ = dA
+                update(t, index, dW, db)
+        losses.append(total / m)
+    return losses
+
+
+def _momentum_step(
+    p: fcfun.FloatArray, g: fcfun.FloatArray, buf: fcfun.FloatArray, lr: float, mu: float
+) -> None:
+    """PyTorch SGD momentum (no dampening), in place: ``buf = buf*mu + g; p -= lr*buf``."""
+    buf *= mu
+    buf += g
+    np.multiply(buf, lr, out=g)
+    p -= g
+
+
+def hand_momentum(case: Case, params: fcfun.Params) -> Trained:
+    """SGD with momentum 0.9: in-place momentum buffers (zero at the start), as ``hand_sgd``."""
+    Ws = [layer.W.copy() for layer in params]
+    bs = [layer.b.copy() for layer in params]
+    W_bufs = [np.zeros_like(W) for W in Ws]
+    b_bufs = [np.zeros_like(b) for b in bs]
+    lr, mu = case.lr, MOMENTUM
+
+    def update(t: int, index: int, dW: fcfun.FloatArray, db: fcfun.FloatArray) -> None:
+        _momentum_step(Ws[index], dW, W_bufs[index], lr, mu)
+        _momentum_step(bs[index], db, b_bufs[index], lr, mu)
+
+    losses = _hand_train(case, Ws, bs, update)
+    return Trained(tuple(fcfun.Dense(W, b) for W, b in zip(Ws, bs, strict=True)), losses)
+
+
+_ADAM_W1 = 1 - ADAM_B1  # the lerp weight of the first moment (< 0.5: start + w * (end - start))
+_ADAM_W2 = 1 - ADAM_B2
+
+
+def _adam_step(
+    p: fcfun.FloatArray,
+    g: fcfun.FloatArray,
+    m: fcfun.FloatArray,
+    v: fcfun.FloatArray,
+    scratch: fcfun.FloatArray,
+    lr: float,
+    correction1: float,
+    correction2_sqrt: float,
+) -> None:
+    """PyTorch Adam in place, in fcfun's (and PyTorch's) order of operations; ``g`` is used up.
+
+    ``v = v*b2 + ((1-b2)*g)*g``, ``m = m + (1-b1)*(g - m)``,
+    ``p -= lr * ((m / c1) / (sqrt(v) / sqrt(c2) + eps))``.
+    """
+    v *= ADAM_B2
+    np.multiply(g, _ADAM_W2, out=scratch)
+    scratch *= g
+    v += scratch
+    np.subtract(g, m, out=g)
+    g *= _ADAM_W1
+    m += g
+    np.sqrt(v, out=scratch)
+    scratch /= correction2_sqrt
+    scratch += ADAM_EPS
+    np.divide(m, correction1, out=g)
+    g /= scratch
+    g *= lr
+    p -= g
+
+
+def hand_adam(case: Case, params: fcfun.Params) -> Trained:
+    """Adam (lr 1e-3, PyTorch's defaults): in-place moments and one scratch array per parameter."""
+    Ws = [layer.W.copy() for layer in params]
+    bs = [layer.b.copy() for layer in params]
+    W_state = [(np.zeros_like(W), np.zeros_like(W), np.empty_like(W)) for W in Ws]
+    b_state = [(np.zeros_like(b), np.zeros_like(b), np.empty_like(b)) for b in bs]
+    lr = ADAM_LR
+
+    def update(t: int, index: int, dW: fcfun.FloatArray, db: fcfun.FloatArray) -> None:
+        correction1 = 1 - ADAM_B1**t
+        correction2_sqrt = (1 - ADAM_B2**t) ** 0.5  # as fcfun writes it (not math.sqrt)
+        _adam_step(Ws[index], dW, *W_state[index], lr, correction1, correction2_sqrt)
+        _adam_step(bs[index], db, *b_state[index], lr, correction1, correction2_sqrt)
+
+    losses = _hand_train(case, Ws, bs, update)
+    return Trained(tuple(fcfun.Dense(W, b) for W, b in zip(Ws, bs, strict=True)), losses)
+
+
 def matmul_floor(case: Case, params: fcfun.Params) -> Trained:
     """Only the matrix products of the same steps, into preallocated outputs."""
     Ws = [layer.W for layer in params]
@@ -122,20 +256,25 @@ def matmul_floor(case: Case, params: fcfun.Params) -> Trained:
 
 
 def sklearn_fit(case: Case, params: fcfun.Params, *, shuffle: bool = True) -> Trained:
-    """MLPClassifier with plain SGD, started from ``params`` (integer labels, one-hot inside)."""
+    """MLPClassifier with the case's optimizer, started from ``params`` (integer labels,
+    one-hot inside). Its Adam adds ``eps`` to ``sqrt(v)`` before the bias correction of ``v``
+    (PyTorch and fcfun after it), in effect ``eps / sqrt(1 - b2**t)``: not the same steps."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
 
     clf: Any = MLPClassifier(
         hidden_layer_sizes=case.sizes[1:-1],
         activation="relu",
-        solver="sgd",
+        solver="adam" if case.optimizer == "adam" else "sgd",
         alpha=0.0,
         batch_size=case.batch_size,
         learning_rate="constant",
-        learning_rate_init=case.lr,
-        momentum=0.0,
+        learning_rate_init=case.step_size,
+        momentum=MOMENTUM if case.optimizer == "momentum" else 0.0,
         nesterovs_momentum=False,
+        beta_1=ADAM_B1,
+        beta_2=ADAM_B2,
+        epsilon=ADAM_EPS,
         max_iter=case.epochs,
         shuffle=shuffle,
         random_state=SEED,
@@ -161,14 +300,15 @@ def sklearn_fit(case: Case, params: fcfun.Params, *, shuffle: bool = True) -> Tr
 
 def torch_available() -> bool:
     try:
-        import torch  # noqa: F401
+        import torch  # type: ignore[import-not-found, unused-ignore]  # noqa: F401
     except ImportError:
         return False
     return True
 
 
 def torch_fit(case: Case, params: fcfun.Params) -> Trained:
-    """nn.Sequential + CrossEntropyLoss on one-hot targets + torch.optim.SGD, eager on CPU."""
+    """nn.Sequential + CrossEntropyLoss on one-hot targets + torch.optim.SGD or Adam, eager on
+    CPU (single-tensor optimizer code, PyTorch's default there)."""
     import torch
     from torch import nn
 
@@ -184,7 +324,14 @@ def torch_fit(case: Case, params: fcfun.Params) -> Trained:
             layers.append(nn.ReLU())
     model = nn.Sequential(*layers)
     criterion = nn.CrossEntropyLoss()
-    optimizer = torch.optim.SGD(model.parameters(), lr=case.lr)
+    optimizer: torch.optim.Optimizer
+    if case.optimizer == "adam":
+        optimizer = torch.optim.Adam(
+            model.parameters(), lr=ADAM_LR, betas=(ADAM_B1, ADAM_B2), eps=ADAM_EPS
+        )
+    else:
+        momentum = MOMENTUM if case.optimizer == "momentum" else 0.0
+        optimizer = torch.optim.SGD(model.parameters(), lr=case.lr, momentum=momentum)
     X, Y = torch.from_numpy(case.X), torch.from_numpy(case.Y)
     m, batch_size = case.X.shape[0], case.batch_size
     losses = []

@@ -4,6 +4,10 @@ Run with ``make bench`` (which unsets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE), o
 ``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/run.py [--quick]``.
 Every table is measured in this one run: competitors alternate within each repeat and
 the tables quote medians. Peak memory is measured in a fresh process per competitor.
+Training is timed for three optimizers per case (plain SGD, momentum SGD, Adam); memory,
+scaling and the scikit-learn agreement of one epoch use plain SGD unless stated.
+``--quick`` (a smoke test) times and checks momentum and Adam on the small cases only, and
+times them for fcfun and the numpy loop only.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import tracemalloc
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from cases import Case, large, small
+from cases import OPTIMIZERS, Case, OptimizerName, large, small
 from competitors import (
     Competitor,
     Predictor,
@@ -80,12 +84,20 @@ def interleaved(
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
-def train_times(case: Case, repeats: int) -> dict[str, float]:
+def train_times(case: Case, repeats: int, only: Sequence[str] | None = None) -> dict[str, float]:
+    """Median time of every competitor (or of those named in ``only``) on ``case``."""
     params = case.params()
     runs: dict[str, Callable[[], object]] = {
-        name: functools.partial(f, case, params) for name, f in competitors().items()
+        name: functools.partial(f, case, params)
+        for name, f in competitors().items()
+        if only is None or name in only
     }
     return interleaved(runs, repeats)
+
+
+def optimizers_for(case_name: str, quick: bool) -> tuple[OptimizerName, ...]:
+    """All three optimizers, but only plain SGD on the large cases under ``--quick``."""
+    return ("sgd",) if quick and "large" in case_name else OPTIMIZERS
 
 
 # Agreement ---------------------------------------------------------------------------
@@ -98,21 +110,35 @@ def max_difference(a: fcfun.Params, b: fcfun.Params) -> float:
     )
 
 
-def verify(case: Case) -> list[str]:
-    """Check that the competitors compute what fcfun computes, before anything is timed."""
+def identical(a: fcfun.Params, b: fcfun.Params) -> bool:
+    return all(
+        np.array_equal(x.W, y.W) and np.array_equal(x.b, y.b) for x, y in zip(a, b, strict=True)
+    )
+
+
+def verify(case: Case, everyone: bool = True) -> list[str]:
+    """Check that the competitors compute what fcfun computes, before anything is timed.
+
+    Only the numpy loop unless ``everyone`` (PyTorch if installed, and scikit-learn).
+    """
     params = case.params()
     reference = fcfun_fit(case, params)
     lines = []
     others: dict[str, Competitor] = {"numpy loop": hand_loop}
-    if torch_available():
+    if everyone and torch_available():
         others["pytorch"] = torch_fit
+    label = f"{case.name}, {case.optimizer_label}"
     for name, f in others.items():
         got = f(case, params)
         loss = max(abs(x - y) for x, y in zip(reference.losses, got.losses, strict=True))
+        same = " (bit-identical)" if identical(reference.params, got.params) else ""
         lines.append(
-            f"{case.name}: fcfun vs {name}: max |param diff| "
-            f"{max_difference(reference.params, got.params):.1e}, max |loss diff| {loss:.1e}"
+            f"{label}: fcfun vs {name}: max |param diff| "
+            f"{max_difference(reference.params, got.params):.1e}{same}, "
+            f"max |loss diff| {loss:.1e}"
         )
+    if not everyone:
+        return lines
     # scikit-learn draws its own order, so compare one epoch on rows pre-permuted by fcfun's.
     order = case.orders()[0]
     one = case._replace(X=case.X[order], Y=case.Y[order], labels=case.labels[order], epochs=1)
@@ -120,7 +146,7 @@ def verify(case: Case) -> list[str]:
         one.spec,
         one.X,
         one.Y,
-        optimizer=fcfun.sgd(one.lr),
+        optimizer=one.fcfun_optimizer(),
         epochs=1,
         batch_size=one.batch_size,
         seed=0,
@@ -128,9 +154,10 @@ def verify(case: Case) -> list[str]:
         shuffle=False,
     )
     got = sklearn_fit(one, params, shuffle=False)
+    note = " (its eps is added before the bias correction)" if case.optimizer == "adam" else ""
     lines.append(
-        f"{case.name}: fcfun vs scikit-learn (1 epoch, same order): max |param diff| "
-        f"{max_difference(state.params, got.params):.1e}"
+        f"{label}: fcfun vs scikit-learn (1 epoch, same order): max |param diff| "
+        f"{max_difference(state.params, got.params):.1e}{note}"
     )
     return lines
 
@@ -180,16 +207,21 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def training_table(times: dict[str, dict[str, float]]) -> str:
+def training_table(times: dict[tuple[str, str], dict[str, float]]) -> str:
+    """One row per (case, optimizer); a competitor not timed in a row shows as a dash."""
     names = list(competitors())
-    header = ["case", *(f"{n} (s)" for n in names), "fcfun / numpy loop", "fcfun / floor"]
-    header += [f"{n} / fcfun" for n in names if n in ("scikit-learn", "pytorch")]
+    others = [n for n in names if n in ("scikit-learn", "pytorch")]
+    header = ["case", "optimizer", *(f"{n} (s)" for n in names)]
+    header += ["fcfun / numpy loop", "fcfun / floor", *(f"{n} / fcfun" for n in others)]
+
+    def ratio(t: dict[str, float], a: str, b: str) -> str:
+        return f"{t[a] / t[b]:.2f}" if a in t and b in t else "-"
+
     rows = []
-    for case_name, t in times.items():
-        fc = t["fcfun"]
-        row = [case_name, *(f"{t[n]:.3f}" for n in names)]
-        row += [f"{fc / t['numpy loop']:.2f}", f"{fc / t['matmul floor']:.2f}"]
-        row += [f"{t[n] / fc:.2f}" for n in names if n in ("scikit-learn", "pytorch")]
+    for (case_name, optimizer), t in times.items():
+        row = [case_name, optimizer, *(f"{t[n]:.3f}" if n in t else "-" for n in names)]
+        row += [ratio(t, "fcfun", "numpy loop"), ratio(t, "fcfun", "matmul floor")]
+        row += [ratio(t, n, "fcfun") for n in others]
         rows.append(row)
     return table(header, rows)
 
@@ -288,7 +320,7 @@ def machine() -> str:
         *("pool: " + line for line in blas),
     ]
     if torch_available():
-        import torch
+        import torch  # type: ignore[import-not-found, unused-ignore]
 
         lines.append(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
@@ -303,15 +335,22 @@ def main(argv: list[str]) -> None:
     quick = "--quick" in argv
     small_repeats, large_repeats = (3, 1) if quick else (11, 5)
     print(machine(), flush=True)
-    print("\n## Agreement (float64)")
-    for name in ("small float64", "large float64"):
-        for line in verify(make_case(name)):
-            print(line, flush=True)
-    times = {}
+    print("\n## Agreement (float64; float32 against the numpy loop only)")
+    checked = ["small float64", "large float64", "small float32"]
+    for name in checked if quick else [*checked, "large float32"]:
+        case = make_case(name)
+        for optimizer in optimizers_for(name, quick):
+            for line in verify(case._replace(optimizer=optimizer), everyone=case.dtype == F64):
+                print(line, flush=True)
+    times: dict[tuple[str, str], dict[str, float]] = {}
     for name in CASES:
         case = make_case(name)
-        times[name] = train_times(case, small_repeats if "small" in name else large_repeats)
-        print(f"timed {name}", flush=True)
+        for optimizer in optimizers_for(name, quick):
+            one = case._replace(optimizer=optimizer)
+            repeats = small_repeats if "small" in name else large_repeats
+            only = ("fcfun", "numpy loop") if quick and optimizer != "sgd" else None
+            times[name, one.optimizer_label] = train_times(one, repeats, only)
+            print(f"timed {name}, {one.optimizer_label}", flush=True)
     print("\n## Training time, median of interleaved repeats\n")
     print(training_table(times), flush=True)
     if quick:
