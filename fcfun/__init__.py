@@ -10,6 +10,7 @@ from fcfun._activations import sigmoid as sigmoid
 from fcfun._activations import softmax as softmax
 from fcfun._activations import softplus as softplus
 from fcfun._activations import tanh as tanh
+from fcfun._environment import replay_environment as replay_environment
 from fcfun._errors import DivergenceError as DivergenceError
 from fcfun._gradcheck import gradcheck as gradcheck
 from fcfun._initializers import Initializer as Initializer
@@ -205,6 +206,7 @@ __all__ = [
     "predict",
     "r2_score",
     "relu",
+    "replay_environment",
     "rmsprop",
     "save",
     "scale",

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from fcfun._blas import fixed_threads
 from fcfun._network import checked_arguments, output_and_value, training_activations, value_and_grad
 from fcfun._spec import MLP
 from fcfun._types import Dense, FloatArray, Params
@@ -89,8 +90,9 @@ def gradcheck(
     )
     X_checked, Y_checked = X_checked.astype(np.float64), Y_checked.astype(np.float64)
     activations = training_activations(spec)
-    loss, analytical = value_and_grad(spec, activations, params, X_checked, Y_checked, alpha)
-    numerical = numerical_grad(spec, params, X_checked, Y_checked, alpha, eps)
+    with fixed_threads():
+        loss, analytical = value_and_grad(spec, activations, params, X_checked, Y_checked, alpha)
+        numerical = numerical_grad(spec, params, X_checked, Y_checked, alpha, eps)
     unit_noise = 16 * float(np.finfo(np.float64).eps) * (abs(loss) + 1) / eps
     worst = 0.0
     for a_layer, n_layer in zip(analytical, numerical, strict=True):

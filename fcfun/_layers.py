@@ -9,6 +9,9 @@ network runs, layer by layer, on every path (``forward``, ``predict``,
 
 Returned arrays are read-only, except with ``donate=True``: fcfun's own passes hand
 over arrays they own and get writeable results that they own in turn (see ``_types``).
+The network's functions run these with a fixed BLAS thread count (``_blas``), so that
+their bits do not depend on the machine; called directly, they run in whatever BLAS
+setting the caller has.
 """
 
 from __future__ import annotations

@@ -7,8 +7,9 @@ A loss whose link is the output activation (``spec.fused``) takes the output lay
 logits: the training passes run that layer as identity and let the loss compute its
 value and ``dZ`` from ``Z`` (``link_value_and_grad``).
 
-Public functions validate their arguments once; ``value_and_grad`` is the unchecked
-core the training loop calls on data checked once per ``fit``.
+Public functions validate their arguments once and run with the BLAS single-threaded
+(``_blas``: the bits do not depend on the thread count); ``value_and_grad`` is the
+unchecked core the training loop calls on data checked once per ``fit``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from fcfun._activations import Activation, identity
+from fcfun._blas import fixed_threads
 from fcfun._initializers import Initializer, glorot_uniform, zeros
 from fcfun._layers import dense_backward, dense_forward
 from fcfun._losses import link_delta, link_value_and_grad
@@ -195,7 +197,7 @@ def forward(spec: MLP, params: Params, X: FloatArray) -> tuple[FloatArray, Cache
     ``X`` is converted to the parameters' dtype. Output and caches are read-only.
     """
     spec, params, X, _ = checked_arguments(spec, params, X)
-    with np.errstate(over="ignore", invalid="ignore"):
+    with fixed_threads(), np.errstate(over="ignore", invalid="ignore"):
         A, caches = forward_pass(params, spec.activations, X, donate=False)
     _require_finite("forward pass", X, A)
     return A, caches
@@ -215,7 +217,7 @@ def predict(spec: MLP, params: Params, X: FloatArray, *, chunk_size: int = 8192)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     out = np.empty((X.shape[0], spec.sizes[-1]), dtype=params[0].W.dtype)
-    with np.errstate(over="ignore", invalid="ignore"):
+    with fixed_threads(), np.errstate(over="ignore", invalid="ignore"):
         for start in range(0, X.shape[0], chunk_size):
             rows = slice(start, start + chunk_size)
             A, _ = forward_pass(params, spec.activations, X[rows], donate=True)
@@ -236,7 +238,7 @@ def backward(spec: MLP, params: Params, caches: Caches, Y: Any) -> Params:
     Y = check_targets(spec, Y, caches[-1].A.shape[0], dtype)
     A = caches[-1].A
     activations = training_activations(spec)
-    with np.errstate(over="ignore", invalid="ignore"):
+    with fixed_threads(), np.errstate(over="ignore", invalid="ignore"):
         dA = link_delta(A, Y) if spec.fused else spec.loss.grad(A, Y)
         grads = backward_pass(params, activations, caches, dA, donate=False)
     _require_finite("backward pass", caches[0].X, *(a for g in grads for a in g))
@@ -286,7 +288,7 @@ def loss_and_grad(
     """
     alpha = check_real(alpha, "alpha", low=0.0)
     spec, params, X, Y_checked = checked_arguments(spec, params, X, Y)
-    with np.errstate(over="ignore", invalid="ignore"):
+    with fixed_threads(), np.errstate(over="ignore", invalid="ignore"):
         loss, grads = value_and_grad(spec, training_activations(spec), params, X, Y_checked, alpha)
     _require_finite("loss", X, np.asarray(loss), *(a for g in grads for a in g))
     return loss, seal_tree(grads)

@@ -580,7 +580,7 @@ def trace(decay: float, nesterov: bool = False) -> Optimizer[TraceState]:
         if look_ahead:
             g += momentum * new  # the update g + mu b, in g's array
         else:
-            np.copyto(g, new)  # the update is the buffer; the state keeps its own array
+            g[...] = new  # the update is the buffer; the state keeps its own array
         return seal(new)
 
     def update(grads: Params, state: TraceState, params: Params) -> tuple[Params, TraceState]:
@@ -627,10 +627,13 @@ def scale_by_adam(
         correction2_sqrt = (1 - beta2**t) ** 0.5
 
         def moments(m: FloatArray, v: FloatArray, g: FloatArray) -> tuple[FloatArray, ...]:
-            nu = seal(_average_of_squares(v, g, beta2, 1 - beta2))
+            nu = v * beta2
+            scratch = g * (1 - beta2)
+            scratch *= g
+            nu += scratch  # v * b2 + ((1 - b2) * g) * g
             mu = seal(_lerp_into(m, g, 1 - beta1))  # g's array holds m_t from here
             u = mu / correction1
-            denominator = np.sqrt(nu)
+            denominator = np.sqrt(seal(nu), out=scratch)
             denominator /= correction2_sqrt
             denominator += epsilon
             u /= denominator

@@ -25,6 +25,7 @@ from typing import Any, Generic, Literal, NamedTuple, Protocol, TypeAlias, TypeV
 import numpy as np
 from toolz import accumulate, drop, pipe
 
+from fcfun._blas import fixed_threads
 from fcfun._errors import DivergenceError
 from fcfun._metrics import Metric
 from fcfun._network import init, output_and_value, training_activations, value_and_grad
@@ -329,7 +330,8 @@ def train_step(
     ``optimizer.update`` then ``apply_updates``; an optimizer with a donated update
     (every built-in) runs it in the fresh gradients' arrays (see ``donated_step``).
     """
-    return make_step(batch_gradient(spec, alpha), optimizer)(state, batch)
+    with fixed_threads():
+        return make_step(batch_gradient(spec, alpha), optimizer)(state, batch)
 
 
 def all_finite(params: Params) -> bool:
@@ -350,7 +352,8 @@ def evaluate(
     alpha = check_real(alpha, "alpha", low=0.0)
     validate = validator(spec, data, metric, alpha)
     assert validate is not None
-    return validate(params)
+    with fixed_threads():
+        return validate(params)
 
 
 def epoch_function(
@@ -375,7 +378,7 @@ def epoch_function(
         try:
             # A diverging run overflows on its way to the non-finite loss that stops it:
             # that is reported as a DivergenceError, not as numpy warnings.
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            with fixed_threads(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 done = functools.reduce(step, batches_of(state.seed, epoch), start)
         except _Diverged as diverged:
             raise _divergence(state, epoch, diverged) from None
@@ -387,7 +390,8 @@ def epoch_function(
         if validate is None:
             history = history._replace(train_loss=train_loss)
         else:
-            val_loss, val_metric = validate(done.params)
+            with fixed_threads():
+                val_loss, val_metric = validate(done.params)
             history = History(
                 train_loss, (*history.val_loss, val_loss), (*history.val_metric, val_metric)
             )

@@ -56,6 +56,7 @@ from typing import Any, Literal, NamedTuple, TypeAlias, TypeVar
 import numpy as np
 from toolz import pipe
 
+from fcfun._blas import fixed_threads
 from fcfun._metrics import Metric
 from fcfun._network import penalty, training_activations, value_and_grad
 from fcfun._optimizers import Optimizer
@@ -195,7 +196,7 @@ def _shard_loss_and_grad(
     """One task: the unpenalized mean loss and gradient on one shard (runs in a worker)."""
     model = spec if isinstance(spec, MLP) else _named_spec(spec)
     rows = _Shard(_mapped(data.X), _mapped(data.Y)) if isinstance(data, _ShardFile) else data
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    with fixed_threads(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         loss, grads = value_and_grad(model, training_activations(model), params, rows.X, rows.Y)
     return loss, seal_tree(grads)
 
