@@ -21,19 +21,34 @@ an array leaf is stored as is, a ``bool`` / ``int`` / ``float`` as a 0-d bool / 
 float64 array, a ``str`` (or an activation's or loss's name) as a 0-d str array, and a
 ``None`` not at all. ``opt_state_structure`` lists ``fcfun._tree.structure`` of the state,
 so a checkpoint says which kind each leaf was and the tree's exact shape.
+
+A file from anyone: ``load`` refuses what is not a regular file before opening it (a FIFO
+or a device never blocks it), opens only the members the layout names, and reads each
+member's ``.npy`` header before its data. The header must fit what is known by then: the
+spec (read first) sizes the params, ``optimizer.init(params)`` sizes every optimizer-state
+member and ``opt_state_structure``, and a name is at most 256 characters (a ``str`` leaf
+1024, or its template's length). The archive's directory must give the member exactly the
+header's size, and the data is read in chunks up to one byte past that size. So a member
+costs what the spec and the template say it holds, however much its stream claims or
+decompresses to; only the history arrays, which nothing else sizes, cost what their
+stream really holds. Members compressed other than by deflate are refused (zipfile's
+bzip2 and lzma readers expand a whole block at once, however far).
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import math
 import os
+import stat
 import struct
 import tempfile
+import tokenize
 import zipfile
 import zlib
-from collections.abc import Callable, Mapping
-from typing import IO, Any, Protocol, TypeVar
+from collections.abc import Callable, Iterator, Mapping
+from typing import IO, Any, NamedTuple, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -76,6 +91,21 @@ _UNREADABLE = (
     RuntimeError,
 )
 
+# Limits on what a member may declare, where neither the spec nor the template sizes it.
+_HEADER_BYTES = 10_000
+"""The longest ``.npy`` header read: numpy's own limit (``max_header_size``)."""
+_NAME_CHARS = 256
+"""The longest activation or loss name read (fcfun's own are under 40 characters)."""
+_TEXT_CHARS = 1024
+"""The longest ``str`` leaf of an optimizer state read, or its template's length if longer."""
+_CHUNK = 1 << 20
+"""Bytes of member data asked for at a time."""
+_COMPRESSIONS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+"""The members ``load`` reads: stored (``np.savez``) or deflated (``np.savez_compressed``).
+zipfile inflates a deflated member only as far as each read asks; its bzip2 and lzma
+readers decompress a whole chunk of input at once, with no limit on what it expands to."""
+_METHOD_NAMES = {zipfile.ZIP_BZIP2: " (bzip2)", zipfile.ZIP_LZMA: " (lzma)"}
+
 
 S = TypeVar("S", covariant=True)
 """The optimizer state's type."""
@@ -98,44 +128,110 @@ class HasInit(Protocol[S]):
 def save(path: str | os.PathLike[str], spec: MLP, state: TrainState[Any]) -> None:
     """Write ``spec`` and ``state`` to one ``.npz`` checkpoint at ``path``, atomically.
 
-    ``path`` is used exactly as given (no ``.npz`` is appended). The file is written to a
-    temporary file in the same directory, flushed and fsynced, then renamed onto
-    ``path``: a reader sees the old checkpoint or the new one, never part of one, and
-    an error or interruption leaves any previous file untouched and no temporary file
-    behind. The new file has the temporary file's mode (readable by its owner only).
-    ``spec`` and ``state`` are not modified.
+    ``path`` is used exactly as given (no ``.npz`` is appended). The file is written in
+    the same directory, flushed and fsynced, then renamed onto ``path``: a reader sees
+    the old checkpoint or the new one, never part of one, and an error leaves any
+    previous file untouched. The new file is readable by its owner only. ``spec`` and
+    ``state`` are not modified.
+
+    What an interrupted save leaves: where Linux has unnamed files (``O_TMPFILE``; most
+    local filesystems), the data goes to a file with no name, which the kernel deletes
+    if the process dies for any reason (SIGTERM, SIGKILL, power loss); it is named
+    ``.<name>.<random>.tmp`` only between linking it into the directory and renaming it
+    onto ``path``, two system calls, so a process killed in that instant leaves it.
+    Elsewhere the data goes to a file of that name from the start: an exception
+    (``KeyboardInterrupt`` too) removes it, but a process killed by a signal, which runs
+    no Python code, leaves it behind. ``<name>`` is the first 64 bytes of ``path``'s
+    name, so the temporary name always fits wherever ``path``'s own name does.
 
     Args:
-        path: where to write; its directory must exist.
+        path: where to write: a file name, in a directory that exists.
         spec: the network's spec; every activation and the loss must be fcfun's own
             (their names are what is saved).
         state: the training state; its optimizer state is a tree of tuples /
             NamedTuples of arrays, bools, ints, floats, strs and ``None``.
 
     Raises:
-        TypeError, ValueError: ``spec`` or ``state`` cannot be saved (params that do not
-            fit the spec or are not finite, a custom activation, a leaf of another type,
-            a negative epoch, ...); the message names it, and nothing is written.
+        TypeError, ValueError: ``path`` names no file (``""``, a directory's path ending
+            in a separator, ``.`` or ``..``), or ``spec`` or ``state`` cannot be saved
+            (params that do not fit the spec or are not finite, a custom activation, a
+            leaf of another type, a negative epoch, ...); the message names it, and
+            nothing is written.
     """
-    entries = _entries(spec, state)
     target = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(target))
-    name = ""
+    directory, name = os.path.split(target)
+    if name in ("", os.curdir, os.pardir):
+        raise ValueError(f"path must name a file to write, got {target!r}")
+    entries = _entries(spec, state)
+    directory = directory or os.curdir
+    hint = _hint(name)
+    temporary = ""
     try:
-        with tempfile.NamedTemporaryFile(
-            delete=False, dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".tmp"
-        ) as temporary:
-            name = temporary.name
-            np.savez(temporary, allow_pickle=False, **entries)
-            temporary.flush()
-            os.fsync(temporary.fileno())
-        os.replace(name, target)
+        descriptor = _unnamed_file(directory)
+        if descriptor is None:
+            descriptor, temporary = tempfile.mkstemp(
+                dir=directory, prefix=f".{hint}.", suffix=".tmp"
+            )
+        with open(descriptor, "wb") as file:
+            np.savez(file, allow_pickle=False, **entries)
+            file.flush()
+            os.fsync(file.fileno())
+            if not temporary:
+                temporary = _link(file.fileno(), directory, hint)
+        os.replace(temporary, target)
     except BaseException:
-        if name:
+        if temporary:
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(name)
+                os.unlink(temporary)
         raise
     _fsync_directory(directory)
+
+
+def _hint(name: str) -> str:
+    """The start of ``name`` for a temporary file's name: at most 64 bytes of it."""
+    hint = name[:64]
+    while len(os.fsencode(hint)) > 64:
+        hint = hint[:-1]
+    return hint
+
+
+def _unnamed_file(directory: str) -> int | None:
+    """A file with no name in ``directory``, open for writing, or None where there is none.
+
+    Linux's ``O_TMPFILE`` (some filesystems lack it: then ``open`` fails and the caller
+    uses a named file, which also reports a directory that does not exist). It gets a
+    name through ``/proc/self/fd``, so it needs ``/proc`` too.
+    """
+    flag = getattr(os, "O_TMPFILE", 0)
+    if not flag or not os.path.isdir("/proc/self/fd"):
+        return None
+    try:
+        return os.open(directory, flag | os.O_WRONLY, 0o600)
+    except OSError:
+        return None
+
+
+def _link(descriptor: int, directory: str, hint: str) -> str:
+    """Give the unnamed file open at ``descriptor`` a new name in ``directory``; the path."""
+    # linkat(AT_SYMLINK_FOLLOW) on the /proc link, as open(2) shows: a dir_fd makes Python
+    # call linkat, since plain link(2) on Linux would link the /proc symlink itself.
+    directory_descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        for _ in range(100):
+            name = f".{hint}.{os.urandom(6).hex()}.tmp"
+            try:
+                os.link(
+                    f"/proc/self/fd/{descriptor}",
+                    name,
+                    dst_dir_fd=directory_descriptor,
+                    follow_symlinks=True,
+                )
+            except FileExistsError:
+                continue
+            return os.path.join(directory, name)
+    finally:
+        os.close(directory_descriptor)
+    raise FileExistsError(f"no free temporary name for .{hint}.*.tmp in {directory!r}")
 
 
 def _fsync_directory(directory: str) -> None:
@@ -231,7 +327,10 @@ def load(path: str | os.PathLike[str], *, optimizer: HasInit[S]) -> tuple[MLP, T
 
     The optimizer state is rebuilt on ``optimizer.init(params)`` as a template, so it
     comes back with the template's exact types and must match its structure, kinds,
-    shapes and dtypes. Every array returned is read-only. Nothing is unpickled.
+    shapes and dtypes. Every array returned is read-only. Nothing is unpickled. A file
+    from anyone is safe to try: a member is refused from its ``.npy`` header when it
+    declares more than the spec or the template lets it hold, and no member's data is
+    read past what its header declares (see the module docstring).
 
     Args:
         path: the checkpoint, used exactly as given.
@@ -253,32 +352,15 @@ def load(path: str | os.PathLike[str], *, optimizer: HasInit[S]) -> tuple[MLP, T
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        ValueError: the file is damaged ("cannot be read as an fcfun checkpoint") or
-            is not a valid one (a key missing, unknown, or of the wrong shape or dtype,
-            an unknown name, a state that ``optimizer`` does not produce); the
-            message names the key.
+        ValueError: the file is not a regular file or is damaged ("cannot be read as an
+            fcfun checkpoint"), or is not a valid one (a key missing, unknown, or of the
+            wrong shape or dtype or declaring more data than it may hold, an unknown
+            name, a state that ``optimizer`` does not produce); the message names the
+            key.
     """
     shown = repr(os.fspath(path))
-    entries = _read(path, shown)
-    missing = [key for key in _FIXED_KEYS if key not in entries]
-    if missing:
-        raise _invalid(shown, f"missing key {missing[0]!r}")
-    version = _integer(shown, entries, "format_version")
-    if version != FORMAT_VERSION:
-        raise _invalid(
-            shown, f"format_version is {version}; this fcfun reads version {FORMAT_VERSION}"
-        )
-    spec = _spec(shown, entries)
-    params = _params(shown, entries, spec)
-    opt_keys = {key for key in entries if key == _OPT_STATE or key.startswith(_OPT_STATE + "/")}
-    unknown = sorted(set(entries) - set(_FIXED_KEYS) - opt_keys - _param_keys(spec))
-    if unknown:
-        raise _invalid(shown, f"unknown key {unknown[0]!r}")
-    opt_state = _opt_state(shown, entries, opt_keys, optimizer.init(params))
-    history = History(*(_history(shown, entries, f"history/{f}") for f in _HISTORY_FIELDS))
-    epoch = _counter(shown, entries, "epoch")
-    seed = _counter(shown, entries, "seed")
-    return spec, TrainState(params, opt_state, epoch, seed, history)
+    with _open(path, shown) as archive:
+        return _checkpoint(archive, optimizer)
 
 
 def _invalid(shown: str, reason: str) -> ValueError:
@@ -289,106 +371,305 @@ def _unreadable(shown: str, reason: object) -> ValueError:
     return ValueError(f"{shown} cannot be read as an fcfun checkpoint (a .npz archive): {reason}")
 
 
-def _read(path: str | os.PathLike[str], shown: str) -> dict[str, npt.NDArray[Any]]:
-    """Every array in the archive by key (its member name less ``.npy``), read-only."""
-    with open(path, "rb") as file:
+class _Archive(NamedTuple):
+    """An open checkpoint: its name for messages, its zip and its members by key."""
+
+    shown: str
+    zip: zipfile.ZipFile
+    members: Mapping[str, zipfile.ZipInfo]
+
+
+_FILE_TYPES = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _regular(shown: str, mode: int) -> None:
+    """Refuse anything but a regular file: reading a FIFO or a device may never end."""
+    if not stat.S_ISREG(mode):
+        what = next((name for is_type, name in _FILE_TYPES if is_type(mode)), "a special file")
+        raise _unreadable(shown, f"it is {what}, not a regular file")
+
+
+@contextlib.contextmanager
+def _open(path: str | os.PathLike[str], shown: str) -> Iterator[_Archive]:
+    """The archive at ``path``, once it is known to be a regular file."""
+    _regular(shown, os.stat(path).st_mode)
+    # Were the path replaced by a FIFO since the stat, O_NONBLOCK opens it at once and the
+    # fstat refuses it; for a regular file the flag changes nothing, and is cleared.
+    nonblocking = getattr(os, "O_NONBLOCK", 0)
+    with open(os.open(path, os.O_RDONLY | nonblocking | getattr(os, "O_BINARY", 0)), "rb") as file:
+        _regular(shown, os.fstat(file.fileno()).st_mode)
+        if nonblocking:
+            os.set_blocking(file.fileno(), True)
         try:
             archive = zipfile.ZipFile(file)
         except _UNREADABLE as error:
             raise _unreadable(shown, error) from error
         with archive:
-            entries: dict[str, npt.NDArray[Any]] = {}
+            members: dict[str, zipfile.ZipInfo] = {}
             for info in archive.infolist():
                 key = info.filename.removesuffix(".npy")
-                if key == info.filename or key in entries:
-                    what = "a second" if key in entries else "a non-.npy"
+                if key == info.filename or key in members:
+                    what = "a second" if key in members else "a non-.npy"
                     raise _invalid(shown, f"the archive holds {what} member {info.filename!r}")
-                try:
-                    with archive.open(info) as member:
-                        entries[key] = _read_npy(shown, key, member)
-                except _UNREADABLE as error:
-                    if isinstance(error, _Refused):
-                        raise
-                    raise _unreadable(shown, f"key {key!r}: {error}") from error
-    return entries
+                members[key] = info
+            yield _Archive(shown, archive, members)
 
 
-class _Refused(ValueError):
-    """A readable member that fcfun will not read (an object array)."""
-
-
-def _read_npy(shown: str, key: str, member: IO[bytes]) -> npt.NDArray[Any]:
-    buffer = io.BytesIO(member.read())
-    version = np.lib.format.read_magic(buffer)
-    if version == (1, 0):
-        _, _, dtype = np.lib.format.read_array_header_1_0(buffer)
-    elif version == (2, 0):
-        _, _, dtype = np.lib.format.read_array_header_2_0(buffer)
-    else:
-        raise ValueError(f"unsupported .npy format version {version}")
-    if dtype.hasobject:
-        raise _Refused(
-            f"{shown} is not a valid fcfun checkpoint: key {key!r} holds an object array "
-            f"(dtype {dtype}), which would need pickle; fcfun never loads those"
+def _checkpoint(archive: _Archive, optimizer: HasInit[S]) -> tuple[MLP, TrainState[S]]:
+    """Read and check every member, in an order where each one's size is known first."""
+    shown, members = archive.shown, archive.members
+    missing = [key for key in _FIXED_KEYS if key not in members]
+    if missing:
+        raise _invalid(shown, f"missing key {missing[0]!r}")
+    version = _integer(archive, "format_version")
+    if version != FORMAT_VERSION:
+        raise _invalid(
+            shown, f"format_version is {version}; this fcfun reads version {FORMAT_VERSION}"
         )
-    buffer.seek(0)
-    array = np.lib.format.read_array(buffer, allow_pickle=False)
-    if buffer.read(1):
-        raise ValueError("trailing bytes after the array data")
-    return freeze(array)
+    spec = _spec(archive)
+    params = _params(archive, spec)
+    opt_keys = {key for key in members if key == _OPT_STATE or key.startswith(_OPT_STATE + "/")}
+    unknown = sorted(set(members) - set(_FIXED_KEYS) - opt_keys - _param_keys(spec))
+    if unknown:
+        raise _invalid(shown, f"unknown key {unknown[0]!r}")
+    opt_state = _opt_state(archive, opt_keys, optimizer.init(params))
+    history = History(*(_history(archive, f"history/{field}") for field in _HISTORY_FIELDS))
+    epoch = _counter(archive, "epoch")
+    seed = _counter(archive, "seed")
+    return spec, TrainState(params, opt_state, epoch, seed, history)
 
 
-def _array(
-    shown: str, entries: Mapping[str, npt.NDArray[Any]], key: str, kinds: str, ndim: int
-) -> npt.NDArray[Any]:
-    """The array at ``key``, of a dtype kind in ``kinds`` and ``ndim`` dimensions."""
-    array = entries[key]
-    if array.dtype.kind not in kinds or array.ndim != ndim:
-        names = {"i": "integer", "u": "integer", "b": "bool", "f": "float", "U": "str"}
-        expected = " or ".join(dict.fromkeys(names[k] for k in kinds))
+# One member ---------------------------------------------------------------------------
+
+
+class _Bound(NamedTuple):
+    """What a member may hold, known before any of its data is read.
+
+    ``kinds``: the dtype kinds allowed (``""``: any but object); ``ndim``: its number of
+    dimensions (``None``: any); ``max_values``: the most values (``None``: as many as the
+    member holds); ``max_itemsize``: the most bytes a value; ``why``: what sets the limits,
+    for the message; ``exactly``: the one shape and dtype allowed, if there is one.
+    """
+
+    kinds: str
+    ndim: int | None
+    max_values: int | None
+    max_itemsize: int
+    why: str
+    exactly: tuple[tuple[int, ...], np.dtype[Any]] | None = None
+
+
+class _Header(NamedTuple):
+    """A member's ``.npy`` header, and its ``length`` in bytes (all that precedes the data)."""
+
+    shape: tuple[int, ...]
+    fortran_order: bool
+    dtype: np.dtype[Any]
+    length: int
+
+
+_KIND_NAMES = {"i": "integer", "u": "integer", "b": "bool", "f": "float", "U": "str"}
+
+
+def _read(archive: _Archive, key: str, bound: _Bound) -> npt.NDArray[Any]:
+    """The member at ``key``, read-only, if its header fits ``bound``.
+
+    The header is read and checked before any data; then exactly the data it declares is
+    read, one chunk at a time, and one byte more to see the member end there.
+    """
+    shown, info = archive.shown, archive.members[key]
+    if info.compress_type not in _COMPRESSIONS:
+        raise _unreadable(
+            shown,
+            f"key {key!r} is compressed with zip method {info.compress_type}"
+            f"{_METHOD_NAMES.get(info.compress_type, '')}; fcfun reads stored or deflated "
+            f"members only",
+        )
+    with contextlib.ExitStack() as stack:
+        with _damage(shown, key):
+            member = stack.enter_context(archive.zip.open(info))
+            header = _header(member)
+        _check(shown, key, header, bound)
+        with _damage(shown, key):
+            size = math.prod(header.shape) * header.dtype.itemsize
+            if info.file_size != header.length + size:
+                raise ValueError(
+                    f"the archive's directory gives the member {info.file_size} bytes, its "
+                    f".npy header {header.length + size}"
+                )
+            data = _data(member, size)
+            if size == 0:
+                return freeze(np.zeros(header.shape, header.dtype))
+            array = np.frombuffer(data, dtype=header.dtype)
+            return freeze(array.reshape(header.shape, order="F" if header.fortran_order else "C"))
+
+
+@contextlib.contextmanager
+def _damage(shown: str, key: str) -> Iterator[None]:
+    """Report what reading the member at ``key`` raises as damage to the archive there."""
+    try:
+        yield
+    except _UNREADABLE as error:
+        raise _unreadable(shown, f"key {key!r}: {error}") from error
+
+
+def _exactly(member: IO[bytes], size: int, what: str) -> bytes:
+    data = member.read(size)
+    if len(data) != size:
+        raise ValueError(f"the member ends inside {what}")
+    return data
+
+
+def _header(member: IO[bytes]) -> _Header:
+    """Parse a ``.npy`` header, reading at most ``_HEADER_BYTES`` of it."""
+    start = _exactly(member, 8, "the .npy magic string")
+    version = np.lib.format.read_magic(io.BytesIO(start))
+    if version not in ((1, 0), (2, 0)):
+        raise ValueError(f"unsupported .npy format version {version}")
+    length_bytes = _exactly(member, 2 if version == (1, 0) else 4, "the .npy header")
+    length = int.from_bytes(length_bytes, "little")
+    if length > _HEADER_BYTES:
+        raise ValueError(f"a .npy header of {length} bytes; fcfun reads at most {_HEADER_BYTES}")
+    buffer = io.BytesIO(start + length_bytes + _exactly(member, length, "the .npy header"))
+    np.lib.format.read_magic(buffer)
+    read = (
+        np.lib.format.read_array_header_1_0
+        if version == (1, 0)
+        else np.lib.format.read_array_header_2_0
+    )
+    try:
+        shape, fortran_order, dtype = read(buffer)
+    except (tokenize.TokenError, SyntaxError, RecursionError) as error:
+        # numpy re-tokenizes a header it cannot parse (one from Python 2), and lets these out
+        raise ValueError(f"cannot parse the .npy header: {error}") from None
+    if not all(0 <= n < 2**63 for n in shape):
+        raise ValueError(f"the .npy header declares shape {shape}")
+    return _Header(tuple(int(n) for n in shape), bool(fortran_order), dtype, buffer.tell())
+
+
+def _described(header: _Header) -> str:
+    return f"an array of shape {header.shape} and dtype {header.dtype}"
+
+
+def _check(shown: str, key: str, header: _Header, bound: _Bound) -> None:
+    """Refuse a header that does not fit ``bound``, before any of the data is read."""
+    dtype, shape = header.dtype, header.shape
+    if dtype.hasobject:
         raise _invalid(
             shown,
-            f"key {key!r} must be a {ndim}-D {expected} array, got {describe(array)}",
+            f"key {key!r} holds an object array (dtype {dtype}), which would need pickle; "
+            f"fcfun never loads those",
         )
-    return array
+    if bound.exactly is not None and (shape, dtype) != bound.exactly:
+        raise _invalid(
+            shown,
+            f"key {key!r} must have shape {bound.exactly[0]} and dtype {bound.exactly[1]} "
+            f"({bound.why}), got shape {shape} and dtype {dtype}",
+        )
+    if bound.kinds and (dtype.kind not in bound.kinds or len(shape) != bound.ndim):
+        expected = " or ".join(dict.fromkeys(_KIND_NAMES[kind] for kind in bound.kinds))
+        raise _invalid(
+            shown,
+            f"key {key!r} must be a {bound.ndim}-D {expected} array, got {_described(header)}",
+        )
+    count = math.prod(shape)
+    if (
+        bound.max_values is not None and count > bound.max_values
+    ) or dtype.itemsize > bound.max_itemsize:
+        most = (
+            "values"
+            if bound.max_values is None
+            else f"at most {bound.max_values} value{'' if bound.max_values == 1 else 's'}"
+        )
+        raise _invalid(
+            shown,
+            f"key {key!r} declares {_described(header)}, more than it may hold: {most} of at "
+            f"most {bound.max_itemsize} bytes each ({bound.why})",
+        )
+    if count and not dtype.itemsize:
+        raise _invalid(
+            shown,
+            f"key {key!r} declares {_described(header)}, whose values have no bytes, "
+            f"which fcfun never writes",
+        )
 
 
-def _integer(shown: str, entries: Mapping[str, npt.NDArray[Any]], key: str) -> int:
-    return int(_array(shown, entries, key, "iu", 0))
+def _data(member: IO[bytes], size: int) -> bytearray:
+    """Exactly ``size`` bytes from ``member``, which must end there; never more read."""
+    data = bytearray()
+    while len(data) <= size:
+        chunk = member.read(min(_CHUNK, size + 1 - len(data)))
+        if not chunk:
+            break
+        data += chunk
+    if len(data) > size:
+        raise ValueError(f"the member's data runs past the {size} bytes its .npy header declares")
+    if len(data) < size:
+        raise ValueError(
+            f"the member's data ends after {len(data)} of the {size} bytes its .npy header declares"
+        )
+    return data
 
 
-def _counter(shown: str, entries: Mapping[str, npt.NDArray[Any]], key: str) -> int:
-    value = _integer(shown, entries, key)
+# The keys -----------------------------------------------------------------------------
+
+_INTEGER = _Bound("iu", 0, 1, 8, "one integer")
+_BOOL = _Bound("b", 0, 1, 1, "one bool")
+_FLOAT = _Bound("f", 0, 1, 16, "one float")
+_HISTORY = _Bound("f", 1, None, 16, "a history of floats")
+
+
+def _text(chars: int, why: str) -> _Bound:
+    """One str of at most ``chars`` characters (numpy stores 4 bytes a character)."""
+    return _Bound("U", 0, 1, 4 * chars, f"{why}, of at most {chars} characters")
+
+
+def _integer(archive: _Archive, key: str) -> int:
+    return int(_read(archive, key, _INTEGER))
+
+
+def _counter(archive: _Archive, key: str) -> int:
+    value = _integer(archive, key)
     if value < 0:
-        raise _invalid(shown, f"key {key!r} must be a non-negative integer, got {value}")
+        raise _invalid(archive.shown, f"key {key!r} must be a non-negative integer, got {value}")
     return value
 
 
-def _spec(shown: str, entries: Mapping[str, npt.NDArray[Any]]) -> MLP:
-    stored_sizes = _array(shown, entries, "spec/sizes", "iu", 1).tolist()
+def _spec(archive: _Archive) -> MLP:
+    shown, members = archive.shown, len(archive.members)
+    why = f"the archive's {members} members hold two per layer"
+    sizes_bound = _Bound("iu", 1, members, 8, why)
+    stored_sizes = _read(archive, "spec/sizes", sizes_bound).tolist()
     try:
         sizes = check_sizes(stored_sizes)
     except (TypeError, ValueError) as error:
         raise _invalid(shown, f"key 'spec/sizes': {error}") from None
-    names = _array(shown, entries, "spec/activations", "U", 1).tolist()
-    if len(names) != len(sizes) - 1:
+    layers = len(sizes) - 1
+    names_bound = _text(_NAME_CHARS, f"an activation name per layer of sizes {sizes}")
+    names = _read(archive, "spec/activations", names_bound._replace(ndim=1, max_values=layers))
+    if len(names) != layers:
         raise _invalid(
             shown,
-            f"key 'spec/activations' must hold {len(sizes) - 1} names for sizes {sizes}, "
-            f"got {len(names)}",
+            f"key 'spec/activations' must hold {layers} names for sizes {sizes}, got {len(names)}",
         )
-    for name in names:
+    for name in names.tolist():
         try:
             parse_activation(name)
         except ValueError as error:
             raise _invalid(shown, f"key 'spec/activations': {error}") from None
-    loss_name = str(_array(shown, entries, "spec/loss", "U", 0)[()])
+    loss_name = str(_read(archive, "spec/loss", _text(_NAME_CHARS, "a loss name"))[()])
     try:
         parse_loss(loss_name)
     except ValueError as error:
         raise _invalid(shown, f"key 'spec/loss': {error}") from None
     try:
-        return spec_from_names(SpecNames(sizes, tuple(names), loss_name))
+        return spec_from_names(SpecNames(sizes, tuple(names.tolist()), loss_name))
     except (TypeError, ValueError) as error:
         raise _invalid(shown, f"key 'spec': {error}") from None
 
@@ -397,31 +678,43 @@ def _param_keys(spec: MLP) -> set[str]:
     return {f"params/{layer}/{field}" for layer in range(spec.n_layers) for field in "Wb"}
 
 
-def _params(shown: str, entries: Mapping[str, npt.NDArray[Any]], spec: MLP) -> Params:
-    missing = sorted(_param_keys(spec) - set(entries))
+def _params(archive: _Archive, spec: MLP) -> Params:
+    missing = sorted(_param_keys(spec) - set(archive.members))
     if missing:
-        raise _invalid(shown, f"missing key {missing[0]!r} for sizes {spec.sizes}")
+        raise _invalid(archive.shown, f"missing key {missing[0]!r} for sizes {spec.sizes}")
+
+    def read(layer: int, field: str, shape: tuple[int, ...]) -> npt.NDArray[Any]:
+        why = f"float32 or float64 of shape {shape} for sizes {spec.sizes}"
+        return _read(archive, f"params/{layer}/{field}", _Bound("", None, math.prod(shape), 8, why))
+
     params = tuple(
-        Dense(entries[f"params/{layer}/W"], entries[f"params/{layer}/b"])
-        for layer in range(spec.n_layers)
+        Dense(read(layer, "W", (n_in, n_out)), read(layer, "b", (n_out,)))
+        for layer, (n_in, n_out) in enumerate(zip(spec.sizes, spec.sizes[1:], strict=False))
     )
     try:
         params_dtype(spec, params)
     except (TypeError, ValueError) as error:
-        raise _invalid(shown, f"the params do not match the spec: {error}") from None
+        raise _invalid(archive.shown, f"the params do not match the spec: {error}") from None
     return params
 
 
-def _opt_state(
-    shown: str, entries: Mapping[str, npt.NDArray[Any]], keys: set[str], template: T
-) -> T:
-    stored = _array(shown, entries, "opt_state_structure", "U", 2)
+def _opt_state(archive: _Archive, keys: set[str], template: T) -> T:
+    shown = archive.shown
+    expected = structure(template, prefix=_OPT_STATE)
+    longest = max(len(text) for node in expected for text in node)
+    # Room for another optimizer's state too, whose first difference the message then shows.
+    nodes, chars = 4 * len(expected) + 64, 2 * longest + 64
+    why = (
+        f"optimizer.init(params) has {len(expected)} nodes named in at most {longest} "
+        f"characters; room is left for {nodes} nodes named in {chars}"
+    )
+    bound = _Bound("U", 2, 2 * nodes, 4 * chars, why)
+    stored = _read(archive, "opt_state_structure", bound)
     if stored.shape[1:] != (2,):
         raise _invalid(
             shown, f"key 'opt_state_structure' must have shape (n, 2), got {stored.shape}"
         )
     saved = [(str(key), str(kind)) for key, kind in stored.tolist()]
-    expected = structure(template, prefix=_OPT_STATE)
     if saved != expected:
         first = next(
             (i for i, (a, b) in enumerate(zip(saved, expected, strict=False)) if a != b),
@@ -444,7 +737,7 @@ def _opt_state(
         elif key not in keys:
             raise _invalid(shown, f"missing key {key!r} of the optimizer state")
         else:
-            leaves[key] = _leaf(shown, entries, key, kinds[key])
+            leaves[key] = _leaf(archive, key, kinds[key], leaf)
     extra = sorted(keys - set(leaves))
     if extra:
         raise _invalid(shown, f"unknown key {extra[0]!r}: not a leaf of the optimizer state")
@@ -461,19 +754,30 @@ def _node(nodes: list[tuple[str, str]], index: int) -> str:
     return f"{kind} at {key!r}"
 
 
-def _leaf(shown: str, entries: Mapping[str, npt.NDArray[Any]], key: str, kind: str) -> object:
+def _leaf(archive: _Archive, key: str, kind: str, template: Leaf) -> object:
+    """The leaf at ``key`` of ``kind``, sized by the template's leaf there."""
+    shown = archive.shown
     if kind == "array":
-        return entries[key]
+        assert isinstance(template, np.ndarray | np.generic)
+        shape, dtype = template.shape, template.dtype
+        why = "as optimizer.init(params) has it"
+        bound = _Bound("", None, template.size, dtype.itemsize, why, (shape, dtype))
+        return _read(archive, key, bound)
     if kind == "int":
-        return _integer(shown, entries, key)
+        return _integer(archive, key)
     if kind == "bool":
-        return bool(_array(shown, entries, key, "b", 0))
+        return bool(_read(archive, key, _BOOL))
     if kind == "float":
-        array = _array(shown, entries, key, "f", 0)
+        array = _read(archive, key, _FLOAT)
         if array.dtype.itemsize != 8:
             raise _invalid(shown, f"key {key!r} must be a float64 scalar, got {array.dtype}")
         return float(array)
-    text = str(_array(shown, entries, key, "U", 0)[()])
+    if kind in ("activation", "loss"):
+        bound = _text(_NAME_CHARS, f"an {kind} name")
+    else:
+        chars = max(_TEXT_CHARS, len(template) if isinstance(template, str) else 0)
+        bound = _text(chars, "a str")
+    text = str(_read(archive, key, bound)[()])
     try:
         if kind == "activation":
             return parse_activation(text)
@@ -484,8 +788,8 @@ def _leaf(shown: str, entries: Mapping[str, npt.NDArray[Any]], key: str, kind: s
     return text
 
 
-def _history(shown: str, entries: Mapping[str, npt.NDArray[Any]], key: str) -> tuple[float, ...]:
-    array = _array(shown, entries, key, "f", 1)
+def _history(archive: _Archive, key: str) -> tuple[float, ...]:
+    array = _read(archive, key, _HISTORY)
     if array.dtype.itemsize != 8:
-        raise _invalid(shown, f"key {key!r} must be float64, got {array.dtype}")
+        raise _invalid(archive.shown, f"key {key!r} must be float64, got {array.dtype}")
     return tuple(float(x) for x in array.tolist())

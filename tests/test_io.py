@@ -5,6 +5,9 @@ from __future__ import annotations
 import io
 import os
 import re
+import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -14,7 +17,7 @@ import numpy.typing as npt
 import pytest
 
 from fcfun._activations import Activation, identity, leaky_relu, relu, sigmoid, softmax, tanh
-from fcfun._io import FORMAT_VERSION, load, save
+from fcfun._io import FORMAT_VERSION, _unnamed_file, load, save
 from fcfun._losses import (
     binary_cross_entropy,
     half_squared_error,
@@ -412,10 +415,29 @@ def _with_label(state: TrainState[ToyState], label: Any) -> ToyState:
 # Atomic writes -----------------------------------------------------------------------
 
 
-def _interrupted_savez(exception: BaseException) -> Callable[..., None]:
+@pytest.fixture(params=["unnamed", "named"])
+def writer(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """How ``save`` writes: an unnamed file (Linux's O_TMPFILE), or a named one elsewhere."""
+    if request.param == "unnamed":
+        descriptor = _unnamed_file(str(tmp_path))
+        if descriptor is None:
+            pytest.skip("this platform or filesystem has no unnamed files (O_TMPFILE)")
+        os.close(descriptor)
+    else:
+        monkeypatch.delattr(os, "O_TMPFILE", raising=False)
+    return str(request.param)
+
+
+TEMPORARY = re.compile(r"\.run\.npz\.\w+\.tmp")
+
+
+def _interrupted_savez(
+    exception: BaseException, directory: Path, seen: list[list[str]]
+) -> Callable[..., None]:
     def savez(file: io.BufferedWriter, *args: Any, **kwds: Any) -> None:
         file.write(b"PK\x03\x04 half of a checkpoint")
         file.flush()
+        seen.append(sorted(os.listdir(directory)))
         raise exception
 
     return savez
@@ -423,14 +445,22 @@ def _interrupted_savez(exception: BaseException) -> Callable[..., None]:
 
 @pytest.mark.parametrize("exception", [OSError("disk full"), KeyboardInterrupt()])
 def test_an_interrupted_save_leaves_the_previous_checkpoint(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exception: BaseException
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exception: BaseException, writer: str
 ) -> None:
     path, spec, state = _checkpoint(tmp_path)
     before = path.read_bytes()
-    monkeypatch.setattr(np, "savez", _interrupted_savez(exception))
+    during: list[list[str]] = []
+    monkeypatch.setattr(np, "savez", _interrupted_savez(exception, tmp_path, during))
     with pytest.raises(type(exception)):
         save(path, spec, state._replace(epoch=4))
     monkeypatch.undo()
+    # An unnamed file is in no directory listing even while it is written.
+    [listing] = during
+    if writer == "unnamed":
+        assert listing == ["run.npz"]
+    else:
+        assert len(listing) == 2, listing
+        assert TEMPORARY.fullmatch(listing[0]), listing
     assert os.listdir(tmp_path) == ["run.npz"]
     assert path.read_bytes() == before
     _, loaded = load(path, optimizer=Toy())
@@ -438,11 +468,12 @@ def test_an_interrupted_save_leaves_the_previous_checkpoint(
 
 
 def test_a_failed_rename_leaves_no_temporary_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writer: str
 ) -> None:
     path, spec, state = _checkpoint(tmp_path)
 
     def refuse(source: str, target: str) -> None:
+        assert TEMPORARY.fullmatch(os.path.basename(source)), source
         raise PermissionError(f"cannot replace {target}")
 
     monkeypatch.setattr(os, "replace", refuse)
@@ -453,8 +484,84 @@ def test_a_failed_rename_leaves_no_temporary_file(
     assert load(path, optimizer=Toy())[1].epoch == 3
 
 
-def test_save_replaces_an_existing_checkpoint(tmp_path: Path) -> None:
+def test_save_replaces_an_existing_checkpoint(tmp_path: Path, writer: str) -> None:
     path, spec, state = _checkpoint(tmp_path)
     save(path, spec, state._replace(epoch=9))
     assert load(path, optimizer=Toy())[1].epoch == 9
     assert os.listdir(tmp_path) == ["run.npz"]
+    assert path.stat().st_mode & 0o077 == 0  # readable by its owner only
+
+
+@pytest.mark.parametrize("name", ["c" * 238 + ".npz", "é" * 119 + ".npz"], ids=["ascii", "utf-8"])
+def test_a_name_of_242_bytes_saves_and_loads(tmp_path: Path, writer: str, name: str) -> None:
+    assert len(os.fsencode(name)) == 242  # the temporary name must not add 14 bytes to it
+    spec, state = SPECS[1], _state(SPECS[1])
+    save(tmp_path / name, spec, state)
+    assert os.listdir(tmp_path) == [name]
+    assert (tmp_path / name).stat().st_mode & 0o077 == 0
+    loaded_spec, loaded = load(tmp_path / name, optimizer=Toy())
+    assert fingerprint((loaded_spec, loaded)) == fingerprint((spec, state))
+
+
+@pytest.mark.parametrize("path", ["", ".", "..", "inner/", "inner/.."])
+def test_a_path_that_names_no_file_is_refused_writing_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    (tmp_path / "inner").mkdir()
+    monkeypatch.chdir(tmp_path / "inner")
+    spec, state = SPECS[0], _state(SPECS[0])
+    with pytest.raises(
+        ValueError, match=re.escape(f"path must name a file to write, got {path!r}")
+    ):
+        save(path, spec, state)
+    assert os.listdir(tmp_path) == ["inner"]
+    assert os.listdir(tmp_path / "inner") == []
+
+
+def test_a_relative_name_is_written_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writer: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    save("run.npz", SPECS[0], _state(SPECS[0]))
+    assert os.listdir(tmp_path) == ["run.npz"]
+    assert load("run.npz", optimizer=Toy())[1].epoch == 3
+
+
+KILLED = r"""
+import os, signal, sys
+import numpy as np
+import fcfun
+
+path, writer = sys.argv[1], sys.argv[2]
+if writer == "named" and hasattr(os, "O_TMPFILE"):
+    del os.O_TMPFILE
+spec = fcfun.mlp([4, 8, 3], output="softmax", loss="softmax_cross_entropy")
+params = fcfun.init(spec, seed=0)
+state = fcfun.TrainState(params, fcfun.sgd(0.1).init(params), 0, 0, fcfun.History())
+
+def savez(file, *args, **kwds):
+    file.write(bytes(64 << 20))
+    file.flush()
+    os.kill(os.getpid(), signal.SIGTERM)  # no handler: the process ends here
+
+np.savez = savez
+fcfun.save(path, spec, state)
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals")
+def test_a_save_killed_by_sigterm(tmp_path: Path, writer: str) -> None:
+    """A killed process runs no Python: an unnamed file vanishes, a named one stays."""
+    path, _, _ = _checkpoint(tmp_path)
+    before = path.read_bytes()
+    args = [sys.executable, "-c", KILLED, str(path), writer]
+    completed = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)
+    assert completed.returncode == -signal.SIGTERM, completed.stderr
+    assert path.read_bytes() == before
+    left = sorted(os.listdir(tmp_path))
+    if writer == "unnamed":
+        assert left == ["run.npz"]
+    else:  # the documented leftover of the named fallback
+        assert len(left) == 2, left
+        assert TEMPORARY.fullmatch(left[0]), left
+        assert (tmp_path / left[0]).stat().st_size == 64 << 20
