@@ -392,7 +392,7 @@ def _regular(shown: str, mode: int) -> None:
     """Refuse anything but a regular file: reading a FIFO or a device may never end."""
     if not stat.S_ISREG(mode):
         what = next((name for is_type, name in _FILE_TYPES if is_type(mode)), "a special file")
-        raise _unreadable(shown, f"it is {what}, not a regular file")
+        raise _unreadable(shown, f"it must be a regular file, got {what}")
 
 
 @contextlib.contextmanager

@@ -23,6 +23,7 @@ from fcfun._blas import fixed_threads
 from fcfun._initializers import Initializer, glorot_uniform, zeros
 from fcfun._layers import dense_backward, dense_forward
 from fcfun._losses import link_delta, link_value_and_grad
+from fcfun._sources import Rows, check_rows, read_chunk, read_rows
 from fcfun._spec import MLP, check_spec, check_targets, params_dtype
 from fcfun._types import (
     Caches,
@@ -139,12 +140,39 @@ def output_value_and_grad(spec: MLP, A: FloatArray, Y: FloatArray) -> tuple[floa
     return spec.loss.value(A, Y), spec.loss.grad(A, Y)
 
 
+CHUNK_ROWS = 8192
+"""Rows per chunk when a whole data set is passed forward (``predict``, validation)."""
+
+
+def outputs(
+    params: Params,
+    activations: tuple[Activation, ...],
+    X: Rows,
+    dtype: np.dtype[Any],
+    chunk_size: int = CHUNK_ROWS,
+) -> FloatArray:
+    """The last layer's output for every row of ``X``, ``chunk_size`` rows at a time.
+
+    Memory beyond the output is one chunk's activations (and, for a streamed source or
+    data of another dtype, one chunk converted), whatever the number of rows.
+    """
+    m = X.shape[0]
+    if m <= chunk_size:
+        A, _ = forward_pass(params, activations, read_rows(X, slice(None), dtype), donate=True)
+        return A
+    out = np.empty((m, params[-1].b.shape[0]), dtype=dtype)
+    for start in range(0, m, chunk_size):
+        rows = slice(start, start + chunk_size)
+        out[rows], _ = forward_pass(params, activations, read_rows(X, rows, dtype), donate=True)
+    return out
+
+
 def output_and_value(
-    spec: MLP, params: Params, X: FloatArray, Y: FloatArray, alpha: float = 0.0
+    spec: MLP, params: Params, X: Rows, Y: FloatArray, alpha: float = 0.0
 ) -> tuple[FloatArray, float]:
-    """The network's output and the penalized mean loss, in one pass (unchecked; for
-    evaluation and gradient checks)."""
-    A, _ = forward_pass(params, training_activations(spec), X, donate=True)
+    """The network's output and the penalized mean loss over checked data, a chunk of rows
+    at a time (unchecked; for evaluation, validation and gradient checks)."""
+    A = outputs(params, training_activations(spec), X, Y.dtype)
     if spec.fused:  # A holds the logits
         loss = spec.loss.link_value(A, Y)
         A = spec.output.forward(A)
@@ -203,26 +231,31 @@ def forward(spec: MLP, params: Params, X: FloatArray) -> tuple[FloatArray, Cache
     return A, caches
 
 
-def predict(spec: MLP, params: Params, X: FloatArray, *, chunk_size: int = 8192) -> FloatArray:
+def predict(spec: MLP, params: Params, X: Any, *, chunk_size: int = CHUNK_ROWS) -> FloatArray:
     """The network's output for ``X``, computed ``chunk_size`` rows at a time.
 
-    Memory beyond the output is bounded by one chunk's activations, whatever ``m``.
+    Memory beyond the output is bounded by one chunk's activations, whatever ``m``: a
+    numpy memmap or a dask array is read, converted to the params' dtype and checked a
+    chunk at a time, and so is in-memory data of another dtype.
 
     >>> import fcfun, numpy as np
     >>> spec = fcfun.mlp([2, 3, 1], output=fcfun.sigmoid, loss=fcfun.binary_cross_entropy)
     >>> fcfun.predict(spec, fcfun.init(spec, seed=0), np.zeros((5, 2))).shape
     (5, 1)
     """
-    spec, params, X, _ = checked_arguments(spec, params, X)
+    spec = check_spec(spec)
+    dtype = params_dtype(spec, params)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
-    out = np.empty((X.shape[0], spec.sizes[-1]), dtype=params[0].W.dtype)
+    rows = check_rows(X, spec.sizes[0])
+    out = np.empty((rows.shape[0], spec.sizes[-1]), dtype=dtype)
     with fixed_threads(), np.errstate(over="ignore", invalid="ignore"):
-        for start in range(0, X.shape[0], chunk_size):
-            rows = slice(start, start + chunk_size)
-            A, _ = forward_pass(params, spec.activations, X[rows], donate=True)
-            out[rows] = A
-    _require_finite("forward pass", X, out)
+        for start in range(0, rows.shape[0], chunk_size):
+            span = slice(start, start + chunk_size)
+            chunk = read_chunk(rows, span, dtype)
+            A, _ = forward_pass(params, spec.activations, chunk, donate=True)
+            _require_finite("forward pass", chunk, A)
+            out[span] = A
     return freeze(out)
 
 

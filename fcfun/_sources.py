@@ -15,6 +15,7 @@ from typing import Any, Protocol, TypeAlias
 import numpy as np
 
 from fcfun._types import FloatArray, IntArray
+from fcfun._validation import check_real_dtype, check_rows_shape, real_array
 
 BLOCK_ELEMENTS = 1 << 18
 """Elements per block when a streamed source is checked (2 MiB of float64)."""
@@ -49,14 +50,46 @@ def is_streamed(X: object) -> bool:
 def read_rows(X: Rows, rows: IntArray | slice, dtype: np.dtype[Any]) -> FloatArray:
     """Rows ``rows`` of ``X`` as an in-memory array of ``dtype``.
 
-    In-memory data (already of ``dtype``) gives a view for a slice and a gather for an
-    index array; a streamed source reads just those rows.
+    In-memory data of ``dtype`` gives a view for a slice and a gather for an index array;
+    a streamed source (or data of another dtype) reads and converts just those rows.
     """
-    if isinstance(X, np.ndarray) and not isinstance(X, np.memmap):
+    if isinstance(X, np.ndarray) and not isinstance(X, np.memmap) and X.dtype == dtype:
         return X[rows] if isinstance(rows, slice) else np.take(X, rows, axis=0)
     with np.errstate(over="ignore"):  # values beyond dtype were refused when checked
         batch: FloatArray = np.asarray(X[rows]).astype(dtype, copy=False)
     return batch
+
+
+def check_rows(X: object, n_in: int, name: str = "X") -> Rows:
+    """``X`` as rows to read a chunk at a time: its shape and kind checked, no value read.
+
+    A streamed source stays one; anything else becomes an in-memory real array, not yet
+    converted (``read_chunk`` converts and checks each chunk).
+    """
+    if is_streamed(X):
+        source: RowSource = X  # type: ignore[assignment]
+        _check_shape_and_kind(source, n_in, name)
+        return source
+    array = real_array(X, name)
+    _check_shape_and_kind(array, n_in, name)
+    return array
+
+
+def read_chunk(X: Rows, rows: slice, dtype: np.dtype[Any], name: str = "X") -> FloatArray:
+    """Rows ``rows`` of checked rows (``check_rows``) as ``dtype``, refused unless finite."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        chunk: FloatArray = np.asarray(X[rows]).astype(dtype, copy=False)
+    if not np.isfinite(chunk).all():
+        raise ValueError(
+            f"{name} must be finite, got NaN or inf (or values beyond the range of {dtype}) "
+            f"in rows {rows.start}..{rows.start + len(chunk) - 1}"
+        )
+    return chunk
+
+
+def _check_shape_and_kind(X: RowSource, n_in: int, name: str) -> None:
+    check_rows_shape(tuple(X.shape), n_in, name)
+    check_real_dtype(np.dtype(X.dtype), name)
 
 
 def check_source(X: RowSource, n_in: int, dtype: np.dtype[Any], name: str = "X") -> RowSource:

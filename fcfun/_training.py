@@ -418,8 +418,7 @@ def validator(
     checked_metric = metric or spec.loss.metric
 
     def validate(params: Params) -> tuple[float, float]:
-        X = read_rows(validation.X, slice(None), validation.Y.dtype)
-        A, loss = output_and_value(spec, params, X, validation.Y, alpha)
+        A, loss = output_and_value(spec, params, validation.X, validation.Y, alpha)
         return loss, checked_metric(A, validation.Y)
 
     return validate
@@ -522,13 +521,19 @@ def start_state(
 def validation_data(
     spec: MLP, validation: tuple[Any, Any] | None, dtype: np.dtype[Any]
 ) -> Dataset | None:
-    """``(X_val, Y_val)`` checked once, or ``None``."""
+    """``(X_val, Y_val)`` checked once, or ``None``; a streamed ``X_val`` stays streamed
+    (validation reads it a chunk at a time)."""
     if validation is None:
         return None
     if not isinstance(validation, tuple) or len(validation) != 2:
         raise TypeError(f"validation must be a pair (X_val, Y_val), got {describe(validation)}")
-    val_X = check_X(validation[0], spec.sizes[0], dtype, name="validation X")
-    val_Y = check_targets(spec, validation[1], val_X.shape[0], dtype, name="validation Y")
+    X_val, Y_val = validation
+    if is_streamed(X_val):
+        source = check_source(X_val, spec.sizes[0], dtype, name="validation X")
+        targets = check_targets(spec, Y_val, source.shape[0], dtype, name="validation Y")
+        return Dataset(source, freeze(targets))
+    val_X = check_X(X_val, spec.sizes[0], dtype, name="validation X")
+    val_Y = check_targets(spec, Y_val, val_X.shape[0], dtype, name="validation Y")
     return Dataset(freeze(val_X), freeze(val_Y))
 
 

@@ -103,18 +103,30 @@ def check_sizes(sizes: object) -> tuple[int, ...]:
 def check_X(X: object, n_in: int, dtype: np.dtype[Any], name: str = "X") -> FloatArray:
     """A finite 2-D real array ``(m, n_in)`` with ``m >= 1``, as ``dtype``."""
     array = real_array(X, name)
-    if array.ndim != 2:
-        raise ValueError(
-            f"{name} must be a 2-D array (samples as rows) of shape (m, {n_in}), "
-            f"got shape {array.shape}"
-        )
-    if array.shape[0] == 0:
-        raise ValueError(f"{name} must hold at least one sample, got shape {array.shape}")
-    if array.shape[1] != n_in:
-        raise ValueError(
-            f"{name} must have {n_in} columns (the spec's input size), got shape {array.shape}"
-        )
+    check_rows_shape(tuple(array.shape), n_in, name)
     return cast_finite(array, dtype, name)
+
+
+def check_rows_shape(shape: tuple[int, ...], n_in: int, name: str = "X") -> None:
+    """The shape of inputs: 2-D ``(m, n_in)`` with ``m >= 1`` (samples as rows)."""
+    if len(shape) != 2:
+        raise ValueError(
+            f"{name} must be a 2-D array (samples as rows) of shape (m, {n_in}), got shape {shape}"
+        )
+    if shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one sample, got shape {shape}")
+    if shape[1] != n_in:
+        raise ValueError(
+            f"{name} must have {n_in} columns (the spec's input size), got shape {shape}"
+        )
+
+
+def check_real_dtype(dtype: np.dtype[Any], name: str = "X") -> None:
+    """Real numbers: float, integer or bool."""
+    if dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name} must hold real numbers (float, integer or bool), got dtype {dtype}"
+        )
 
 
 def real_array(value: object, name: str) -> np.ndarray[Any, Any]:
@@ -133,10 +145,7 @@ def real_array(value: object, name: str) -> np.ndarray[Any, Any]:
             raise ValueError(f"{name} must be a rectangular array, got ragged data") from error
     else:
         raise TypeError(f"{name} must be a numpy array, got {describe(value)}")
-    if array.dtype.kind not in "biuf":
-        raise TypeError(
-            f"{name} must hold real numbers (float, integer or bool), got dtype {array.dtype}"
-        )
+    check_real_dtype(array.dtype, name)
     return array
 
 

@@ -372,6 +372,32 @@ CATALOGUE = [
         "batch_size",
     ),
     Entry(
+        "load of a device file",
+        lambda: fcfun.load("/dev/null", optimizer=fcfun.sgd(0.1)),
+        ValueError,
+        "character device",
+    ),
+    Entry(
+        "load of a directory",
+        lambda: fcfun.load("/", optimizer=fcfun.sgd(0.1)),
+        ValueError,
+        "directory",
+    ),
+    Entry(
+        "save to an empty path",
+        lambda: fcfun.save(
+            "", CE, fcfun.fit(CE, X, Y, optimizer=fcfun.sgd(0.1), epochs=0, batch_size=2, seed=0)
+        ),
+        ValueError,
+        "path",
+    ),
+    Entry(
+        "predict on a memmap-like source holding NaN in a later chunk",
+        lambda: fcfun.predict(CE, P, np.vstack([X, np.full((1, 4), np.nan)]), chunk_size=4),
+        ValueError,
+        "rows 4..6",
+    ),
+    Entry(
         "a schedule that returns a string",
         lambda: fcfun.sgd(untyped(lambda step: "a")).update(P, fcfun.sgd(0.1).init(P), P),
         TypeError,

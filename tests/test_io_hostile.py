@@ -276,14 +276,14 @@ def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
     valid = _valid(tmp_path / "valid.npz")
     fifo = tmp_path / "fifo.npz"
     os.mkfifo(fifo)
-    _refused_in_child(fifo, valid, f"{str(fifo)!r} cannot be read", "it is a FIFO")
+    _refused_in_child(fifo, valid, f"{str(fifo)!r} cannot be read", "got a FIFO")
 
 
 @needs_linux
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero")
 def test_a_device_is_refused_without_reading_it(tmp_path: Path) -> None:
     valid = _valid(tmp_path / "valid.npz")
-    _refused_in_child("/dev/zero", valid, "'/dev/zero' cannot be read", "it is a character device")
+    _refused_in_child("/dev/zero", valid, "'/dev/zero' cannot be read", "got a character device")
 
 
 # Smaller hostile members, refused in this process --------------------------------------
@@ -295,7 +295,7 @@ def _refused(path: Path, *phrases: str) -> None:
 
 
 def test_a_directory_is_refused(tmp_path: Path) -> None:
-    _refused(tmp_path, "cannot be read", "it is a directory, not a regular file")
+    _refused(tmp_path, "cannot be read", "it must be a regular file, got a directory")
 
 
 def test_a_header_that_claims_gigabytes_of_header_is_refused(tmp_path: Path) -> None:
