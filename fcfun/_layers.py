@@ -80,14 +80,16 @@ def dense_forward(
     >>> A.tolist(), cache.Z.tolist()
     ([[0.0]], [[-1.5]])
     """
-    Z = affine(layer, X)
+    Z = X @ layer.W
+    Z += layer.b
     if not donate:
         seal(Z)
         A = activation.forward(Z)
         return freeze(A), DenseCache(freeze(X), Z, freeze(A))
     in_place = activation.forward_in_place
     if in_place is None:
-        return (A := activation.forward(Z)), DenseCache(X, Z, A)
+        A = activation.forward(Z)
+        return A, DenseCache(X, Z, A)
     A = in_place(Z)
     return A, DenseCache(X, A, A)
 
@@ -114,13 +116,17 @@ def dense_backward(
             ``backward_in_place`` may overwrite it) and the results are left writeable.
         input_grad: ``False`` skips ``dX`` (``None``), which a first layer never needs.
     """
+    X, Z, A = cache
     in_place = activation.backward_in_place
     if donate and in_place is not None:
-        dZ = in_place(dA, cache.Z, cache.A)
+        dZ = in_place(dA, Z, A)
     else:
-        dZ = activation.backward(dA, cache.Z, cache.A)
-    grads = linear_grads(layer, cache.X, dZ, decay)
+        dZ = activation.backward(dA, Z, A)
+    dW = X.T @ dZ
+    if decay != 0:
+        dW += decay * layer.W
+    db = np.add.reduce(dZ, 0)  # dZ.sum(axis=0) without the method's Python wrapper
     dX = dZ @ layer.W.T if input_grad else None
     if donate:
-        return dX, grads
-    return (None if dX is None else seal(dX)), Dense(seal(grads.W), seal(grads.b))
+        return dX, Dense(dW, db)
+    return (None if dX is None else seal(dX)), Dense(seal(dW), seal(db))

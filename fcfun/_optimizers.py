@@ -584,11 +584,10 @@ def trace(decay: float, nesterov: bool = False) -> Optimizer[TraceState]:
         return seal(new)
 
     def update(grads: Params, state: TraceState, params: Params) -> tuple[Params, TraceState]:
-        buffers = tuple(
-            Dense(accumulate(buffer.W, g.W), accumulate(buffer.b, g.b))
-            for buffer, g in zip(state.momentum_buffer, grads, strict=True)
-        )
-        return grads, TraceState(buffers)
+        buffers = []
+        for buffer, g in zip(state.momentum_buffer, grads, strict=True):
+            buffers.append(Dense(accumulate(buffer.W, g.W), accumulate(buffer.b, g.b)))
+        return grads, TraceState(tuple(buffers))
 
     return _from_kernel(init, update)
 

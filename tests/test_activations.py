@@ -132,7 +132,7 @@ def test_names_round_trip() -> None:
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
 def test_relu_in_place_is_maximum_with_zero_bit_for_bit(dtype: Any) -> None:
-    """The training path's relu (a row of zeros, for speed) against ``np.maximum(Z, 0.0)``,
+    """The training path's in-place relu against ``np.maximum(Z, 0.0)``,
     signed zeros, infinities and NaN included."""
     special = [-0.0, 0.0, -1.5, 2.5, np.inf, -np.inf, np.nan, 1e-30, -1e-30]
     # 1001 columns: the vectorised loop's main body and its remainder both run.
