@@ -117,11 +117,8 @@ def dense_backward(
         input_grad: ``False`` skips ``dX`` (``None``), which a first layer never needs.
     """
     X, Z, A = cache
-    in_place = activation.backward_in_place
-    if donate and in_place is not None:
-        dZ = in_place(dA, Z, A)
-    else:
-        dZ = activation.backward(dA, Z, A)
+    in_place = activation.backward_in_place if donate else None
+    dZ = activation.backward(dA, Z, A) if in_place is None else in_place(dA, Z, A)
     dW = X.T @ dZ
     if decay != 0:
         dW += decay * layer.W
