@@ -252,11 +252,15 @@ def predict(spec: MLP, params: Params, X: Any, *, chunk_size: int = CHUNK_ROWS) 
     with fixed_threads(), np.errstate(over="ignore", invalid="ignore"):
         for start in range(0, rows.shape[0], chunk_size):
             span = slice(start, start + chunk_size)
-            chunk = read_chunk(rows, span, dtype)
-            A, _ = forward_pass(params, spec.activations, chunk, donate=True)
-            _require_finite("forward pass", chunk, A)
-            out[span] = A
+            out[span] = _predict_chunk(spec, params, read_chunk(rows, span, dtype))
     return freeze(out)
+
+
+def _predict_chunk(spec: MLP, params: Params, X: FloatArray) -> FloatArray:
+    """One chunk's output (its arrays are freed before the next chunk is read)."""
+    A, _ = forward_pass(params, spec.activations, X, donate=True)
+    _require_finite("forward pass", X, A)
+    return A
 
 
 def backward(spec: MLP, params: Params, caches: Caches, Y: Any) -> Params:
