@@ -20,6 +20,7 @@ from fcfun._initializers import he_normal as he_normal
 from fcfun._initializers import he_uniform as he_uniform
 from fcfun._initializers import lecun_normal as lecun_normal
 from fcfun._initializers import zeros as zeros
+from fcfun._io import checkpoint_environment as checkpoint_environment
 from fcfun._io import load as load
 from fcfun._io import save as save
 from fcfun._layers import LinearCache as LinearCache
@@ -163,6 +164,7 @@ __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "chain",
+    "checkpoint_environment",
     "clip_by_global_norm",
     "constant",
     "cosine_decay",

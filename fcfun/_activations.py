@@ -11,8 +11,8 @@ fcfun's passes use them when present and fall back to ``forward`` / ``backward``
 
 from __future__ import annotations
 
-import functools
 import math
+import threading
 from collections.abc import Callable
 from typing import Any, Literal, NamedTuple, TypeAlias
 
@@ -185,8 +185,8 @@ softmax = Activation("softmax", softmax_function, _softmax_backward)
 def leaky_relu(slope: float = 0.01) -> Activation:
     """``g(z) = z`` for ``z > 0`` and ``slope * z`` otherwise.
 
-    Calls with the same slope value return the same object, however it is written, so
-    specs that use it compare equal.
+    Calls with the same slope value return the same object, however it is written (``-0.0``
+    is ``0.0``), from any thread, so specs that use it compare equal and name it alike.
 
     >>> leaky_relu(0.1).name
     'leaky_relu(0.1)'
@@ -197,10 +197,20 @@ def leaky_relu(slope: float = 0.01) -> Activation:
         raise TypeError(f"slope must be a real number, got {type(slope).__name__}")
     if not (math.isfinite(slope) and slope >= 0):
         raise ValueError(f"slope must be finite and >= 0, got {slope!r}")
-    return _leaky_relu(float(slope))
+    value = float(slope) + 0.0  # -0.0 + 0.0 is 0.0: one name for one slope
+    with _LEAKY_LOCK:
+        made = _LEAKY.get(value)
+        if made is None:
+            made = _LEAKY[value] = _leaky_relu(value)
+    return made
 
 
-@functools.cache
+_LEAKY: dict[float, Activation] = {}
+"""The leaky relus made so far, by slope (each slope's one object)."""
+
+_LEAKY_LOCK = threading.Lock()
+
+
 def _leaky_relu(slope: float) -> Activation:
     def forward(Z: FloatArray) -> FloatArray:
         return np.where(Z > 0, Z, slope * Z)

@@ -13,14 +13,16 @@ class DivergenceError(ArithmeticError):
     Attributes:
         epoch: the epoch (0-based) in which it happened.
         step: the step within that epoch (0-based).
-        state: the last state whose parameters are finite: the state before the step
-            that went wrong. Its ``epoch`` counts completed epochs, so when ``step > 0``
-            its parameters are part-way through epoch ``epoch``.
+        state: the last state whose parameters and optimizer state are finite: the state
+            before the step that went wrong. Its ``epoch`` counts completed epochs, so when
+            ``step > 0`` its parameters are part-way through epoch ``epoch``.
     """
 
-    def __init__(self, epoch: int, step: int, loss: float, state: TrainState[Any]) -> None:
+    def __init__(
+        self, epoch: int, step: int, loss: float, state: TrainState[Any], what: str = ""
+    ) -> None:
         super().__init__(
-            f"training diverged in epoch {epoch}, step {step}: loss {loss!r}; "
+            f"training diverged in epoch {epoch}, step {step}: {what or f'loss {loss!r}'}; "
             "the last finite state is in .state"
         )
         self.epoch = epoch

@@ -14,7 +14,11 @@ key                         array                   holds
 ``opt_state_structure``     str ``(n, 2)``          ``[key, kind]`` of every state node
 ``epoch``, ``seed``         int64 ``()``            the counters
 ``history/train_loss`` ...  float64 ``(n,)``        ``train_loss``, ``val_loss``, ``val_metric``
+``environment/<name>``      str ``()``              the writer's ``replay_environment()``
 =========================== ======================= ====================================
+
+The ``environment/`` keys are optional (earlier checkpoints lack them); ``load`` never
+needs them and ``checkpoint_environment`` reads only them.
 
 The optimizer state is flattened with ``fcfun._tree.flatten(state, prefix="opt_state")``:
 an array leaf is stored as is, a ``bool`` / ``int`` / ``float`` as a 0-d bool / int64 /
@@ -54,6 +58,7 @@ import numpy as np
 import numpy.typing as npt
 
 from fcfun._activations import Activation, is_builtin_activation, parse_activation
+from fcfun._environment import replay_environment
 from fcfun._losses import Loss, is_builtin_loss, parse_loss
 from fcfun._spec import MLP, SpecNames, params_dtype, spec_from_names, spec_names
 from fcfun._state import History, TrainState
@@ -76,6 +81,8 @@ _FIXED_KEYS = (
     *(f"history/{field}" for field in _HISTORY_FIELDS),
 )
 _OPT_STATE = "opt_state"
+_ENVIRONMENT = tuple(f"environment/{name}" for name in replay_environment())
+"""The replay record's keys: optional (checkpoints of earlier fcfun versions lack them)."""
 
 # What reading a damaged archive can raise, from zipfile, zlib, numpy's .npy reader and
 # the file itself (zipfile raises RuntimeError / NotImplementedError for encrypted or
@@ -267,6 +274,11 @@ def _entries(spec: MLP, state: TrainState[Any]) -> dict[str, npt.NDArray[Any]]:
     for key, leaf in flatten(state.opt_state, prefix=_OPT_STATE):
         if leaf is not None:
             entries[key] = _leaf_array(key, leaf)
+            if entries[key].dtype.kind == "f" and not np.isfinite(entries[key]).all():
+                raise ValueError(
+                    f"state.{key.replace('/', '.')} must be finite to be saved (a state that "
+                    "left its dtype's range cannot be continued), got NaN or inf"
+                )
     entries["opt_state_structure"] = np.array(
         structure(state.opt_state, prefix=_OPT_STATE), dtype=np.str_
     ).reshape(-1, 2)
@@ -277,6 +289,8 @@ def _entries(spec: MLP, state: TrainState[Any]) -> dict[str, npt.NDArray[Any]]:
         raise TypeError(f"state.history must be an fcfun History, got {describe(history)}")
     for field, values in zip(_HISTORY_FIELDS, history, strict=True):
         entries[f"history/{field}"] = _history_array(f"state.history.{field}", values)
+    for name, value in replay_environment().items():
+        entries[f"environment/{name}"] = np.array(value[:_RECORD_CHARS], dtype=np.str_)
     return entries
 
 
@@ -358,6 +372,11 @@ def load(path: str | os.PathLike[str], *, optimizer: HasInit[S]) -> tuple[MLP, T
             name, a state that ``optimizer`` does not produce); the message names the
             key.
     """
+    if not callable(getattr(optimizer, "init", None)):
+        raise TypeError(
+            f"optimizer must be the run's optimizer (anything with init(params)), got "
+            f"{describe(optimizer)}"
+        )
     shown = repr(os.fspath(path))
     with _open(path, shown) as archive:
         return _checkpoint(archive, optimizer)
@@ -435,7 +454,8 @@ def _checkpoint(archive: _Archive, optimizer: HasInit[S]) -> tuple[MLP, TrainSta
     spec = _spec(archive)
     params = _params(archive, spec)
     opt_keys = {key for key in members if key == _OPT_STATE or key.startswith(_OPT_STATE + "/")}
-    unknown = sorted(set(members) - set(_FIXED_KEYS) - opt_keys - _param_keys(spec))
+    known = {*_FIXED_KEYS, *_ENVIRONMENT, *opt_keys, *_param_keys(spec)}
+    unknown = sorted(set(members) - known)
     if unknown:
         raise _invalid(shown, f"unknown key {unknown[0]!r}")
     opt_state = _opt_state(archive, opt_keys, optimizer.init(params))
@@ -628,6 +648,38 @@ _HISTORY = _Bound("f", 1, None, 16, "a history of floats")
 def _text(chars: int, why: str) -> _Bound:
     """One str of at most ``chars`` characters (numpy stores 4 bytes a character)."""
     return _Bound("U", 0, 1, 4 * chars, f"{why}, of at most {chars} characters")
+
+
+_RECORD_CHARS = 1024
+"""The longest value of the replay record a checkpoint keeps."""
+
+
+def checkpoint_environment(path: str | os.PathLike[str]) -> dict[str, str]:
+    """The replay record (``replay_environment()``) of the process that wrote a checkpoint.
+
+    Compare it with this process's ``replay_environment()``: where they are equal, a run
+    continued from the checkpoint gives the same bits as it did there. Checkpoints of
+    earlier fcfun versions have no record (an empty dict). Only the record's members are
+    read, each bounded like any other member.
+
+    >>> import os, tempfile, fcfun
+    >>> spec = fcfun.mlp([2, 1], output="sigmoid", loss="binary_cross_entropy")
+    >>> state = fcfun.fit(spec, [[0.0, 1.0]], [1], optimizer=fcfun.sgd(0.1), epochs=1,
+    ...                   batch_size=1, seed=0)
+    >>> with tempfile.TemporaryDirectory() as directory:
+    ...     fcfun.save(os.path.join(directory, "run.npz"), spec, state)
+    ...     record = checkpoint_environment(os.path.join(directory, "run.npz"))
+    >>> record == fcfun.replay_environment()
+    True
+    """
+    shown = repr(os.fspath(path))
+    bound = _text(_RECORD_CHARS, "a replay record's value")
+    with _open(path, shown) as archive:
+        return {
+            key.removeprefix("environment/"): str(_read(archive, key, bound)[()])
+            for key in _ENVIRONMENT
+            if key in archive.members
+        }
 
 
 def _integer(archive: _Archive, key: str) -> int:

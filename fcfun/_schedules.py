@@ -19,6 +19,15 @@ Schedule: TypeAlias = Callable[[int], float]
 """A pure function of the step count (``0`` for the first update) giving a Python float."""
 
 
+def _power_decay(init_value: float, factor: float, exponent: int) -> float:
+    """``init_value * factor ** exponent``; ``inf`` (refused where a step uses it) rather than
+    Python's ``OverflowError`` when it leaves the float range."""
+    try:
+        return float(init_value * factor**exponent)
+    except OverflowError:
+        return math.inf
+
+
 def constant(value: float) -> Schedule:
     """Return the schedule that is ``value`` at every step.
 
@@ -64,7 +73,7 @@ def step_decay(init_value: float, step_size: int, gamma: float = 0.1) -> Schedul
     factor = check_real(gamma, "gamma", low=0.0)
 
     def schedule(step: int) -> float:
-        return float(eta_0 * factor ** (step // size))
+        return _power_decay(eta_0, factor, step // size)
 
     return schedule
 
@@ -88,7 +97,7 @@ def exponential_decay(init_value: float, gamma: float) -> Schedule:
     factor = check_real(gamma, "gamma", low=0.0)
 
     def schedule(step: int) -> float:
-        return float(eta_0 * factor**step)
+        return _power_decay(eta_0, factor, step)
 
     return schedule
 

@@ -44,7 +44,13 @@ def is_streamed(X: object) -> bool:
         return True
     if isinstance(X, np.ndarray | list | tuple):
         return False
-    return all(hasattr(X, name) for name in ("shape", "dtype", "__getitem__", "__array__"))
+    if not all(hasattr(X, name) for name in ("shape", "dtype", "__getitem__", "__array__")):
+        return False
+    try:  # a torch tensor has all of these, but a dtype numpy does not know: not streamed
+        np.dtype(X.dtype)  # type: ignore[attr-defined]
+    except TypeError:
+        return False
+    return True
 
 
 def read_rows(X: Rows, rows: IntArray | slice, dtype: np.dtype[Any]) -> FloatArray:
@@ -88,12 +94,22 @@ def read_chunk(X: Rows, rows: slice, dtype: np.dtype[Any], name: str = "X") -> F
 
 
 def _check_shape_and_kind(X: RowSource, n_in: int, name: str) -> None:
+    _check_known_shape(X, name)
     check_rows_shape(tuple(X.shape), n_in, name)
     check_real_dtype(np.dtype(X.dtype), name)
 
 
+def _check_known_shape(X: RowSource, name: str) -> None:
+    if not all(isinstance(n, int | np.integer) for n in X.shape):
+        raise ValueError(
+            f"{name} must have a known shape, got {tuple(X.shape)} (a dask array of unknown "
+            "chunk sizes: call X.compute_chunk_sizes() first)"
+        )
+
+
 def check_source(X: RowSource, n_in: int, dtype: np.dtype[Any], name: str = "X") -> RowSource:
     """Check a streamed source's shape and dtype, and its values block by block."""
+    _check_known_shape(X, name)
     shape = tuple(X.shape)
     if len(shape) != 2 or shape[0] == 0 or shape[1] != n_in:
         raise ValueError(

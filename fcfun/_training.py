@@ -33,6 +33,7 @@ from fcfun._optimizers import Optimizer, donated_step
 from fcfun._sources import Rows, check_source, is_streamed, read_rows
 from fcfun._spec import MLP, check_spec, check_targets, params_dtype
 from fcfun._state import History, TrainState
+from fcfun._tree import flatten, structure
 from fcfun._types import FloatArray, FloatDType, IntArray, Params, freeze, own_params
 from fcfun._validation import (
     check_bool,
@@ -155,11 +156,17 @@ class EarlyStopping(NamedTuple):
 
 
 class _Diverged(Exception):
-    """Internal: a step met a non-finite loss; carries what the report needs."""
+    """Internal: a step met a non-finite loss or overflowed; carries what the report needs."""
 
-    def __init__(self, step: int, loss: float, params: Params, opt_state: Any) -> None:
+    def __init__(
+        self, step: int, loss: float, params: Params, opt_state: Any, what: str = ""
+    ) -> None:
         super().__init__(step, loss)
         self.step, self.loss, self.params, self.opt_state = step, loss, params, opt_state
+        self.what = what
+
+
+_OVERFLOWED = "an overflow (a value beyond the dtype's range) in the {} of this step"
 
 
 # Data ------------------------------------------------------------------------------
@@ -296,14 +303,22 @@ def make_step(
     update = donated_step(optimizer)
 
     def step(state: StepState[S], batch: B) -> StepState[S]:
-        loss, grads, rows = gradient(state.params, batch)
+        try:
+            loss, grads, rows = gradient(state.params, batch)
+        except FloatingPointError:  # inside an epoch, numpy raises on overflow
+            what = _OVERFLOWED.format("loss and gradient")
+            raise _Diverged(state.step, math.inf, state.params, state.opt_state, what) from None
         if not math.isfinite(loss):
             # Finite parameters whose loss overflowed are the last finite state; parameters
             # made non-finite by the previous step are not, and the state before them is.
             if state.previous is None or all_finite(state.params):
                 raise _Diverged(state.step, loss, state.params, state.opt_state)
             raise _Diverged(state.step - 1, loss, *state.previous)
-        params, opt_state = update(grads, state.opt_state, state.params)
+        try:
+            params, opt_state = update(grads, state.opt_state, state.params)
+        except FloatingPointError:  # the optimizer state or the params would leave the range
+            what = _OVERFLOWED.format("optimizer update")
+            raise _Diverged(state.step, loss, state.params, state.opt_state, what) from None
         return StepState(
             params,
             opt_state,
@@ -370,15 +385,17 @@ def epoch_function(
         m: the rows in an epoch (the training loss is their mean).
         validate: ``params -> (val_loss, val_metric)``, or ``None``.
 
-    A non-finite loss or parameter raises ``DivergenceError`` with the last finite state.
+    A non-finite loss, an overflow in a step (the loss, the gradient, the optimizer state or
+    the parameters) raises ``DivergenceError`` with the last finite state.
     """
 
     def train(state: TrainState[S], epoch: int) -> TrainState[S]:
         start = StepState(state.params, state.opt_state, 0.0, 0, None)
         try:
-            # A diverging run overflows on its way to the non-finite loss that stops it:
-            # that is reported as a DivergenceError, not as numpy warnings.
-            with fixed_threads(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            # An overflow anywhere in a step (the loss, the gradient, the optimizer's state
+            # or the new params) stops the run as a DivergenceError at that step, with the
+            # state before it; never a numpy warning, never a state gone quietly infinite.
+            with fixed_threads(), np.errstate(over="raise", invalid="raise", divide="ignore"):
                 done = functools.reduce(step, batches_of(state.seed, epoch), start)
         except _Diverged as diverged:
             raise _divergence(state, epoch, diverged) from None
@@ -418,8 +435,19 @@ def validator(
     checked_metric = metric or spec.loss.metric
 
     def validate(params: Params) -> tuple[float, float]:
-        A, loss = output_and_value(spec, params, validation.X, validation.Y, alpha)
-        return loss, checked_metric(A, validation.Y)
+        try:
+            with np.errstate(over="raise", invalid="raise", divide="ignore"):
+                A, loss = output_and_value(spec, params, validation.X, validation.Y, alpha)
+                metric_value = float(checked_metric(A, validation.Y))
+        except FloatingPointError:
+            loss = metric_value = math.nan
+        if not math.isfinite(loss):
+            raise ValueError(
+                f"validation X must be small enough for the loss and metric to stay within "
+                f"{validation.Y.dtype}'s range with these params, got a non-finite loss or "
+                "an overflow"
+            )
+        return loss, metric_value
 
     return validate
 
@@ -476,7 +504,7 @@ def _check_same_dtype(data: Dataset, dtype: np.dtype[Any], name: str = "data") -
 def _divergence(start: TrainState[S], epoch: int, diverged: _Diverged) -> DivergenceError:
     """The report: the epoch's start state with the last finite params and opt state."""
     last_finite = start._replace(params=diverged.params, opt_state=diverged.opt_state)
-    return DivergenceError(epoch, diverged.step, diverged.loss, last_finite)
+    return DivergenceError(epoch, diverged.step, diverged.loss, last_finite, diverged.what)
 
 
 # Runs ------------------------------------------------------------------------------
@@ -500,7 +528,8 @@ def start_state(
     """The state a run starts from, checked, and its parameters' dtype.
 
     A ``TrainState`` is continued (``seed`` must be ``None`` or its seed); otherwise
-    ``params`` (or ``init(spec, seed, dtype=dtype)``) start a fresh run at epoch 0.
+    ``params`` (or ``init(spec, seed, dtype=dtype)``) start a fresh run at epoch 0. Give
+    ``data_dtype(X)`` for fit's default, ``dtype=None``.
     """
     if isinstance(params, TrainState):
         if seed is not None and check_seed(seed) != params.seed:
@@ -508,7 +537,9 @@ def start_state(
                 f"seed must be None or the state's seed {params.seed} when continuing a "
                 f"TrainState, got {seed}"
             )
-        return params._replace(params=own_params(params.params)), params_dtype(spec, params.params)
+        dtype = params_dtype(spec, params.params)
+        check_opt_state(optimizer, params.params, params.opt_state)
+        return params._replace(params=own_params(params.params)), dtype
     if seed is None:
         raise TypeError("seed must be a non-negative integer, got None")
     seed = check_seed(seed)
@@ -516,6 +547,44 @@ def start_state(
     resolved = params_dtype(spec, initial)
     initial = own_params(initial)  # a caller's writeable arrays are never kept or handed back
     return TrainState(initial, optimizer.init(initial), 0, seed, History()), resolved
+
+
+def check_opt_state(optimizer: Optimizer[Any], params: Params, opt_state: object) -> None:
+    """Refuse an optimizer state that ``optimizer`` does not produce for ``params`` (a run
+    continued with another optimizer, or another configuration of it)."""
+    template = optimizer.init(params)
+    if structure(opt_state) != structure(template):
+        raise ValueError(
+            "params (a TrainState) must hold a state of this optimizer to be continued, got "
+            f"a state of another one ({type(opt_state).__name__} structured otherwise than "
+            f"optimizer.init(params)); to switch optimizers, continue from "
+            "TrainState.params instead"
+        )
+    for (path, leaf), (_, expected) in zip(flatten(opt_state), flatten(template), strict=True):
+        if isinstance(expected, np.ndarray) and (
+            not isinstance(leaf, np.ndarray)
+            or leaf.shape != expected.shape
+            or leaf.dtype != expected.dtype
+        ):
+            raise ValueError(
+                f"params (a TrainState) must hold this optimizer's state, got {path} of "
+                f"{describe(leaf)} where optimizer.init(params) has shape {expected.shape} "
+                f"and dtype {expected.dtype}"
+            )
+
+
+def data_dtype(X: object) -> np.dtype[Any]:
+    """The parameters' dtype that ``dtype=None`` means: ``X``'s if it is float32 or float64,
+    float64 otherwise (integer, bool, lists of Python numbers).
+
+    >>> data_dtype(np.zeros(3, np.float32)), data_dtype([[1, 2]])
+    (dtype('float32'), dtype('float64'))
+    """
+    try:
+        given = np.dtype(getattr(X, "dtype", None) or np.float64)
+    except TypeError:  # a dtype numpy does not know (another library's array)
+        return np.dtype(np.float64)
+    return given if given in (np.float32, np.float64) else np.dtype(np.float64)
 
 
 def validation_data(
@@ -546,12 +615,13 @@ def prepare(
     seed: int | None = None,
     params: Params | TrainState[S] | None = None,
     validation: tuple[Any, Any] | None = None,
-    dtype: FloatDType = np.float64,
+    dtype: FloatDType | None = None,
 ) -> Run[S]:
     """Check a run once: its settings, its start and its data; then nothing per epoch."""
     config = check_config(config)
     epochs = check_int(epochs, "epochs", minimum=0)
-    start, resolved = start_state(config.spec, config.optimizer, seed, params, dtype)
+    fresh_dtype = data_dtype(X) if dtype is None else dtype
+    start, resolved = start_state(config.spec, config.optimizer, seed, params, fresh_dtype)
     data = dataset(config.spec, X, Y, resolved)
     checked_validation = validation_data(config.spec, validation, resolved)
     epoch = epoch_of(config, data, checked_validation)
@@ -577,7 +647,7 @@ def fit_iter(
     alpha: float = 0.0,
     shuffle: bool = True,
     metric: Metric | None = None,
-    dtype: FloatDType = np.float64,
+    dtype: FloatDType | None = None,
 ) -> Iterator[TrainState[S]]:
     """A lazy iterator of states, one per epoch trained (arguments as ``fit``).
 
@@ -609,7 +679,7 @@ def fit(
     early_stopping: EarlyStopping | None = None,
     callback: Callable[[TrainState[S]], object] | None = None,
     progress: Callable[[Iterable[int]], Iterable[int]] | None = None,
-    dtype: FloatDType = np.float64,
+    dtype: FloatDType | None = None,
     on_divergence: Literal["raise", "stop"] = "raise",
 ) -> TrainState[S]:
     """Train ``spec`` on ``(X, Y)``: ``reduce(epoch, range(start, epochs), state)``.
@@ -636,7 +706,9 @@ def fit(
         early_stopping: an ``EarlyStopping`` rule, or ``None`` to train every epoch.
         callback: called with each epoch's state (to log); its result is ignored.
         progress: wraps the epoch range, e.g. ``tqdm.tqdm``; changes no result.
-        dtype: dtype of freshly initialized parameters.
+        dtype: dtype of freshly initialized parameters; ``None`` (the default) for the
+            floating dtype of ``X`` (float32 data trains float32 parameters), float64 for
+            integer or bool data.
         on_divergence: ``"raise"`` a ``DivergenceError`` holding the last finite state,
             or ``"stop"`` and return that state.
 

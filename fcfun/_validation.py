@@ -8,6 +8,7 @@ message names the argument, what was expected and what was given.
 
 from __future__ import annotations
 
+import collections.abc
 import math
 import numbers
 from typing import Any
@@ -56,9 +57,16 @@ def check_float_dtype(dtype: object, name: str = "dtype") -> np.dtype[Any]:
     return resolved
 
 
+SEED_LIMIT = 2**63
+"""Seeds are below this, so that a checkpoint stores them as int64."""
+
+
 def check_seed(seed: object) -> int:
-    """A seed is a non-negative integer."""
-    return check_int(seed, "seed", minimum=0)
+    """A seed is a non-negative integer below 2**63 (it is stored as int64)."""
+    value = check_int(seed, "seed", minimum=0)
+    if value >= SEED_LIMIT:
+        raise ValueError(f"seed must be an integer in [0, 2**63), got {value}")
+    return value
 
 
 def check_real(
@@ -90,6 +98,11 @@ def check_sizes(sizes: object) -> tuple[int, ...]:
     """Layer sizes: a sequence of at least two positive integers."""
     if isinstance(sizes, str | bytes) or not hasattr(sizes, "__iter__"):
         raise TypeError(f"sizes must be a sequence of positive integers, got {describe(sizes)}")
+    if isinstance(sizes, collections.abc.Set | collections.abc.Mapping):
+        raise TypeError(
+            f"sizes must be an ordered sequence (a list or tuple) of positive integers, got "
+            f"{type(sizes).__name__} {sizes!r}, whose order is not the layers'"
+        )
     values = tuple(sizes)
     if len(values) < 2:
         raise ValueError(
@@ -136,8 +149,12 @@ def real_array(value: object, name: str) -> np.ndarray[Any, Any]:
             f"{name} must be a plain numpy array, got a masked array; fill or drop the "
             "masked values first (e.g. X.filled(...) or X.compressed())"
         )
-    if isinstance(value, np.ndarray):
+    if type(value) is np.ndarray:
         array = value
+    elif isinstance(value, np.ndarray):  # np.matrix and other subclasses: plain arrays
+        array = np.asarray(value)
+        if array.ndim != value.ndim or type(array) is not np.ndarray:
+            raise TypeError(f"{name} must be a plain numpy array, got {type(value).__name__}")
     elif isinstance(value, list | tuple) or hasattr(value, "__array__"):
         try:
             array = np.asarray(value)

@@ -66,6 +66,7 @@ from fcfun._training import (
     Dataset,
     Run,
     all_finite,
+    data_dtype,
     dataset,
     epoch_function,
     final,
@@ -196,8 +197,12 @@ def _shard_loss_and_grad(
     """One task: the unpenalized mean loss and gradient on one shard (runs in a worker)."""
     model = spec if isinstance(spec, MLP) else _named_spec(spec)
     rows = _Shard(_mapped(data.X), _mapped(data.Y)) if isinstance(data, _ShardFile) else data
-    with fixed_threads(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        loss, grads = value_and_grad(model, training_activations(model), params, rows.X, rows.Y)
+    try:
+        # As in fit's epochs: an overflow is a divergence, reported by the caller's step.
+        with fixed_threads(), np.errstate(over="raise", invalid="raise", divide="ignore"):
+            loss, grads = value_and_grad(model, training_activations(model), params, *rows)
+    except FloatingPointError:
+        return math.inf, params
     return loss, seal_tree(grads)
 
 
@@ -556,7 +561,7 @@ def fit_sharded(
     alpha: float = 0.0,
     validation: tuple[Any, Any] | None = None,
     metric: Metric | None = None,
-    dtype: FloatDType = np.float64,
+    dtype: FloatDType | None = None,
     placement: Placement = "auto",
     on_divergence: Literal["raise", "stop"] = "raise",
 ) -> TrainState[S]:
@@ -599,7 +604,9 @@ def fit_sharded(
     check_callable(metric, "metric")
     if on_divergence not in ("raise", "stop"):
         raise ValueError(f"on_divergence must be 'raise' or 'stop', got {on_divergence!r}")
-    start, resolved = start_state(spec, optimizer, seed, params, dtype)
+    start, resolved = start_state(
+        spec, optimizer, seed, params, data_dtype(X) if dtype is None else dtype
+    )
     checked_validation = validation_data(spec, validation, resolved)
     with scatter(executor, spec, X, Y, n_shards, dtype=resolved, placement=placement) as shards:
         validate = validator(spec, checked_validation, metric, alpha)

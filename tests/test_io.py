@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -16,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+import fcfun
 from fcfun._activations import Activation, identity, leaky_relu, relu, sigmoid, softmax, tanh
 from fcfun._io import FORMAT_VERSION, _unnamed_file, load, save
 from fcfun._losses import (
@@ -565,3 +567,28 @@ def test_a_save_killed_by_sigterm(tmp_path: Path, writer: str) -> None:
         assert len(left) == 2, left
         assert TEMPORARY.fullmatch(left[0]), left
         assert (tmp_path / left[0]).stat().st_size == 64 << 20
+
+
+def test_a_checkpoint_records_its_replay_environment(tmp_path: Path) -> None:
+    """save writes replay_environment(); a checkpoint without the record still loads."""
+    spec = mlp([3, 4, 2], output=softmax, loss=softmax_cross_entropy)
+    optimizer = adam(0.01)
+    params = init(spec, seed=0)
+    state = TrainState(params, optimizer.init(params), 1, 0, History((0.5,)))
+    path = tmp_path / "run.npz"
+    save(path, spec, state)
+    assert fcfun.checkpoint_environment(path) == fcfun.replay_environment()
+    with zipfile.ZipFile(path) as archive:
+        kept = [
+            (info, archive.read(info))
+            for info in archive.infolist()
+            if not info.filename.startswith("environment/")
+        ]
+    older = tmp_path / "older.npz"
+    with zipfile.ZipFile(older, "w") as archive:
+        for info, data in kept:
+            archive.writestr(info, data)
+    assert fcfun.checkpoint_environment(older) == {}
+    loaded_spec, loaded = load(older, optimizer=optimizer)
+    assert loaded_spec == spec
+    assert fcfun.fingerprint(loaded) == fcfun.fingerprint(state)
