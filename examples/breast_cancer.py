@@ -27,6 +27,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+import fcfun
 from fcfun.sklearn import FCClassifier
 
 HIDDEN = (3, 4)
@@ -124,6 +125,7 @@ def run(max_iter: int = 500, out: pathlib.Path | None = None, verbose: bool = Tr
         except ImportError:
             print("matplotlib is not installed: no plot (pip install 'fcfun[plot]')")
     if verbose:
+        print(fcfun.summary(model[-1].spec_, model[-1].params_))
         print(
             f"breast cancer: {len(y_train)} training and {len(y_test)} test samples, "
             f"{X_train.shape[1]} standardized features"

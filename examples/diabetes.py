@@ -28,6 +28,7 @@ from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+import fcfun
 from fcfun.sklearn import FCRegressor
 
 
@@ -133,6 +134,7 @@ def run(max_iter: int = 500, out: pathlib.Path | None = None, verbose: bool = Tr
         except ImportError:
             print("matplotlib is not installed: no plot (pip install 'fcfun[plot]')")
     if verbose:
+        print(fcfun.summary(fc.spec_, fc.params_))
         print(
             f"diabetes: {len(y_train)} training and {len(y_test)} test patients, "
             f"{X.shape[1]} standardized features, target in [{y.min():.0f}, {y.max():.0f}]"

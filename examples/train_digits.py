@@ -103,6 +103,8 @@ def run(epochs: int = 200, out: pathlib.Path | None = None, verbose: bool = True
                 f"val loss {h.val_loss[-1]:.4f}  val accuracy {h.val_metric[-1]:.3f}"
             )
 
+    if verbose:
+        print(fcfun.summary(spec))
     state = fcfun.fit(
         spec,
         X_fit,
@@ -130,6 +132,7 @@ def run(epochs: int = 200, out: pathlib.Path | None = None, verbose: bool = True
             f"stopped after {state.epoch} epochs; test accuracy {accuracy:.4f} "
             f"on {len(y_test)} held-out digits"
         )
+        print(fcfun.summary(spec, state.params))
         if figure is not None:
             print(f"wrote {figure}")
     return Result(state, accuracy, confusion, figure)

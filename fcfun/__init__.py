@@ -87,6 +87,7 @@ from fcfun._spec import spec_from_names as spec_from_names
 from fcfun._spec import spec_names as spec_names
 from fcfun._state import History as History
 from fcfun._state import TrainState as TrainState
+from fcfun._summary import summary as summary
 from fcfun._training import Batch as Batch
 from fcfun._training import Dataset as Dataset
 from fcfun._training import EarlyStopping as EarlyStopping
@@ -228,6 +229,7 @@ __all__ = [
     "step_decay",
     "stop_early",
     "stop_on_divergence",
+    "summary",
     "tanh",
     "trace",
     "train_epoch",

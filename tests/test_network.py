@@ -220,3 +220,22 @@ def test_extreme_but_finite_inputs_give_finite_results_without_warnings(
     assert np.isfinite(value)
     assert all(np.isfinite(g.W).all() and np.isfinite(g.b).all() for g in grads)
     assert all(g.W.dtype == dtype for g in grads)
+
+
+def test_summary_counts_parameters_and_bytes_and_reports_norms() -> None:
+    spec = fcfun.mlp([5, 7, 2], hidden="tanh", output="sigmoid", loss="binary_cross_entropy")
+    params = fcfun.init(spec, seed=1, dtype=np.float32)
+    text = fcfun.summary(spec, params)
+    lines = text.splitlines()
+    assert lines[0] == ("MLP 5-7-2, loss binary_cross_entropy (fused with the sigmoid output)")
+    assert lines[1].split()[:5] == ["layer", "shape", "activation", "parameters", "bytes"]
+    counts = [5 * 7 + 7, 7 * 2 + 2]
+    for line, count, layer in zip(lines[2:4], counts, params, strict=True):
+        cells = line.split()
+        assert cells[-4:-2] == [f"{count:,}", f"{count * 4:,}"]
+        assert float(cells[-2]) == pytest.approx(float(np.linalg.norm(layer.W)), rel=1e-3)
+        assert float(cells[-1]) == 0.0
+    assert lines[4].split() == ["total", f"{sum(counts):,}", f"{sum(counts) * 4:,}"]
+    plain = fcfun.summary(spec._replace(loss=fcfun.mean_squared_error))
+    assert "on the sigmoid output" in plain.splitlines()[0]
+    assert "bytes (float64)" in plain
