@@ -33,8 +33,11 @@ from fcfun._losses import LossName as LossName
 from fcfun._losses import binary_cross_entropy as binary_cross_entropy
 from fcfun._losses import binary_cross_entropy_with_logits as binary_cross_entropy_with_logits
 from fcfun._losses import half_squared_error as half_squared_error
+from fcfun._losses import huber as huber
 from fcfun._losses import loss as loss
+from fcfun._losses import mean_absolute_error as mean_absolute_error
 from fcfun._losses import mean_squared_error as mean_squared_error
+from fcfun._losses import quantile as quantile
 from fcfun._losses import softmax_cross_entropy as softmax_cross_entropy
 from fcfun._metrics import Metric as Metric
 from fcfun._metrics import accuracy as accuracy
@@ -190,6 +193,7 @@ __all__ = [
     "half_squared_error",
     "he_normal",
     "he_uniform",
+    "huber",
     "identity",
     "init",
     "inverse_scaling",
@@ -203,10 +207,12 @@ __all__ = [
     "loss",
     "loss_and_grad",
     "make_step",
+    "mean_absolute_error",
     "mean_squared_error",
     "mlp",
     "observe",
     "predict",
+    "quantile",
     "r2_score",
     "relu",
     "replay_environment",

@@ -23,8 +23,9 @@ targets (``targets``), its default metric and its smallest output width.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from typing import Any, Literal, NamedTuple, TypeAlias
+from typing import Any, Literal, NamedTuple, TypeAlias, TypeVar
 
 import numpy as np
 
@@ -49,6 +50,7 @@ LossName: TypeAlias = Literal[
     "softmax_cross_entropy",
     "mean_squared_error",
     "half_squared_error",
+    "mean_absolute_error",
 ]
 
 
@@ -359,6 +361,137 @@ half_squared_error = Loss(
 """``L = sum((A - Y)**2) / (2 m)``; with an identity output ``dZ = (A - Y) / m``."""
 
 
+# Robust and quantile losses ---------------------------------------------------------
+
+
+def _mae_value(A: FloatArray, Y: FloatArray) -> float:
+    return float(np.abs(A - Y).sum()) / int(A.size)
+
+
+def _mae_grad(A: FloatArray, Y: FloatArray) -> FloatArray:
+    dA = np.sign(A - Y)
+    dA /= dA.size
+    return dA
+
+
+mean_absolute_error = Loss("mean_absolute_error", _mae_value, _mae_grad, None, _mae_value)
+"""``L = sum|A - Y| / (m k)`` (PyTorch's ``L1Loss``); ``dA = sign(A - Y) / (m k)``."""
+
+
+def huber(delta: float = 1.0) -> Loss:
+    """The Huber loss: quadratic within ``delta`` of the target, linear beyond.
+
+    ``L = mean over the m k elements of 0.5 r**2 if |r| <= delta else delta (|r| - delta / 2)``
+    with ``r = A - Y`` (PyTorch's ``HuberLoss``); ``dA = clip(r, -delta, delta) / (m k)``.
+    The same ``delta`` gives the same object, so specs compare equal.
+
+    >>> huber(0.5).name, huber(0.5) is huber(0.5)
+    ('huber(0.5)', True)
+    """
+    value = _positive(delta, "delta")
+    return _made(_HUBERS, value, _huber)
+
+
+def _huber(delta: float) -> Loss:
+    def value(A: FloatArray, Y: FloatArray) -> float:
+        r = np.abs(A - Y)
+        per_element = np.where(r <= delta, 0.5 * r * r, delta * (r - 0.5 * delta))
+        return float(per_element.sum()) / int(A.size)
+
+    def grad(A: FloatArray, Y: FloatArray) -> FloatArray:
+        dA = np.clip(A - Y, -delta, delta)
+        dA /= dA.size
+        return dA
+
+    return Loss(f"huber({delta!r})", value, grad, None, value)
+
+
+def quantile(*quantiles: float) -> Loss:
+    """The pinball loss of one or several quantiles: one network output per quantile.
+
+    Output ``j`` estimates the ``q_j`` quantile of a single target: with ``r = Y - A_j``,
+    ``L = sum_j mean_i max(q_j r, (q_j - 1) r)``; ``dA_j = -(q_j if r > 0 else q_j - 1) / m``.
+    Targets are one column (``(m,)`` or ``(m, 1)``), repeated for every output. The
+    default metric is the negated mean pinball loss (higher is better).
+
+    >>> quantile(0.1, 0.5, 0.9).name
+    'quantile(0.1, 0.5, 0.9)'
+    """
+    if not quantiles:
+        raise ValueError("quantile needs at least one quantile in (0, 1), got none")
+    levels = tuple(_level(q) for q in quantiles)
+    return _made(_QUANTILES, levels, _quantile)
+
+
+def _level(q: object) -> float:
+    if isinstance(q, bool) or not isinstance(q, int | float | np.floating):
+        raise TypeError(f"a quantile must be a real number in (0, 1), got {type(q).__name__}")
+    level = float(q)
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"a quantile must be in (0, 1), got {level!r}")
+    return level
+
+
+def _quantile(levels: tuple[float, ...]) -> Loss:
+    q = np.array(levels)
+
+    def value(A: FloatArray, Y: FloatArray) -> float:
+        r = Y - A
+        per_element = np.maximum(q.astype(A.dtype) * r, (q.astype(A.dtype) - 1) * r)
+        return float(per_element.sum()) / int(A.shape[0])
+
+    def grad(A: FloatArray, Y: FloatArray) -> FloatArray:
+        levels_ = q.astype(A.dtype)
+        dA = np.where(Y - A > 0, -levels_, 1 - levels_)
+        dA /= A.shape[0]
+        return dA
+
+    def targets(Y: np.ndarray[Any, Any], k: int, dtype: np.dtype[Any], name: str) -> FloatArray:
+        if k != len(levels):
+            raise ValueError(
+                f"{name} needs a network with {len(levels)} outputs, one per quantile of "
+                f"quantile{levels}, got {k}"
+            )
+        column = column_targets(Y if Y.ndim == 1 else Y[:, :1], 1, dtype, name)
+        if Y.ndim == 2 and Y.shape[1] != 1:
+            raise ValueError(
+                f"{name} must be one target column (m,) or (m, 1) for quantile{levels}, got "
+                f"shape {Y.shape}"
+            )
+        return np.repeat(column, len(levels), axis=1)
+
+    def metric(A: FloatArray, Y: FloatArray) -> float:
+        return -value(A, Y)
+
+    name = f"quantile({', '.join(repr(level) for level in levels)})"
+    return Loss(name, value, grad, None, value, targets=targets, metric=metric)
+
+
+_HUBERS: dict[float, Loss] = {}
+_QUANTILES: dict[tuple[float, ...], Loss] = {}
+_MADE_LOCK = threading.Lock()
+
+K = TypeVar("K")
+
+
+def _made(cache: dict[K, Loss], key: K, make: Callable[[K], Loss]) -> Loss:
+    """One loss object per parameter value, made once, from any thread."""
+    with _MADE_LOCK:
+        made = cache.get(key)
+        if made is None:
+            made = cache[key] = make(key)
+    return made
+
+
+def _positive(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating):
+        raise TypeError(f"{name} must be a finite real number > 0, got {type(value).__name__}")
+    number = float(value)
+    if not (np.isfinite(number) and number > 0):
+        raise ValueError(f"{name} must be a finite real number > 0, got {number!r}")
+    return number
+
+
 _BY_NAME: dict[str, Loss] = {
     loss.name: loss
     for loss in (
@@ -367,6 +500,7 @@ _BY_NAME: dict[str, Loss] = {
         softmax_cross_entropy,
         mean_squared_error,
         half_squared_error,
+        mean_absolute_error,
     )
 }
 
@@ -384,13 +518,24 @@ def parse_loss(name: str) -> Loss:
     """Look a loss up by the name a saved spec holds."""
     if not isinstance(name, str):
         raise TypeError(f"loss name must be a str, got {type(name).__name__}")
-    try:
+    if name in _BY_NAME:
         return _BY_NAME[name]
-    except KeyError:
-        known = ", ".join(_BY_NAME)
-        raise ValueError(f"unknown loss {name!r}; expected one of: {known}") from None
+    for prefix, make in (("huber(", huber), ("quantile(", quantile)):
+        if name.startswith(prefix) and name.endswith(")"):
+            try:
+                numbers = [float(part) for part in name[len(prefix) : -1].split(",")]
+                made = make(*numbers)
+            except (TypeError, ValueError):
+                break
+            if made.name == name:
+                return made
+    known = ", ".join([*_BY_NAME, "huber(<delta>)", "quantile(<q>, ...)"])
+    raise ValueError(f"unknown loss {name!r}; expected one of: {known}")
 
 
 def is_builtin_loss(value: Loss) -> bool:
     """Whether ``value`` is fcfun's own loss of its name (what its name brings back)."""
-    return isinstance(value.name, str) and _BY_NAME.get(value.name) == value
+    try:
+        return parse_loss(value.name) == value
+    except (TypeError, ValueError):
+        return False

@@ -430,6 +430,14 @@ CATALOGUE = [
         ValueError,
         "validation X",
     ),
+    Entry("a quantile outside (0, 1)", lambda: fcfun.quantile(0.5, 1.5), ValueError, "quantile"),
+    Entry("a Huber delta of 0", lambda: fcfun.huber(0.0), ValueError, "delta"),
+    Entry(
+        "quantile targets for a network of the wrong width",
+        fit(spec=fcfun.mlp([4, 2], output="identity", loss=fcfun.quantile(0.1, 0.5, 0.9))),
+        ValueError,
+        "Y",
+    ),
     Entry(
         "a schedule that returns a string",
         lambda: fcfun.sgd(untyped(lambda step: "a")).update(P, fcfun.sgd(0.1).init(P), P),
