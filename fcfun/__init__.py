@@ -78,6 +78,7 @@ from fcfun._optimizers import trace as trace
 from fcfun._schedules import Schedule as Schedule
 from fcfun._schedules import constant as constant
 from fcfun._schedules import cosine_decay as cosine_decay
+from fcfun._schedules import cosine_warm_restarts as cosine_warm_restarts
 from fcfun._schedules import exponential_decay as exponential_decay
 from fcfun._schedules import inverse_scaling as inverse_scaling
 from fcfun._schedules import linear_warmup as linear_warmup
@@ -172,6 +173,7 @@ __all__ = [
     "clip_by_global_norm",
     "constant",
     "cosine_decay",
+    "cosine_warm_restarts",
     "dataset",
     "dense_backward",
     "dense_forward",

@@ -140,6 +140,49 @@ def cosine_decay(init_value: float, decay_steps: int, alpha: float = 0.0) -> Sch
     return schedule
 
 
+def cosine_warm_restarts(
+    init_value: float, period: int, period_multiplier: int = 1, alpha: float = 0.0
+) -> Schedule:
+    r"""Return cosine annealing with warm restarts (SGDR, PyTorch ``CosineAnnealingWarmRestarts``).
+
+    .. math::
+        \eta_t = \eta_{min} + (\eta_0 - \eta_{min}) \frac{1 + \cos(\pi t_{cur} / T_i)}{2}
+
+    where cycle ``i`` lasts ``T_i = period * period_multiplier ** i`` steps and ``t_cur``
+    counts the steps since the cycle began (Loshchilov and Hutter, 2017). A pure function
+    of the step, so a resumed run continues the same curve.
+
+    Args:
+        init_value: ``eta_0``, the value at each restart, a finite number.
+        period: ``T_0``, the first cycle's length in steps, a positive integer.
+        period_multiplier: ``T_mult``, each cycle's length over the previous one's, >= 1.
+        alpha: ``eta_min`` as a fraction of ``init_value``, in ``[0, 1]``.
+
+    Returns:
+        The schedule.
+
+    >>> schedule = cosine_warm_restarts(1.0, period=2, period_multiplier=2)
+    >>> [round(schedule(t), 3) for t in range(8)]
+    [1.0, 0.5, 1.0, 0.854, 0.5, 0.146, 1.0, 0.962]
+    """
+    eta_0 = check_real(init_value, "init_value")
+    first = check_int(period, "period", minimum=1)
+    multiplier = check_int(period_multiplier, "period_multiplier", minimum=1)
+    eta_min = check_real(alpha, "alpha", low=0.0, high=1.0) * eta_0
+
+    def schedule(step: int) -> float:
+        length, start = first, step
+        while start >= length:  # at most log(step) cycles when the multiplier is above 1
+            start -= length
+            length *= multiplier
+            if multiplier == 1:
+                start %= length
+        cosine = 1.0 + math.cos(math.pi * start / length)
+        return float(eta_min + (eta_0 - eta_min) * cosine / 2.0)
+
+    return schedule
+
+
 def linear_warmup(
     init_value: float,
     peak_value: float,

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+import fcfun
 from fcfun._schedules import (
     Schedule,
     constant,
@@ -211,3 +212,23 @@ def test_invalid_arguments_raise_naming_the_argument(
 ) -> None:
     with pytest.raises(error, match=message):
         build()
+
+
+def _sgdr_reference(step: int, eta_0: float, T_0: int, T_mult: int, eta_min: float) -> float:
+    """PyTorch CosineAnnealingWarmRestarts' documented rule, written out independently."""
+    T_i, T_cur = T_0, step
+    while T_cur >= T_i:
+        T_cur -= T_i
+        T_i *= T_mult
+    return eta_min + (eta_0 - eta_min) * (1 + math.cos(math.pi * T_cur / T_i)) / 2
+
+
+@pytest.mark.parametrize(("period", "multiplier", "alpha"), [(3, 1, 0.0), (2, 2, 0.1), (5, 3, 0.5)])
+def test_cosine_warm_restarts_follows_the_sgdr_rule(
+    period: int, multiplier: int, alpha: float
+) -> None:
+    schedule = fcfun.cosine_warm_restarts(0.4, period, multiplier, alpha)
+    for step in range(200):
+        expected = _sgdr_reference(step, 0.4, period, multiplier, alpha * 0.4)
+        assert schedule(step) == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    assert schedule(10**12) <= 0.4  # far steps cost a few cycles' arithmetic, not a loop
