@@ -75,6 +75,16 @@ from fcfun._optimizers import scale_by_schedule as scale_by_schedule
 from fcfun._optimizers import scale_by_stddev as scale_by_stddev
 from fcfun._optimizers import sgd as sgd
 from fcfun._optimizers import trace as trace
+from fcfun._partition import Labels as Labels
+from fcfun._partition import Leaves as Leaves
+from fcfun._partition import Mask as Mask
+from fcfun._partition import MaskedState as MaskedState
+from fcfun._partition import MultiTransformState as MultiTransformState
+from fcfun._partition import layer_labels as layer_labels
+from fcfun._partition import masked as masked
+from fcfun._partition import multi_transform as multi_transform
+from fcfun._partition import set_to_zero as set_to_zero
+from fcfun._partition import weights_only as weights_only
 from fcfun._schedules import Schedule as Schedule
 from fcfun._schedules import constant as constant
 from fcfun._schedules import cosine_decay as cosine_decay
@@ -138,10 +148,15 @@ __all__ = [
     "FloatArray",
     "History",
     "Initializer",
+    "Labels",
+    "Leaves",
     "LinearCache",
     "Loss",
     "LossName",
+    "Mask",
+    "MaskedState",
     "Metric",
+    "MultiTransformState",
     "Optimizer",
     "Params",
     "RowSource",
@@ -200,6 +215,7 @@ __all__ = [
     "init",
     "inverse_scaling",
     "label_accuracy",
+    "layer_labels",
     "leaky_relu",
     "lecun_normal",
     "linear_backward",
@@ -209,9 +225,11 @@ __all__ = [
     "loss",
     "loss_and_grad",
     "make_step",
+    "masked",
     "mean_absolute_error",
     "mean_squared_error",
     "mlp",
+    "multi_transform",
     "observe",
     "predict",
     "quantile",
@@ -227,6 +245,7 @@ __all__ = [
     "scale_by_rms",
     "scale_by_schedule",
     "scale_by_stddev",
+    "set_to_zero",
     "sgd",
     "sigmoid",
     "softmax",
@@ -243,5 +262,6 @@ __all__ = [
     "train_epoch",
     "train_step",
     "unflatten",
+    "weights_only",
     "zeros",
 ]

@@ -45,3 +45,9 @@ state = fcfun.fit(spec, X, y, optimizer=fcfun.adam(1e-3), epochs=1, batch_size=2
 epochs_done: str = state.epoch  # E: Incompatible types in assignment
 adam = fcfun.adam(1e-3)
 fcfun.fit(spec, X, y, optimizer=adam, epochs=1.5, batch_size=2, seed=0)  # E: Argument "epochs"
+
+# Labels where a mask is expected, and a mask of the wrong leaf type.
+fcfun.masked(fcfun.sgd(0.1), fcfun.layer_labels("a", "b"))  # E: Argument 2 to "masked"
+fcfun.multi_transform(
+    {"a": fcfun.sgd(0.1)}, fcfun.weights_only(spec)
+)  # E: Argument 2 to "multi_transform"

@@ -1,0 +1,220 @@
+"""Optimizers that act on a subset of the parameters: masks and labels, as in optax.
+
+fcfun's parameters are a tuple of ``Dense(W, b)``, so a mask or a labelling has the same
+shape: a tuple with one ``Leaves(W=..., b=...)`` per layer, of ``bool`` for a mask and of
+``str`` for labels (a mypy error where the structure is wrong, a ``ValueError`` naming the
+layer where its length is).
+
+An inner optimizer sees the whole tree with the leaves it does not own replaced by empty
+arrays, so every piece (elementwise, or a global norm over the leaves it owns) runs
+unchanged and its state holds only what it needs; the updates of the other leaves pass
+through untouched (``masked``) or come from their own label's optimizer
+(``multi_transform``). Both have donated kernels when their inner optimizers do.
+
+>>> import fcfun, numpy as np
+>>> spec = fcfun.mlp([3, 4, 2], output="softmax", loss="softmax_cross_entropy")
+>>> decay_weights_only = masked(fcfun.add_decayed_weights(0.1), weights_only(spec))
+>>> optimizer = fcfun.chain(decay_weights_only, fcfun.scale_by_learning_rate(0.5))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Generic, NamedTuple, TypeVar
+
+import numpy as np
+
+from fcfun._optimizers import EmptyState, Optimizer, Update, _from_kernel
+from fcfun._spec import MLP, check_spec
+from fcfun._types import Dense, Params, freeze
+from fcfun._validation import describe
+
+T = TypeVar("T")
+
+
+class Leaves(NamedTuple, Generic[T]):
+    """One layer's ``W`` and ``b`` as something other than arrays: a mask or labels."""
+
+    W: T
+    b: T
+
+
+Mask = tuple[Leaves[bool], ...]
+"""Which leaves an optimizer acts on, one ``Leaves(W, b)`` of bools per layer."""
+
+Labels = tuple[Leaves[str], ...]
+"""Each leaf's label, one ``Leaves(W, b)`` of strs per layer."""
+
+
+def weights_only(spec: MLP) -> Mask:
+    """The mask of every ``W`` and no ``b`` (scikit-learn's ``alpha`` decays weights only).
+
+    >>> import fcfun
+    >>> weights_only(fcfun.mlp([2, 3, 1], output="identity", loss="half_squared_error"))
+    (Leaves(W=True, b=False), Leaves(W=True, b=False))
+    """
+    return tuple(Leaves(True, False) for _ in range(check_spec(spec).n_layers))
+
+
+def layer_labels(*names: str) -> Labels:
+    """Labels by layer: layer ``l``'s ``W`` and ``b`` are both ``names[l]``.
+
+    >>> layer_labels("frozen", "train")
+    (Leaves(W='frozen', b='frozen'), Leaves(W='train', b='train'))
+    """
+    return tuple(Leaves(name, name) for name in names)
+
+
+class MaskedState(NamedTuple):
+    """The state of ``masked``: the inner optimizer's state on the masked leaves."""
+
+    inner: Any
+
+
+class MultiTransformState(NamedTuple):
+    """The state of ``multi_transform``: one inner state per label, in sorted label order."""
+
+    states: tuple[Any, ...]
+
+
+def _restricted(tree: Params, mask: Mask) -> Params:
+    """``tree`` with the leaves outside ``mask`` replaced by empty arrays of their kind."""
+    return tuple(
+        Dense(
+            layer.W if keep.W else np.empty((0,) * layer.W.ndim, layer.W.dtype),
+            layer.b if keep.b else np.empty((0,) * layer.b.ndim, layer.b.dtype),
+        )
+        for layer, keep in zip(tree, mask, strict=True)
+    )
+
+
+def _check_structure(tree: Params, leaves: tuple[Leaves[Any], ...], name: str) -> None:
+    if not isinstance(leaves, tuple) or len(leaves) != len(tree):
+        count = len(leaves) if isinstance(leaves, tuple) else describe(leaves)
+        raise ValueError(
+            f"{name} must hold one Leaves(W, b) per layer, {len(tree)} for these params, "
+            f"got {count}"
+        )
+    for index, layer in enumerate(leaves):
+        if not isinstance(layer, Leaves):
+            raise ValueError(f"{name}[{index}] must be a Leaves(W, b), got {describe(layer)}")
+
+
+def masked(inner: Optimizer[Any], mask: Mask) -> Optimizer[MaskedState]:
+    """``inner`` on the leaves ``mask`` marks; the other leaves' updates pass unchanged.
+
+    Args:
+        inner: the optimizer to apply to the masked leaves.
+        mask: one ``Leaves(W, b)`` of bools per layer (``weights_only(spec)``, ...).
+
+    Returns:
+        An optimizer whose state is ``MaskedState(inner_state)``.
+    """
+
+    def init(params: Params) -> MaskedState:
+        _check_structure(params, mask, "mask")
+        return MaskedState(inner.init(_restricted(params, mask)))
+
+    def combine(grads: Params, inner_updates: Params) -> Params:
+        return tuple(
+            Dense(update.W if keep.W else layer.W, update.b if keep.b else layer.b)
+            for layer, update, keep in zip(grads, inner_updates, mask, strict=True)
+        )
+
+    def apply(update: Update[Any]) -> Update[MaskedState]:
+        def run(grads: Params, state: MaskedState, params: Params) -> tuple[Params, MaskedState]:
+            updates, inner_state = update(
+                _restricted(grads, mask), state.inner, _restricted(params, mask)
+            )
+            return combine(grads, updates), MaskedState(inner_state)
+
+        return run
+
+    if inner.update_donated is None:
+        pure = apply(inner.update)
+
+        def update(grads: Params, state: MaskedState, params: Params) -> tuple[Params, MaskedState]:
+            updates, new_state = pure(grads, state, params)
+            return tuple(Dense(freeze(u.W), freeze(u.b)) for u in updates), new_state
+
+        return Optimizer(init, update)
+    return _from_kernel(init, apply(inner.update_donated))
+
+
+def set_to_zero() -> Optimizer[EmptyState]:
+    """Updates of zero: with ``masked`` or ``multi_transform``, frozen parameters.
+
+    >>> import fcfun, numpy as np
+    >>> p = (fcfun.Dense(np.ones((1, 1)), np.ones(1)),)
+    >>> set_to_zero().update(p, EmptyState(), p)[0][0].W
+    array([[0.]])
+    """
+
+    def init(params: Params) -> EmptyState:
+        return EmptyState()
+
+    def update(grads: Params, state: EmptyState, params: Params) -> tuple[Params, EmptyState]:
+        for W, b in grads:
+            W.fill(0.0)
+            b.fill(0.0)
+        return grads, state
+
+    return _from_kernel(init, update)
+
+
+def multi_transform(
+    transforms: Mapping[str, Optimizer[Any]], labels: Labels
+) -> Optimizer[MultiTransformState]:
+    """Each leaf updated by the optimizer of its label (optax's ``multi_transform``).
+
+    Args:
+        transforms: an optimizer per label.
+        labels: one ``Leaves(W, b)`` of labels per layer; every label must have a
+            transform (``ValueError`` naming the first that has none).
+
+    Returns:
+        An optimizer whose state is ``MultiTransformState`` of the transforms' states on
+        their leaves, in sorted label order.
+    """
+    names: Sequence[str] = sorted(transforms)
+    used = {label for layer in labels for label in layer}
+    missing = sorted(used - set(names))
+    if missing:
+        raise ValueError(
+            f"labels must name transforms that exist ({', '.join(names)}), got {missing[0]!r}"
+        )
+    parts = [
+        masked(transforms[name], tuple(Leaves(leaf.W == name, leaf.b == name) for leaf in labels))
+        for name in names
+    ]
+
+    def init(params: Params) -> MultiTransformState:
+        _check_structure(params, labels, "labels")
+        return MultiTransformState(tuple(part.init(params) for part in parts))
+
+    def apply(donated: bool) -> Update[MultiTransformState]:
+        def run(
+            grads: Params, state: MultiTransformState, params: Params
+        ) -> tuple[Params, MultiTransformState]:
+            updates, new_states = grads, []
+            for part, name, inner in zip(parts, names, state.states, strict=True):
+                update = part.update_donated if donated else part.update
+                assert update is not None
+                part_updates, inner = update(grads, inner, params)
+                updates = _take(updates, part_updates, labels, name)
+                new_states.append(inner)
+            return updates, MultiTransformState(tuple(new_states))
+
+        return run
+
+    if all(part.update_donated is not None for part in parts):
+        return _from_kernel(init, apply(True))
+    return Optimizer(init, apply(False))
+
+
+def _take(updates: Params, part: Params, labels: Labels, name: str) -> Params:
+    """``updates`` with the leaves labelled ``name`` taken from ``part``."""
+    return tuple(
+        Dense(new.W if label.W == name else old.W, new.b if label.b == name else old.b)
+        for old, new, label in zip(updates, part, labels, strict=True)
+    )
