@@ -439,6 +439,18 @@ CATALOGUE = [
         "Y",
     ),
     Entry(
+        "a mask of the wrong length",
+        lambda: fcfun.masked(fcfun.sgd(0.1), (fcfun.Leaves(True, False),)).init(P),
+        ValueError,
+        "mask",
+    ),
+    Entry(
+        "labels naming a transform that does not exist",
+        lambda: fcfun.multi_transform({"a": fcfun.sgd(0.1)}, fcfun.layer_labels("a", "b")),
+        ValueError,
+        "labels",
+    ),
+    Entry(
         "a schedule that returns a string",
         lambda: fcfun.sgd(untyped(lambda step: "a")).update(P, fcfun.sgd(0.1).init(P), P),
         TypeError,
