@@ -18,6 +18,7 @@ check: setup
 	$(BIN)/lint-imports
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	bash .ci/wheel_smoke.sh $(BIN)/python
 	$(BIN)/pytest -q
 
 demo: setup

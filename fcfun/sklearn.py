@@ -70,6 +70,14 @@ from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeAlias
 
 import numpy as np
+
+try:
+    import sklearn  # noqa: F401 (the extra's presence, named in the error)
+except ModuleNotFoundError as missing:
+    raise ModuleNotFoundError(
+        f"{__name__} needs scikit-learn: pip install 'fcfun[sklearn]'", name="sklearn"
+    ) from missing
+
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer

@@ -22,6 +22,14 @@ from typing import Any, NamedTuple, Protocol, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
+
+try:
+    import sklearn  # noqa: F401 (the extra's presence, named in the error)
+except ModuleNotFoundError as missing:
+    raise ModuleNotFoundError(
+        f"{__name__} needs scikit-learn: pip install 'fcfun[sklearn]'", name="sklearn"
+    ) from missing
+
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.validation import check_is_fitted
