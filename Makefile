@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup check demo bench clean
+.PHONY: setup check demo bench clean docs
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,7 @@ check: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	bash .ci/wheel_smoke.sh $(BIN)/python
+	$(MAKE) docs
 	$(BIN)/pytest -q
 
 demo: setup
@@ -28,5 +29,10 @@ bench: setup
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/run.py
 
+# The documentation site (mkdocs.yml) built into site/; strict: any warning fails the build.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+	$(BIN)/python docs/tools/check_api_coverage.py --site site
+
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis site dist

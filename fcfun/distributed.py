@@ -24,7 +24,7 @@ Executors and where the shards live (``placement="auto"`` picks by executor):
 Summation order: with shard ``i`` of ``m_i`` rows, mean loss ``L_i`` and mean gradient
 ``g_i``, and ``w_i = m_i / m`` (a float; exact for halves, quarters, ... of ``m``),
 
-    ``L = (...((w_0 L_0 + w_1 L_1) + w_2 L_2) ...)``, ``g = (...((w_0 g_0 + w_1 g_1) + ...)``
+    L = (...((w_0 L_0 + w_1 L_1) + w_2 L_2) ...),  g = (...((w_0 g_0 + w_1 g_1) + ...)
 
 in shard order, whatever order the tasks finish in, then the L2 penalty once over the
 whole batch: ``L += alpha / (2 m) * sum ||W||^2`` and ``dW += alpha / m * W``. So for a fixed
@@ -573,9 +573,11 @@ def fit_sharded(
     ``fcfun.fit(..., batch_size=m, shuffle=False)`` to rounding (bit for bit with one
     shard), and two runs with the same shard layout give bit-identical states.
 
+    ``spec``, ``X``, ``Y``, ``optimizer``, ``epochs``, ``seed``, ``params``, ``alpha``,
+    ``validation``, ``metric``, ``dtype`` and ``on_divergence`` are as for ``fcfun.fit``;
+    validation runs in this process.
+
     Args:
-        spec, X, Y, optimizer, epochs, seed, params, alpha, validation, metric, dtype,
-        on_divergence: as for ``fcfun.fit``; validation runs in this process.
         executor: runs the gradient tasks: a thread or process pool, or a dask
             ``Client.get_executor()``.
         n_shards: a shard count, or the shards' row counts (see ``shard_sizes``).

@@ -36,7 +36,7 @@ dtype only), refuse non-finite data or results (they propagate as inf and NaN), 
 compute in chunks. Its results equal ``predict``'s to rounding, not bit for bit: the
 runtime's matrix products and ``exp`` / ``log`` / ``tanh`` kernels are its own.
 
-Example (with the ``onnxruntime`` package)::
+Example (with the ``onnxruntime`` package):
 
     import fcfun, numpy as np, onnxruntime
     from fcfun.onnx import to_onnx

@@ -841,11 +841,6 @@ class FCRegressor(RegressorMixin, _FCBase):
     Parameters are ``FCClassifier``'s; early stopping monitors the validation R².
     Differences from ``MLPRegressor`` are in the module docstring.
 
-    Parameters
-    ----------
-    **hyperparameters
-        Those of ``FCClassifier``, with the same names, defaults and meanings.
-
     Attributes
     ----------
     n_outputs_ : int

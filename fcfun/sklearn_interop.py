@@ -53,6 +53,7 @@ __all__ = [
 ]
 
 Array: TypeAlias = npt.NDArray[Any]
+"""A numpy array of any dtype: what scikit-learn's estimators hold and return."""
 
 _SHARED_HYPERPARAMETERS = (
     "hidden_layer_sizes",
