@@ -94,15 +94,18 @@ def fixed_threads() -> Iterator[None]:
         yield
     finally:
         with _lock:
-            _depth -= 1
-            if _depth == 0:
-                _CONTROL.set_threads(_saved_threads)
+            if _depth > 0:  # 0 in a child forked inside a call: nothing of its own to undo
+                _depth -= 1
+                if _depth == 0:
+                    _CONTROL.set_threads(_saved_threads)
 
 
 def _forget_calls() -> None:
-    """A forked child runs none of its parent's fcfun calls."""
-    global _depth
+    """A forked child runs none of its parent's fcfun calls, and has only the forking
+    thread: a lock another thread held at the fork would never be released."""
+    global _depth, _lock
     _depth = 0
+    _lock = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):

@@ -395,7 +395,10 @@ def huber(delta: float = 1.0) -> Loss:
 def _huber(delta: float) -> Loss:
     def value(A: FloatArray, Y: FloatArray) -> float:
         r = np.abs(A - Y)
-        per_element = np.where(r <= delta, 0.5 * r * r, delta * (r - 0.5 * delta))
+        # q (r - q / 2) with q = min(r, delta) is 0.5 r**2 within delta and
+        # delta (r - delta / 2) beyond, without squaring a large residual that is not used.
+        q = np.minimum(r, delta)
+        per_element = q * (r - 0.5 * q)
         return float(per_element.sum()) / int(A.size)
 
     def grad(A: FloatArray, Y: FloatArray) -> FloatArray:

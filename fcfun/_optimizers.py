@@ -130,17 +130,30 @@ class ScaleByAdagradState(NamedTuple):
 # ------------------------------------------------------------------ the kernel protocol
 
 
-def _copy_tree(tree: Params) -> Params:
-    """Fresh writeable copies of every array of ``tree`` (gradients to donate)."""
-    return tuple(Dense(np.array(layer.W), np.array(layer.b)) for layer in tree)
+def _copy_tree(tree: Params, like: Params) -> Params:
+    """Fresh writeable copies of every array of ``tree`` in the dtypes of ``like``."""
+    return tuple(
+        Dense(np.array(layer.W, dtype=target.W.dtype), np.array(layer.b, dtype=target.b.dtype))
+        for layer, target in zip(tree, like, strict=True)
+    )
 
 
-def _from_kernel(init: Callable[[Params], S], kernel: Update[S]) -> Optimizer[S]:
+def _in_dtypes(tree: Params, like: Params) -> Params:
+    """``tree`` itself when its dtypes are ``like``'s (the training loop's case), else a copy
+    in them: the kernels compute in the params' dtype, and their states keep it."""
+    for layer, target in zip(tree, like, strict=True):
+        if layer.W.dtype is not target.W.dtype or layer.b.dtype is not target.b.dtype:
+            return _copy_tree(tree, like)
+    return tree
+
+
+def from_kernel(init: Callable[[Params], S], kernel: Update[S]) -> Optimizer[S]:
     """The optimizer whose donated update is ``kernel`` and whose ``update`` is ``kernel`` on
-    a copy of the gradients, sealed: one implementation, so the same bits either way."""
+    a copy of the gradients (in the params' dtypes), sealed: one implementation, so the same
+    bits either way."""
 
     def update(grads: Params, state: S, params: Params) -> tuple[Params, S]:
-        updates, new_state = kernel(_copy_tree(grads), state, params)
+        updates, new_state = kernel(_copy_tree(grads, params), state, params)
         return seal_tree(updates), new_state
 
     return Optimizer(init, update, kernel)
@@ -155,7 +168,7 @@ def _stateless(kernel: Callable[[Params, Params], Params]) -> Optimizer[EmptySta
     def update(grads: Params, state: EmptyState, params: Params) -> tuple[Params, EmptyState]:
         return kernel(grads, params), state
 
-    return _from_kernel(init, update)
+    return from_kernel(init, update)
 
 
 def _zeros_like(params: Params, value: float = 0.0) -> Params:
@@ -337,7 +350,7 @@ def donated_step(optimizer: Optimizer[S]) -> Step[S]:
         return step
 
     def fused(grads: Params, state: S, params: Params) -> tuple[Params, S]:
-        updates, new_state = donated(grads, state, params)
+        updates, new_state = donated(_in_dtypes(grads, params), state, params)
         return _add(params, updates, donated=True), new_state
 
     return fused
@@ -387,7 +400,7 @@ def chain(*optimizers: Optimizer[Any]) -> Optimizer[ChainState]:
             updates, inner = only(grads, state.states[0], params)
             return updates, ChainState((inner,))
 
-        return _from_kernel(init, update_one)
+        return from_kernel(init, update_one)
 
     def update_donated(
         grads: Params, state: ChainState, params: Params
@@ -398,7 +411,7 @@ def chain(*optimizers: Optimizer[Any]) -> Optimizer[ChainState]:
             new_states.append(inner)
         return grads, ChainState(tuple(new_states))
 
-    return _from_kernel(init, update_donated)
+    return from_kernel(init, update_donated)
 
 
 def scale(step_size: float) -> Optimizer[EmptyState]:
@@ -463,7 +476,7 @@ def _scale_by_count(factor: Callable[[int], float] | float) -> Optimizer[ScaleBy
                 state.step + 1
             )
 
-        return _from_kernel(init, update)
+        return from_kernel(init, update)
     constant, typed = factor, _typed_factors(factor)
 
     def update_constant(
@@ -471,7 +484,7 @@ def _scale_by_count(factor: Callable[[int], float] | float) -> Optimizer[ScaleBy
     ) -> tuple[Params, ScaleByScheduleState]:
         return _scale_into(grads, constant, typed), ScaleByScheduleState(state.step + 1)
 
-    return _from_kernel(init, update_constant)
+    return from_kernel(init, update_constant)
 
 
 def scale_by_learning_rate(lr: float | Schedule) -> Optimizer[ScaleByScheduleState]:
@@ -589,7 +602,7 @@ def trace(decay: float, nesterov: bool = False) -> Optimizer[TraceState]:
             buffers.append(Dense(accumulate(buffer.W, g.W), accumulate(buffer.b, g.b)))
         return grads, TraceState(tuple(buffers))
 
-    return _from_kernel(init, update)
+    return from_kernel(init, update)
 
 
 def scale_by_adam(
@@ -647,7 +660,7 @@ def scale_by_adam(
             nus.append(Dense(nu_W, nu_b))
         return tuple(updates), ScaleByAdamState(t, tuple(mus), tuple(nus))
 
-    return _from_kernel(init, update)
+    return from_kernel(init, update)
 
 
 def scale_by_rms(alpha: float = 0.99, eps: float = 1e-8) -> Optimizer[ScaleByRmsState]:
@@ -685,7 +698,7 @@ def scale_by_rms(alpha: float = 0.99, eps: float = 1e-8) -> Optimizer[ScaleByRms
         )
         return grads, ScaleByRmsState(nus)
 
-    return _from_kernel(init, update)
+    return from_kernel(init, update)
 
 
 def scale_by_stddev(alpha: float = 0.99, eps: float = 1e-8) -> Optimizer[ScaleByStddevState]:
@@ -735,7 +748,7 @@ def scale_by_stddev(alpha: float = 0.99, eps: float = 1e-8) -> Optimizer[ScaleBy
             nus.append(Dense(nu_W, nu_b))
         return grads, ScaleByStddevState(tuple(mus), tuple(nus))
 
-    return _from_kernel(init, update)
+    return from_kernel(init, update)
 
 
 def scale_by_adagrad(
@@ -776,7 +789,7 @@ def scale_by_adagrad(
         )
         return grads, ScaleByAdagradState(sums)
 
-    return _from_kernel(init, update)
+    return from_kernel(init, update)
 
 
 # --------------------------------------------------------------------------- aliases

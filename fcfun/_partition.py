@@ -24,7 +24,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 
 import numpy as np
 
-from fcfun._optimizers import EmptyState, Optimizer, Update, _from_kernel
+from fcfun._optimizers import EmptyState, Optimizer, Update, from_kernel
 from fcfun._spec import MLP, check_spec
 from fcfun._types import Dense, Params, freeze
 from fcfun._validation import describe
@@ -100,6 +100,24 @@ def _check_structure(tree: Params, leaves: tuple[Leaves[Any], ...], name: str) -
             raise ValueError(f"{name}[{index}] must be a Leaves(W, b), got {describe(layer)}")
 
 
+def _check_leaves(leaves: object, kind: type, name: str) -> None:
+    """A tuple of ``Leaves`` whose values are of ``kind`` (bool for a mask, str for labels)."""
+    if not isinstance(leaves, tuple):
+        raise TypeError(
+            f"{name} must be a tuple of Leaves(W, b), one per layer, got {describe(leaves)}"
+        )
+    for index, layer in enumerate(leaves):
+        if not isinstance(layer, Leaves) or not all(isinstance(v, kind) for v in layer):
+            raise TypeError(
+                f"{name}[{index}] must be a Leaves(W, b) of {kind.__name__}, got {describe(layer)}"
+            )
+
+
+def _check_optimizer(value: object, name: str) -> None:
+    if not isinstance(value, Optimizer):
+        raise TypeError(f"{name} must be an fcfun Optimizer, got {describe(value)}")
+
+
 def masked(inner: Optimizer[Any], mask: Mask) -> Optimizer[MaskedState]:
     """``inner`` on the leaves ``mask`` marks; the other leaves' updates pass unchanged.
 
@@ -110,6 +128,8 @@ def masked(inner: Optimizer[Any], mask: Mask) -> Optimizer[MaskedState]:
     Returns:
         An optimizer whose state is ``MaskedState(inner_state)``.
     """
+    _check_optimizer(inner, "inner")
+    _check_leaves(mask, bool, "mask")
 
     def init(params: Params) -> MaskedState:
         _check_structure(params, mask, "mask")
@@ -138,7 +158,7 @@ def masked(inner: Optimizer[Any], mask: Mask) -> Optimizer[MaskedState]:
             return tuple(Dense(freeze(u.W), freeze(u.b)) for u in updates), new_state
 
         return Optimizer(init, update)
-    return _from_kernel(init, apply(inner.update_donated))
+    return from_kernel(init, apply(inner.update_donated))
 
 
 def set_to_zero() -> Optimizer[EmptyState]:
@@ -159,7 +179,7 @@ def set_to_zero() -> Optimizer[EmptyState]:
             b.fill(0.0)
         return grads, state
 
-    return _from_kernel(init, update)
+    return from_kernel(init, update)
 
 
 def multi_transform(
@@ -176,6 +196,13 @@ def multi_transform(
         An optimizer whose state is ``MultiTransformState`` of the transforms' states on
         their leaves, in sorted label order.
     """
+    if not isinstance(transforms, Mapping) or not all(isinstance(k, str) for k in transforms):
+        raise TypeError(
+            f"transforms must map labels (str) to optimizers, got {describe(transforms)}"
+        )
+    for label, transform in transforms.items():
+        _check_optimizer(transform, f"transforms[{label!r}]")
+    _check_leaves(labels, str, "labels")
     names: Sequence[str] = sorted(transforms)
     used = {label for layer in labels for label in layer}
     missing = sorted(used - set(names))
@@ -208,7 +235,7 @@ def multi_transform(
         return run
 
     if all(part.update_donated is not None for part in parts):
-        return _from_kernel(init, apply(True))
+        return from_kernel(init, apply(True))
     return Optimizer(init, apply(False))
 
 

@@ -438,16 +438,16 @@ def validator(
         try:
             with np.errstate(over="raise", invalid="raise", divide="ignore"):
                 A, loss = output_and_value(spec, params, validation.X, validation.Y, alpha)
-                metric_value = float(checked_metric(A, validation.Y))
         except FloatingPointError:
-            loss = metric_value = math.nan
+            loss = math.nan
         if not math.isfinite(loss):
             raise ValueError(
                 f"validation X must be small enough for the loss and metric to stay within "
                 f"{validation.Y.dtype}'s range with these params, got a non-finite loss or "
                 "an overflow"
             )
-        return loss, metric_value
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return loss, float(checked_metric(A, validation.Y))  # whatever the metric says
 
     return validate
 

@@ -127,3 +127,17 @@ def test_labels_of_the_wrong_length_or_without_a_transform_are_refused() -> None
         fcfun.masked(fcfun.sgd(0.1), (fcfun.Leaves(True, True),)).init(params)
     with pytest.raises(ValueError, match="labels must name transforms that exist"):
         fcfun.multi_transform({"a": fcfun.sgd(0.1)}, fcfun.layer_labels("a", "b"))
+
+
+def test_arguments_of_the_wrong_kind_are_named() -> None:
+    sgd = fcfun.sgd(0.1)
+    with pytest.raises(TypeError, match="labels must be a tuple of Leaves"):
+        fcfun.multi_transform({"a": sgd}, None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"labels\[0\] must be a Leaves\(W, b\) of str"):
+        fcfun.multi_transform({"a": sgd}, (("a", "a"),))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="transforms must map labels"):
+        fcfun.multi_transform([sgd], ())  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"transforms\['a'\] must be an fcfun Optimizer"):
+        fcfun.multi_transform({"a": 3}, ())  # type: ignore[dict-item]
+    with pytest.raises(TypeError, match="inner must be an fcfun Optimizer"):
+        fcfun.masked(3, ())  # type: ignore[arg-type]

@@ -116,3 +116,14 @@ def test_bad_quantiles_and_deltas_are_refused() -> None:
             batch_size=2,
             seed=0,
         )
+
+
+def test_huber_trains_through_outliers_that_would_overflow_a_square() -> None:
+    """Only the selected branch is computed: a float32 residual of 1e20 is linear, not inf."""
+    spec = fcfun.mlp([1, 1], output="identity", loss=fcfun.huber(1.0))
+    X, y = np.zeros((4, 1), np.float32), np.array([0, 0, 0, 1e20], np.float32)
+    state = fcfun.fit(spec, X, y, optimizer=fcfun.sgd(0.1), epochs=2, batch_size=4, seed=0)
+    assert np.isfinite(state.history.train_loss).all()
+    assert (
+        fcfun.huber(1.0).value(np.zeros((1, 1), np.float32), np.full((1, 1), 1e20, np.float32)) > 0
+    )

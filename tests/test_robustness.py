@@ -8,6 +8,7 @@ not a recorded inf; and the inputs that used to fail deep inside get clear error
 from __future__ import annotations
 
 import concurrent.futures as cf
+import os
 import pathlib
 from typing import Any
 
@@ -160,3 +161,61 @@ def test_dtype_none_trains_in_the_data_dtype() -> None:
     assert as_integers.params[0].W.dtype == np.float64
     told = fcfun.fit(SPEC, X.astype(np.float32), y, seed=0, dtype=np.float64, **arguments)
     assert told.params[0].W.dtype == np.float64
+
+
+def test_a_metric_may_return_nan_and_it_is_recorded() -> None:
+    X, y = _data()
+
+    def log_of_output(A: fcfun.FloatArray, Y: fcfun.FloatArray) -> float:
+        return float(np.log(A.min() - 1e9))  # NaN, by design: not an overflow of fcfun's
+
+    state = fcfun.fit(
+        SPEC,
+        X,
+        y,
+        optimizer=fcfun.sgd(0.01),
+        epochs=1,
+        batch_size=4,
+        seed=0,
+        validation=(X, y),
+        metric=log_of_output,
+    )
+    assert np.isnan(state.history.val_metric[0])
+    assert np.isfinite(state.history.val_loss[0])
+
+
+def test_mixed_dtype_gradients_keep_the_optimizer_state_in_the_params_dtype() -> None:
+    params = fcfun.init(SPEC, seed=0, dtype=np.float32)
+    grads = tuple(fcfun.Dense(np.ones(p.W.shape), np.ones(p.b.shape)) for p in params)
+    for optimizer in (fcfun.adam(0.1), fcfun.adagrad(0.1), fcfun.rmsprop(0.1, centered=True)):
+        _, state = optimizer.update(grads, optimizer.init(params), params)
+        dtypes = {a.dtype for _, a in fcfun.flatten(state) if isinstance(a, np.ndarray)}
+        assert dtypes == {np.dtype(np.float32)}
+        step = fcfun.donated_step(optimizer)
+        donated = tuple(fcfun.Dense(g.W.copy(), g.b.copy()) for g in grads)
+        new_params, donated_state = step(donated, optimizer.init(params), params)
+        updates, _ = optimizer.update(grads, optimizer.init(params), params)
+        expected = fcfun.apply_updates(params, updates)
+        assert fcfun.fingerprint((new_params, donated_state)) == fcfun.fingerprint(
+            (expected, state)
+        )
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_child_forked_inside_a_call_pins_and_restores_on_its_own() -> None:
+    from fcfun import _blas
+
+    control = _blas._CONTROL
+    if control is None:
+        pytest.skip("needs OpenBLAS")
+    with _blas.fixed_threads():
+        pid = os.fork()
+    if pid == 0:  # the child has left a call it did not enter; its own calls still work
+        ok = _blas._depth == 0
+        control.set_threads(1)
+        with _blas.fixed_threads():
+            ok = ok and control.get_threads() == _blas.BLAS_THREADS
+        ok = ok and control.get_threads() == 1
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
