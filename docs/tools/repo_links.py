@@ -15,7 +15,11 @@ import re
 from typing import Any
 
 # A root file -> the page of the site that includes it.
-PUBLISHED_AS = {"README.md": "tutorial.md", "BENCHMARKS.md": "benchmarks.md"}
+PUBLISHED_AS = {
+    "README.md": "tutorial.md",
+    "BENCHMARKS.md": "benchmarks.md",
+    "site/index.html": "index.md",  # the README's link to the built site is the site itself
+}
 
 _LINK = re.compile(r"\]\(\.\./(" + "|".join(map(re.escape, PUBLISHED_AS)) + r")(#[^)\s]*)?\)")
 
