@@ -523,15 +523,15 @@ def parse_loss(name: str) -> Loss:
         raise TypeError(f"loss name must be a str, got {type(name).__name__}")
     if name in _BY_NAME:
         return _BY_NAME[name]
+    if name == "huber":
+        return huber()
     for prefix, make in (("huber(", huber), ("quantile(", quantile)):
         if name.startswith(prefix) and name.endswith(")"):
             try:
                 numbers = [float(part) for part in name[len(prefix) : -1].split(",")]
-                made = make(*numbers)
+                return make(*numbers)  # "huber(1)" is huber(1.0), as leaky_relu's names are
             except (TypeError, ValueError):
                 break
-            if made.name == name:
-                return made
     known = ", ".join([*_BY_NAME, "huber(<delta>)", "quantile(<q>, ...)"])
     raise ValueError(f"unknown loss {name!r}; expected one of: {known}")
 

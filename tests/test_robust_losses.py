@@ -87,6 +87,7 @@ def test_quantile_regression_trains_ordered_quantiles_and_round_trips(
     )
     assert parse_loss("quantile(0.1, 0.5, 0.9)") is spec.loss
     assert parse_loss("huber(0.25)") is fcfun.huber(0.25)
+    assert parse_loss("huber(1)") is parse_loss("huber") is fcfun.huber(1.0)  # as leaky_relu
     state = fcfun.fit(spec, X, y, optimizer=fcfun.adam(0.02), epochs=60, batch_size=40, seed=0)
     A = fcfun.predict(spec, state.params, X)
     below = (y[:, None] < A).mean(axis=0)
