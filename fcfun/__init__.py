@@ -69,6 +69,7 @@ from fcfun._optimizers import rmsprop as rmsprop
 from fcfun._optimizers import scale as scale
 from fcfun._optimizers import scale_by_adagrad as scale_by_adagrad
 from fcfun._optimizers import scale_by_adam as scale_by_adam
+from fcfun._optimizers import scale_by_adam_sklearn as scale_by_adam_sklearn
 from fcfun._optimizers import scale_by_learning_rate as scale_by_learning_rate
 from fcfun._optimizers import scale_by_rms as scale_by_rms
 from fcfun._optimizers import scale_by_schedule as scale_by_schedule
@@ -241,6 +242,7 @@ __all__ = [
     "scale",
     "scale_by_adagrad",
     "scale_by_adam",
+    "scale_by_adam_sklearn",
     "scale_by_learning_rate",
     "scale_by_rms",
     "scale_by_schedule",

@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable
-from typing import Any, Generic, NamedTuple, TypeAlias, TypeVar
+from typing import Any, Generic, Literal, NamedTuple, TypeAlias, TypeVar
 
 import numpy as np
 
@@ -663,6 +663,69 @@ def scale_by_adam(
     return from_kernel(init, update)
 
 
+def scale_by_adam_sklearn(
+    b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
+) -> Optimizer[ScaleByAdamState]:
+    r"""Rescale updates by Adam's moments as scikit-learn's MLPs do (``AdamOptimizer``).
+
+    .. math::
+        m_t = \beta_1 m_{t-1} + (1 - \beta_1) g_t, \qquad
+        v_t = \beta_2 v_{t-1} + (1 - \beta_2) g_t^2,
+
+        u_t = \frac{\sqrt{1 - \beta_2^t}}{1 - \beta_1^t} \, \frac{m_t}{\sqrt{v_t} + \epsilon}
+
+    Unlike ``scale_by_adam`` (PyTorch), ``epsilon`` is added to the raw root and both bias
+    corrections fold into the step size, so ``epsilon`` weighs ``1 / sqrt(1 - beta_2^t)``
+    times more in the first steps. With ``scale_by_learning_rate`` after it, this follows
+    scikit-learn's trajectory to rounding.
+
+    Args:
+        b1: ``beta_1``, in ``[0, 1)``.
+        b2: ``beta_2``, in ``[0, 1)``.
+        eps: ``epsilon``, finite and ``> 0``, added to the root of ``v_t``.
+
+    Returns:
+        An optimizer whose state is ``ScaleByAdamState(step, mu, nu)``.
+    """
+    beta1 = check_real(b1, "b1", low=0.0, high=1.0, high_open=True)
+    beta2 = check_real(b2, "b2", low=0.0, high=1.0, high_open=True)
+    epsilon = check_real(eps, "eps", low=0.0, low_open=True)
+
+    def init(params: Params) -> ScaleByAdamState:
+        return ScaleByAdamState(0, _zeros_like(params), _zeros_like(params))
+
+    def update(
+        grads: Params, state: ScaleByAdamState, params: Params
+    ) -> tuple[Params, ScaleByAdamState]:
+        t = state.step + 1
+        factor = math.sqrt(1 - beta2**t) / (1 - beta1**t)
+
+        def moments(m: FloatArray, v: FloatArray, g: FloatArray) -> tuple[FloatArray, ...]:
+            mu = m * beta1
+            scratch = g * (1 - beta1)
+            mu += scratch
+            nu = v * beta2
+            np.multiply(g, g, out=scratch)
+            scratch *= 1 - beta2
+            nu += scratch
+            u = mu * factor
+            denominator = np.sqrt(seal(nu), out=scratch)
+            denominator += epsilon
+            u /= denominator
+            return u, seal(mu), nu
+
+        updates, mus, nus = [], [], []
+        for m, v, g in zip(state.mu, state.nu, grads, strict=True):
+            u_W, mu_W, nu_W = moments(m.W, v.W, g.W)
+            u_b, mu_b, nu_b = moments(m.b, v.b, g.b)
+            updates.append(Dense(u_W, u_b))
+            mus.append(Dense(mu_W, mu_b))
+            nus.append(Dense(nu_W, nu_b))
+        return tuple(updates), ScaleByAdamState(t, tuple(mus), tuple(nus))
+
+    return from_kernel(init, update)
+
+
 def scale_by_rms(alpha: float = 0.99, eps: float = 1e-8) -> Optimizer[ScaleByRmsState]:
     r"""Divide updates by the root mean square of past gradients (PyTorch ``RMSprop``).
 
@@ -846,6 +909,7 @@ def adam(
     b2: float = 0.999,
     eps: float = 1e-8,
     weight_decay: float = 0.0,
+    rule: Literal["pytorch", "sklearn"] = "pytorch",
 ) -> Optimizer[ChainState]:
     r"""PyTorch ``Adam``: L2 weight decay added to the gradient, then the Adam step.
 
@@ -858,6 +922,8 @@ def adam(
         b2: ``beta_2``, in ``[0, 1)``.
         eps: ``epsilon``, ``> 0``.
         weight_decay: L2 penalty added to the gradient, ``>= 0``.
+        rule: ``"pytorch"`` (``scale_by_adam``) or ``"sklearn"``
+            (``scale_by_adam_sklearn``: epsilon on the raw root, scikit-learn's MLPs).
 
     Returns:
         ``chain(add_decayed_weights, scale_by_adam, scale_by_learning_rate)``.
@@ -869,7 +935,11 @@ def adam(
     (array([[-0.1]]), array([0.1]))
     """
     learning_rate = _learning_rate(lr)
-    adam_step = scale_by_adam(b1, b2, eps)
+    if rule not in ("pytorch", "sklearn"):
+        raise ValueError(f"rule must be 'pytorch' or 'sklearn', got {rule!r}")
+    adam_step = (
+        scale_by_adam(b1, b2, eps) if rule == "pytorch" else scale_by_adam_sklearn(b1, b2, eps)
+    )
     pieces = _weight_decay(weight_decay)
     return chain(*pieces, adam_step, scale_by_learning_rate(learning_rate))
 

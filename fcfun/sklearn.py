@@ -18,11 +18,11 @@ feature, with the same defaults. Where the two differ:
 * ``solver``: ``'sgd'``, ``'adam'``, plus fcfun's ``'adamw'``, ``'rmsprop'``,
   ``'adagrad'`` (PyTorch rules; ``adamw`` with PyTorch's decoupled decay 0.01 on top
   of ``alpha``). No ``'lbfgs'``, only a constant learning rate (no ``learning_rate``,
-  ``power_t``, ``max_fun``). Adam adds ``epsilon`` to the bias-corrected root
-  (PyTorch), scikit-learn to the raw one. ``momentum`` / ``nesterovs_momentum`` are
-  for ``'sgd'`` (PyTorch's momentum, the same iterates as scikit-learn's with a constant
-  learning rate); ``beta_1`` / ``beta_2`` for the Adam family; ``epsilon`` for all
-  adaptive solvers.
+  ``power_t``, ``max_fun``). ``'adam'`` is scikit-learn's rule (``epsilon`` on the raw
+  root: ``fcfun.adam(rule="sklearn")``), ``'adamw'`` PyTorch's. ``momentum`` /
+  ``nesterovs_momentum`` are for ``'sgd'`` (PyTorch's momentum, the same iterates as
+  scikit-learn's with a constant learning rate); ``beta_1`` / ``beta_2`` for the Adam
+  family; ``epsilon`` for all adaptive solvers.
 * ``activation``: scikit-learn's ``'identity'``, ``'logistic'``, ``'tanh'``, ``'relu'``
   and fcfun's ``'sigmoid'`` (= ``'logistic'``), ``'leaky_relu'`` (slope 0.01),
   ``'softplus'``.
@@ -369,7 +369,7 @@ class _FCBase(BaseEstimator):
             nesterov = bool(self.nesterovs_momentum) and momentum > 0
             return fcfun.sgd(lr, momentum=momentum, nesterov=nesterov)
         if self.solver == "adam":
-            return fcfun.adam(lr, b1=b1, b2=b2, eps=eps)
+            return fcfun.adam(lr, b1=b1, b2=b2, eps=eps, rule="sklearn")
         if self.solver == "adamw":
             return fcfun.adamw(lr, b1=b1, b2=b2, eps=eps)
         if self.solver == "rmsprop":

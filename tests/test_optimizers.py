@@ -682,3 +682,27 @@ def test_an_optimizer_without_a_donated_update_runs_its_update() -> None:
         for new, want in zip(_flatten(new_params), expected, strict=True):
             np.testing.assert_allclose(new, want, rtol=1e-15)
             assert not new.flags.writeable
+
+
+def test_scikit_learn_adam_against_its_published_rule() -> None:
+    """scikit-learn's AdamOptimizer written out: moments, then the corrected step size."""
+    rng = np.random.default_rng(4)
+    params = _to_params(_random_arrays(rng))
+    optimizer = adam(0.01, rule="sklearn")
+    state = optimizer.init(params)
+    theta = [np.array(a) for a in _flatten(params)]
+    m = [np.zeros_like(a) for a in theta]
+    v = [np.zeros_like(a) for a in theta]
+    for t in range(1, 30):
+        grads = _to_params(_random_arrays(rng))
+        updates, state = optimizer.update(grads, state, params)
+        params = apply_updates(params, updates)
+        step = 0.01 * np.sqrt(1 - 0.999**t) / (1 - 0.9**t)
+        for i, g in enumerate(_flatten(grads)):
+            m[i] = 0.9 * m[i] + 0.1 * g
+            v[i] = 0.999 * v[i] + 0.001 * g**2
+            theta[i] = theta[i] - step * m[i] / (np.sqrt(v[i]) + 1e-8)
+    for got, want in zip(_flatten(params), theta, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError, match="rule must be 'pytorch' or 'sklearn'"):
+        adam(0.01, rule="keras")  # type: ignore[arg-type]

@@ -132,6 +132,27 @@ def test_sgd_follows_mlpclassifier_from_the_same_weights(
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize(
+    ("data", "n_outputs", "batch"), [(breast_cancer, 1, None), (iris, 3, None), (iris, 3, 16)]
+)
+def test_adam_follows_mlpclassifier_from_the_same_weights(
+    data: Callable[[], Data], n_outputs: int, batch: int | None
+) -> None:
+    """solver='adam' is scikit-learn's rule: epsilon on the raw root, corrections in the
+    step size (fcfun.adam(rule='sklearn')), so the trajectories agree to rounding."""
+    X, y = data()
+    settings = sgd_settings((8, 6), "relu", max_iter=20, n_samples=len(X))
+    settings.update(solver="adam", learning_rate_init=0.01, batch_size=batch or len(X))
+    initial = sklearn_initial_params([X.shape[1], 8, 6, n_outputs], "relu", random_state=7)
+    reference = MLPClassifier(random_state=7, **settings).fit(X, y)
+    model = FCClassifier(initial_params=initial, **settings).fit(X, y)
+    assert len(model.loss_curve_) == len(reference.loss_curve_) == 20
+    np.testing.assert_allclose(model.loss_curve_, reference.loss_curve_, rtol=1e-12, atol=0)
+    assert max_difference(model.coefs_, reference.coefs_) < 1e-12
+    assert max_difference(model.intercepts_, reference.intercepts_) < 1e-12
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_to_sklearn_continues_with_warm_start_on_the_same_trajectory() -> None:
     X, y = iris()
     model = FCClassifier(**sgd_settings((5,), "relu", max_iter=10, n_samples=len(X))).fit(X, y)
