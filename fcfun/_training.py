@@ -147,12 +147,19 @@ class EarlyStopping(NamedTuple):
     ``val_loss`` and ``train_loss`` improve downwards, ``val_metric`` upwards. With
     ``restore_best`` the returned state holds the best epoch's parameters (its epoch
     count and history still run to the last epoch trained).
+
+    ``rule`` says what "the best so far" is. ``"min_delta"``: the last value that improved
+    by more than ``min_delta``; an epoch counts as an improvement when it beats it by more
+    than ``min_delta``. ``"sklearn"`` (scikit-learn's MLPs): the best value seen, moved by
+    any improvement, however small; the count of epochs without improvement restarts only
+    when an epoch beats the previous best by ``min_delta`` or more.
     """
 
     patience: int = 10
     min_delta: float = 0.0
     monitor: Literal["val_loss", "val_metric", "train_loss"] = "val_loss"
     restore_best: bool = True
+    rule: Literal["min_delta", "sklearn"] = "min_delta"
 
 
 class _Diverged(Exception):
@@ -775,10 +782,9 @@ def stop_early(rule: EarlyStopping | None) -> Stage:
         best_score, since_best = math.inf, 0
         for state in run_states:
             score = monitored(rule, state.history)[-1]
-            if _improves(rule, score, best_score):
-                best, best_score, since_best = state, score, 0
-            else:
-                since_best += 1
+            new_best, since_best = _watch(rule, score, best_score, since_best)
+            if new_best != best_score:
+                best, best_score = state, new_best
             restored = best is not None and rule.restore_best
             yield state._replace(params=best.params) if restored and best else state
             if since_best >= rule.patience:
@@ -820,6 +826,8 @@ def _check_early_stopping(rule: EarlyStopping, has_validation: bool) -> None:
         raise TypeError(f"early_stopping must be an EarlyStopping, got {describe(rule)}")
     check_int(rule.patience, "early_stopping.patience", minimum=1)
     check_real(rule.min_delta, "early_stopping.min_delta", low=0.0)
+    if rule.rule not in ("min_delta", "sklearn"):
+        raise ValueError(f"early_stopping.rule must be 'min_delta' or 'sklearn', got {rule.rule!r}")
     if rule.monitor not in ("val_loss", "val_metric", "train_loss"):
         raise ValueError(
             "early_stopping.monitor must be 'val_loss', 'val_metric' or 'train_loss', "
@@ -839,8 +847,14 @@ def monitored(rule: EarlyStopping, history: History) -> tuple[float, ...]:
     return history.val_loss if rule.monitor == "val_loss" else history.train_loss
 
 
-def _improves(rule: EarlyStopping, score: float, best: float) -> bool:
-    return score < best - rule.min_delta
+def _watch(rule: EarlyStopping, score: float, best: float, since_best: int) -> tuple[float, int]:
+    """The best value and the epochs without improvement after one more ``score``."""
+    if rule.rule == "sklearn":
+        since_best = 0 if score <= best - rule.min_delta else since_best + 1
+        return (score if score < best else best), since_best  # NaN never becomes the best
+    if score < best - rule.min_delta:
+        return score, 0
+    return best, since_best + 1
 
 
 def patience_exhausted(rule: EarlyStopping, scores: Iterable[float]) -> bool:
@@ -851,5 +865,5 @@ def patience_exhausted(rule: EarlyStopping, scores: Iterable[float]) -> bool:
     """
     best, since_best = math.inf, 0
     for score in scores:
-        best, since_best = (score, 0) if _improves(rule, score, best) else (best, since_best + 1)
+        best, since_best = _watch(rule, score, best, since_best)
     return since_best >= rule.patience

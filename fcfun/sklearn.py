@@ -32,9 +32,9 @@ feature, with the same defaults. Where the two differ:
   full batch, without scikit-learn's warning.
 * Stopping: ``fcfun.EarlyStopping`` with ``patience = n_iter_no_change + 1`` (scikit-
   learn stops when the no-improvement count *exceeds* ``n_iter_no_change``) and
-  ``min_delta = tol``. fcfun counts epochs since the last improvement by more than
-  ``tol``; scikit-learn counts against the best value so far, updated by any improvement,
-  so a run improving by less than ``tol`` per epoch stops later here. With
+  ``min_delta = tol`` and scikit-learn's rule (``rule="sklearn"``): the best value so far
+  moves with any improvement, and the count restarts only for an improvement by ``tol``
+  or more, so ``n_iter_`` and ``loss_curve_`` are scikit-learn's on the same trajectory. With
   ``early_stopping`` the best epoch's weights are restored (as scikit-learn), the monitor
   is the validation accuracy (subset accuracy for multilabel) or R², and the validation
   split is ``train_test_split(random_state=seed_)``, stratified for binary targets only
@@ -463,8 +463,8 @@ class _FCBase(BaseEstimator):
         patience = int(self.n_iter_no_change) + 1
         tol = float(self.tol)
         if self.early_stopping:
-            return fcfun.EarlyStopping(patience, tol, "val_metric", restore_best=True)
-        return fcfun.EarlyStopping(patience, tol, "train_loss", restore_best=False)
+            return fcfun.EarlyStopping(patience, tol, "val_metric", True, rule="sklearn")
+        return fcfun.EarlyStopping(patience, tol, "train_loss", False, rule="sklearn")
 
     def _batch_size(self, m: int) -> int:
         """``batch_size``, with 'auto' as ``min(200, m)``."""

@@ -26,6 +26,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import fcfun
+from fcfun._training import patience_exhausted
 from fcfun.sklearn import (
     FCClassifier,
     FCRegressor,
@@ -150,6 +151,36 @@ def test_adam_follows_mlpclassifier_from_the_same_weights(
     np.testing.assert_allclose(model.loss_curve_, reference.loss_curve_, rtol=1e-12, atol=0)
     assert max_difference(model.coefs_, reference.coefs_) < 1e-12
     assert max_difference(model.intercepts_, reference.intercepts_) < 1e-12
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize(("solver", "tol", "patience"), [("sgd", 1e-3, 2), ("adam", 1e-4, 5)])
+def test_training_stops_after_the_same_epoch_as_mlpclassifier(
+    solver: str, tol: float, patience: int
+) -> None:
+    """scikit-learn's stopping rule: n_iter_ and loss_curve_ match on the same trajectory."""
+    X, y = iris()
+    settings = sgd_settings((8, 6), "relu", max_iter=500, n_samples=len(X))
+    settings.update(solver=solver, tol=tol, n_iter_no_change=patience, batch_size=16)
+    settings.update(learning_rate_init=0.01)
+    initial = sklearn_initial_params([X.shape[1], 8, 6, 3], "relu", random_state=3)
+    reference = MLPClassifier(random_state=3, **settings).fit(X, y)
+    model = FCClassifier(initial_params=initial, **settings).fit(X, y)
+    assert reference.n_iter_ < 500
+    assert model.n_iter_ == reference.n_iter_
+    np.testing.assert_allclose(model.loss_curve_, reference.loss_curve_, rtol=1e-10)
+
+
+def test_the_sklearn_rule_moves_the_best_by_any_improvement() -> None:
+    """min_delta 0.1: 0.95, 0.91, 0.89 each improve by less than 0.1 on the best before
+    them, so scikit-learn's count runs to 3; measured from the last improvement by more
+    than 0.1 (1.0), 0.89 is one, and the plain rule's count restarts."""
+    scores = [1.0, 0.95, 0.91, 0.89]
+    sklearn_rule = fcfun.EarlyStopping(patience=3, min_delta=0.1, rule="sklearn")
+    plain = fcfun.EarlyStopping(patience=3, min_delta=0.1)
+    assert patience_exhausted(sklearn_rule, scores)
+    assert not patience_exhausted(plain, scores)
+    assert not patience_exhausted(sklearn_rule, [1.0, 0.95, 0.84, 0.83, 0.82])
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
