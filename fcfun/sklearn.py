@@ -712,12 +712,9 @@ class FCClassifier(ClassifierMixin, _FCBase):
             self._set_labels(_fit_labels(y, incremental=incremental, classes=classes))
         else:
             self._check_labels(y, incremental=incremental, classes=classes)
+        # One class is a binary task whose targets are all 0 (scikit-learn's LabelBinarizer):
+        # it trains like MLPClassifier and predicts that class.
         task = _classification_task(self._label_binarizer)
-        if task != "multilabel" and len(self.classes_) < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes in the data, "
-                f"but the data contain only 1 class: {self.classes_[0]!r}"
-            )
         Y = np.asarray(self._label_binarizer.transform(y), dtype=float)
         return Y, task, (y if task == "binary" else None)
 

@@ -184,6 +184,18 @@ def test_the_sklearn_rule_moves_the_best_by_any_improvement() -> None:
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_single_class_fits_and_predicts_that_class_as_mlpclassifier_does() -> None:
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    y = np.full(20, "only")
+    model = FCClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0).fit(X, y)
+    reference = MLPClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0).fit(X, y)
+    assert model.classes_.tolist() == reference.classes_.tolist() == ["only"]
+    assert model.predict(X).tolist() == reference.predict(X).tolist() == ["only"] * 20
+    assert model.predict_proba(X).shape == reference.predict_proba(X).shape == (20, 2)
+    assert model.out_activation_ == reference.out_activation_ == "logistic"
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_to_sklearn_continues_with_warm_start_on_the_same_trajectory() -> None:
     X, y = iris()
     model = FCClassifier(**sgd_settings((5,), "relu", max_iter=10, n_samples=len(X))).fit(X, y)
