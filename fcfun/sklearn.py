@@ -202,10 +202,10 @@ def _classification_task(binarizer: Any) -> Task:
 
 
 def _imported_task(labels: sklearn_interop.Labels) -> Task:
-    """The task of an ``MLPClassifier``'s labels: by class count (one class: 'multiclass')."""
+    """The task of an ``MLPClassifier``'s labels: by class count (one or two: 'binary')."""
     if _is_multilabel(labels.binarizer):
         return "multilabel"
-    return "binary" if len(labels.classes) == 2 else "multiclass"
+    return "binary" if len(labels.classes) <= 2 else "multiclass"
 
 
 def _frozen(array: Array) -> Array:

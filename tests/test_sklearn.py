@@ -193,6 +193,8 @@ def test_a_single_class_fits_and_predicts_that_class_as_mlpclassifier_does() -> 
     assert model.predict(X).tolist() == reference.predict(X).tolist() == ["only"] * 20
     assert model.predict_proba(X).shape == reference.predict_proba(X).shape == (20, 2)
     assert model.out_activation_ == reference.out_activation_ == "logistic"
+    imported = FCClassifier.from_sklearn(reference)
+    assert imported.predict(X).tolist() == ["only"] * 20
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
