@@ -71,36 +71,15 @@ def hand_sgd(case: Case, params: fcfun.Params) -> Trained:
     """The imperative loop a numpy programmer writes: in-place updates, no checks."""
     Ws = [layer.W.copy() for layer in params]
     bs = [layer.b.copy() for layer in params]
-    X, Y, lr, batch_size = case.X, case.Y, case.lr, case.batch_size
-    m, n_layers = X.shape[0], len(Ws)
-    losses = []
-    for epoch in range(case.epochs):
-        order = np.random.default_rng([SEED, epoch]).permutation(m)
-        X_epoch, Y_epoch = X[order], Y[order]
-        total = 0.0
-        for start in range(0, m, batch_size):
-            x, y = X_epoch[start : start + batch_size], Y_epoch[start : start + batch_size]
-            acts = [x]
-            for W, b in zip(Ws[:-1], bs[:-1], strict=True):
-                Z = acts[-1] @ W
-                Z += b
-                np.maximum(Z, 0.0, out=Z)
-                acts.append(Z)
-            dZ = acts[-1] @ Ws[-1]
-            dZ += bs[-1]
-            total += _softmax_loss_delta(dZ, y) * x.shape[0]
-            for index in range(n_layers - 1, -1, -1):
-                dW = acts[index].T @ dZ
-                db = dZ.sum(axis=0)
-                if index > 0:
-                    dA = dZ @ Ws[index].T
-                    dA *= acts[index] > 0
-                    dZ = dA
-                dW *= lr
-                Ws[index] -= dW
-                db *= lr
-                bs[index] -= db
-        losses.append(total / m)
+    lr = case.lr
+
+    def update(t: int, index: int, dW: fcfun.FloatArray, db: fcfun.FloatArray) -> None:
+        dW *= lr
+        Ws[index] -= dW
+        db *= lr
+        bs[index] -= db
+
+    losses = _hand_train(case, Ws, bs, update)
     return Trained(tuple(fcfun.Dense(W, b) for W, b in zip(Ws, bs, strict=True)), losses)
 
 
@@ -112,10 +91,9 @@ batch); ``dW`` and ``db`` are fresh gradient arrays that the update may overwrit
 def _hand_train(
     case: Case, Ws: list[fcfun.FloatArray], bs: list[fcfun.FloatArray], update: LayerUpdate
 ) -> list[float]:
-    """``hand_sgd``'s loop with the update of each layer left to ``update``; returns the losses.
-
-    As in ``hand_sgd``, a layer is updated as soon as its gradients are known, after its old
-    weights have been used for the gradient of the layer below.
+    """The hand loops' training loop, the update of each layer left to ``update``; returns
+    the losses. A layer is updated as soon as its gradients are known, after its old weights
+    have been used for the gradient of the layer below.
     """
     X, Y, batch_size = case.X, case.Y, case.batch_size
     m, n_layers = X.shape[0], len(Ws)

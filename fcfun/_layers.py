@@ -80,8 +80,7 @@ def dense_forward(
     >>> A.tolist(), cache.Z.tolist()
     ([[0.0]], [[-1.5]])
     """
-    Z = X @ layer.W
-    Z += layer.b
+    Z = affine(layer, X)
     if not donate:
         seal(Z)
         A = activation.forward(Z)
@@ -119,10 +118,7 @@ def dense_backward(
     X, Z, A = cache
     in_place = activation.backward_in_place if donate else None
     dZ = activation.backward(dA, Z, A) if in_place is None else in_place(dA, Z, A)
-    dW = X.T @ dZ
-    if decay != 0:
-        dW += decay * layer.W
-    db = np.add.reduce(dZ, 0)  # dZ.sum(axis=0) without the method's Python wrapper
+    dW, db = linear_grads(layer, X, dZ, decay)
     dX = dZ @ layer.W.T if input_grad else None
     if donate:
         return dX, Dense(dW, db)

@@ -624,17 +624,9 @@ def scale_by_adam(
     Returns:
         An optimizer whose state is ``ScaleByAdamState(step, mu, nu)``.
     """
-    beta1 = check_real(b1, "b1", low=0.0, high=1.0, high_open=True)
-    beta2 = check_real(b2, "b2", low=0.0, high=1.0, high_open=True)
-    epsilon = check_real(eps, "eps", low=0.0, low_open=True)
+    beta1, beta2, epsilon = _adam_hyperparameters(b1, b2, eps)
 
-    def init(params: Params) -> ScaleByAdamState:
-        return ScaleByAdamState(0, _zeros_like(params), _zeros_like(params))
-
-    def update(
-        grads: Params, state: ScaleByAdamState, params: Params
-    ) -> tuple[Params, ScaleByAdamState]:
-        t = state.step + 1
+    def moments_at(t: int) -> _Moments:
         correction1 = 1 - beta1**t
         correction2_sqrt = (1 - beta2**t) ** 0.5
 
@@ -651,16 +643,9 @@ def scale_by_adam(
             u /= denominator
             return u, mu, nu
 
-        updates, mus, nus = [], [], []
-        for m, v, g in zip(state.mu, state.nu, grads, strict=True):
-            u_W, mu_W, nu_W = moments(m.W, v.W, g.W)
-            u_b, mu_b, nu_b = moments(m.b, v.b, g.b)
-            updates.append(Dense(u_W, u_b))
-            mus.append(Dense(mu_W, mu_b))
-            nus.append(Dense(nu_W, nu_b))
-        return tuple(updates), ScaleByAdamState(t, tuple(mus), tuple(nus))
+        return moments
 
-    return from_kernel(init, update)
+    return _scale_by_moments(moments_at)
 
 
 def scale_by_adam_sklearn(
@@ -687,17 +672,9 @@ def scale_by_adam_sklearn(
     Returns:
         An optimizer whose state is ``ScaleByAdamState(step, mu, nu)``.
     """
-    beta1 = check_real(b1, "b1", low=0.0, high=1.0, high_open=True)
-    beta2 = check_real(b2, "b2", low=0.0, high=1.0, high_open=True)
-    epsilon = check_real(eps, "eps", low=0.0, low_open=True)
+    beta1, beta2, epsilon = _adam_hyperparameters(b1, b2, eps)
 
-    def init(params: Params) -> ScaleByAdamState:
-        return ScaleByAdamState(0, _zeros_like(params), _zeros_like(params))
-
-    def update(
-        grads: Params, state: ScaleByAdamState, params: Params
-    ) -> tuple[Params, ScaleByAdamState]:
-        t = state.step + 1
+    def moments_at(t: int) -> _Moments:
         factor = math.sqrt(1 - beta2**t) / (1 - beta1**t)
 
         def moments(m: FloatArray, v: FloatArray, g: FloatArray) -> tuple[FloatArray, ...]:
@@ -714,6 +691,34 @@ def scale_by_adam_sklearn(
             u /= denominator
             return u, seal(mu), nu
 
+        return moments
+
+    return _scale_by_moments(moments_at)
+
+
+_Moments: TypeAlias = Callable[[FloatArray, FloatArray, FloatArray], tuple[FloatArray, ...]]
+"""``(m, v, g) -> (update, mu, nu)`` for one array, ``g`` donated."""
+
+
+def _adam_hyperparameters(b1: float, b2: float, eps: float) -> tuple[float, float, float]:
+    return (
+        check_real(b1, "b1", low=0.0, high=1.0, high_open=True),
+        check_real(b2, "b2", low=0.0, high=1.0, high_open=True),
+        check_real(eps, "eps", low=0.0, low_open=True),
+    )
+
+
+def _scale_by_moments(moments_at: Callable[[int], _Moments]) -> Optimizer[ScaleByAdamState]:
+    """The Adam family's optimizer: ``moments_at(t)`` on every array at update ``t``."""
+
+    def init(params: Params) -> ScaleByAdamState:
+        return ScaleByAdamState(0, _zeros_like(params), _zeros_like(params))
+
+    def update(
+        grads: Params, state: ScaleByAdamState, params: Params
+    ) -> tuple[Params, ScaleByAdamState]:
+        t = state.step + 1
+        moments = moments_at(t)
         updates, mus, nus = [], [], []
         for m, v, g in zip(state.mu, state.nu, grads, strict=True):
             u_W, mu_W, nu_W = moments(m.W, v.W, g.W)

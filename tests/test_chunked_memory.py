@@ -60,7 +60,7 @@ def test_validation_on_a_memmap_reads_a_chunk_at_a_time(tmp_path: pathlib.Path) 
     spec = fcfun.mlp([COLUMNS, 8, 1], output="sigmoid", loss="binary_cross_entropy")
     small_X, small_y = np.asarray(X[:2000], dtype=np.float64), y[:2000]
 
-    def run() -> fcfun.TrainState[fcfun.ChainState]:
+    def run(X_val: object) -> fcfun.TrainState[fcfun.ChainState]:
         return fcfun.fit(
             spec,
             small_X,
@@ -69,21 +69,12 @@ def test_validation_on_a_memmap_reads_a_chunk_at_a_time(tmp_path: pathlib.Path) 
             epochs=2,
             batch_size=500,
             seed=0,
-            validation=(X, y),
+            validation=(X_val, y),
         )
 
-    peak = _peak(run)
+    peak = _peak(lambda: run(X))
     assert peak < ROWS * 8 * 2 + 4 * CHUNK_BYTES  # the targets and outputs, and a chunk
-    in_memory = fcfun.fit(
-        spec,
-        small_X,
-        small_y,
-        optimizer=fcfun.sgd(0.1),
-        epochs=2,
-        batch_size=500,
-        seed=0,
-        validation=(np.asarray(X, dtype=np.float64), y),
-    )
-    state = run()
+    in_memory = run(np.asarray(X, dtype=np.float64))
+    state = run(X)
     assert state.history.val_metric == in_memory.history.val_metric
     np.testing.assert_allclose(state.history.val_loss, in_memory.history.val_loss, rtol=1e-12)
