@@ -10,6 +10,7 @@ from fcfun._activations import sigmoid as sigmoid
 from fcfun._activations import softmax as softmax
 from fcfun._activations import softplus as softplus
 from fcfun._activations import tanh as tanh
+from fcfun._dropout import StepKey as StepKey
 from fcfun._environment import replay_environment as replay_environment
 from fcfun._errors import DivergenceError as DivergenceError
 from fcfun._gradcheck import gradcheck as gradcheck
@@ -44,6 +45,7 @@ from fcfun._metrics import accuracy as accuracy
 from fcfun._metrics import label_accuracy as label_accuracy
 from fcfun._metrics import r2_score as r2_score
 from fcfun._network import backward as backward
+from fcfun._network import dropout_masks as dropout_masks
 from fcfun._network import forward as forward
 from fcfun._network import init as init
 from fcfun._network import loss_and_grad as loss_and_grad
@@ -169,6 +171,7 @@ __all__ = [
     "Schedule",
     "SpecNames",
     "Stage",
+    "StepKey",
     "StepState",
     "TraceState",
     "TrainConfig",
@@ -194,6 +197,7 @@ __all__ = [
     "dense_backward",
     "dense_forward",
     "donated_step",
+    "dropout_masks",
     "epoch_data",
     "epoch_of",
     "epoch_order",

@@ -8,14 +8,23 @@ from typing import Any
 import numpy as np
 
 from fcfun._blas import fixed_threads
-from fcfun._network import checked_arguments, output_and_value, training_activations, value_and_grad
+from fcfun._dropout import Masks
+from fcfun._network import (
+    check_masks,
+    checked_arguments,
+    output_and_value,
+    training_activations,
+    value_and_grad,
+)
 from fcfun._spec import MLP
 from fcfun._types import Dense, FloatArray, Params
 from fcfun._validation import check_real
 
 
-def _loss(spec: MLP, params: Params, X: FloatArray, Y: FloatArray, alpha: float) -> float:
-    return output_and_value(spec, params, X, Y, alpha)[1]
+def _loss(
+    spec: MLP, params: Params, X: FloatArray, Y: FloatArray, alpha: float, masks: Masks
+) -> float:
+    return output_and_value(spec, params, X, Y, alpha, masks)[1]
 
 
 def _with_entry(params: Params, layer: int, field: int, index: int, value: float) -> Params:
@@ -27,7 +36,13 @@ def _with_entry(params: Params, layer: int, field: int, index: int, value: float
 
 
 def numerical_grad(
-    spec: MLP, params: Params, X: FloatArray, Y: FloatArray, alpha: float, eps: float
+    spec: MLP,
+    params: Params,
+    X: FloatArray,
+    Y: FloatArray,
+    alpha: float,
+    eps: float,
+    masks: Masks = (),
 ) -> Params:
     """Fourth-order central differences of the loss in every parameter.
 
@@ -41,7 +56,9 @@ def numerical_grad(
             for i, entry in enumerate(array.flat):
                 x = float(entry)
                 values = [
-                    _loss(spec, _with_entry(params, index, field, i, x + k * eps), X, Y, alpha)
+                    _loss(
+                        spec, _with_entry(params, index, field, i, x + k * eps), X, Y, alpha, masks
+                    )
                     for k in (-2, -1, 1, 2)
                 ]
                 grad.flat[i] = (values[0] - 8 * values[1] + 8 * values[2] - values[3]) / (12 * eps)
@@ -58,6 +75,7 @@ def gradcheck(
     *,
     alpha: float = 0.0,
     eps: float = 1e-5,
+    masks: Masks | None = None,
 ) -> float:
     """Worst relative error between ``loss_and_grad`` and central finite differences.
 
@@ -73,7 +91,9 @@ def gradcheck(
     agreement, not error 1. The maximum over arrays is returned. float32 params are
     checked in float64 (the same code in the other dtype): float32 differences are too
     coarse to check anything. A kink (relu at 0) within ``2 * eps`` of a pre-activation
-    makes any finite-difference check meaningless.
+    makes any finite-difference check meaningless. A network with dropout is checked
+    with its masks fixed: pass a step's ``masks`` (``dropout_masks``); without them it is
+    checked as ``forward`` computes it, with no dropout.
 
     >>> import fcfun, numpy as np
     >>> spec = fcfun.mlp([3, 4, 2], hidden=fcfun.tanh, output=fcfun.softmax,
@@ -88,11 +108,17 @@ def gradcheck(
     params = tuple(
         Dense(layer.W.astype(np.float64), layer.b.astype(np.float64)) for layer in params
     )
+    fixed = tuple(
+        None if mask is None else mask.astype(np.float64)
+        for mask in check_masks(spec, masks, X_checked.shape[0], X_checked.dtype)
+    )
     X_checked, Y_checked = X_checked.astype(np.float64), Y_checked.astype(np.float64)
     activations = training_activations(spec)
     with fixed_threads():
-        loss, analytical = value_and_grad(spec, activations, params, X_checked, Y_checked, alpha)
-        numerical = numerical_grad(spec, params, X_checked, Y_checked, alpha, eps)
+        loss, analytical = value_and_grad(
+            spec, activations, params, X_checked, Y_checked, alpha, fixed
+        )
+        numerical = numerical_grad(spec, params, X_checked, Y_checked, alpha, eps, fixed)
     unit_noise = 16 * float(np.finfo(np.float64).eps) * (abs(loss) + 1) / eps
     worst = 0.0
     for a_layer, n_layer in zip(analytical, numerical, strict=True):

@@ -81,6 +81,8 @@ _FIXED_KEYS = (
     *(f"history/{field}" for field in _HISTORY_FIELDS),
 )
 _OPT_STATE = "opt_state"
+_DROPOUT = "spec/dropout"
+"""Optional: the hidden layers' dropout rates (absent for a spec without dropout)."""
 _ENVIRONMENT = tuple(f"environment/{name}" for name in replay_environment())
 """The replay record's keys: optional (checkpoints of earlier fcfun versions lack them)."""
 
@@ -269,6 +271,8 @@ def _entries(spec: MLP, state: TrainState[Any]) -> dict[str, npt.NDArray[Any]]:
         "spec/activations": np.array(names.activations, dtype=np.str_),
         "spec/loss": np.array(names.loss, dtype=np.str_),
     }
+    if names.dropout:  # optional: a checkpoint of a spec without dropout has no such key
+        entries[_DROPOUT] = np.array(names.dropout, dtype=np.float64)
     for key, leaf in flatten(state.params, prefix="params"):
         entries[key] = np.asarray(leaf)
     for key, leaf in flatten(state.opt_state, prefix=_OPT_STATE):
@@ -454,7 +458,7 @@ def _checkpoint(archive: _Archive, optimizer: HasInit[S]) -> tuple[MLP, TrainSta
     spec = _spec(archive)
     params = _params(archive, spec)
     opt_keys = {key for key in members if key == _OPT_STATE or key.startswith(_OPT_STATE + "/")}
-    known = {*_FIXED_KEYS, *_ENVIRONMENT, *opt_keys, *_param_keys(spec)}
+    known = {*_FIXED_KEYS, _DROPOUT, *_ENVIRONMENT, *opt_keys, *_param_keys(spec)}
     unknown = sorted(set(members) - known)
     if unknown:
         raise _invalid(shown, f"unknown key {unknown[0]!r}")
@@ -720,8 +724,12 @@ def _spec(archive: _Archive) -> MLP:
         parse_loss(loss_name)
     except ValueError as error:
         raise _invalid(shown, f"key 'spec/loss': {error}") from None
+    dropout: tuple[float, ...] = ()
+    if _DROPOUT in archive.members:
+        bound = _Bound("f", 1, max(layers - 1, 1), 8, "a dropout rate per hidden layer")
+        dropout = tuple(float(rate) for rate in _read(archive, _DROPOUT, bound).tolist())
     try:
-        return spec_from_names(SpecNames(sizes, tuple(names.tolist()), loss_name))
+        return spec_from_names(SpecNames(sizes, tuple(names.tolist()), loss_name, dropout))
     except (TypeError, ValueError) as error:
         raise _invalid(shown, f"key 'spec': {error}") from None
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from fcfun._activations import Activation, identity
 from fcfun._blas import fixed_threads
+from fcfun._dropout import Masks, StepKey, check_key, sealed, step_masks
 from fcfun._initializers import Initializer, glorot_uniform, zeros
 from fcfun._layers import dense_backward, dense_forward
 from fcfun._losses import link_delta, link_value_and_grad
@@ -35,7 +36,14 @@ from fcfun._types import (
     freeze,
     seal_tree,
 )
-from fcfun._validation import check_float_dtype, check_real, check_seed, check_X, describe
+from fcfun._validation import (
+    check_float_dtype,
+    check_int,
+    check_real,
+    check_seed,
+    check_X,
+    describe,
+)
 
 
 def init(
@@ -76,14 +84,27 @@ def init(
 
 
 def forward_pass(
-    params: Params, activations: tuple[Activation, ...], X: FloatArray, *, donate: bool
+    params: Params,
+    activations: tuple[Activation, ...],
+    X: FloatArray,
+    *,
+    donate: bool,
+    masks: Masks = (),
 ) -> tuple[FloatArray, Caches]:
-    """Fold ``dense_forward`` over the layers: the output and every layer's cache."""
+    """Fold ``dense_forward`` over the layers: the output and every layer's cache.
+
+    ``masks[l]`` (dropout), when given and not ``None``, multiplies hidden layer ``l``'s
+    output into a new array that the next layer takes as its input; the layer's own cache
+    keeps its unmasked output (what its activation's backward reads).
+    """
     caches = []
     A = X
-    for layer, activation in zip(params, activations, strict=True):
+    for index, (layer, activation) in enumerate(zip(params, activations, strict=True)):
         A, cache = dense_forward(layer, activation, A, donate=donate)
         caches.append(cache)
+        mask = masks[index] if index < len(masks) else None
+        if mask is not None:
+            A = A * mask if donate else freeze(A * mask)
     return A, tuple(caches)
 
 
@@ -95,15 +116,23 @@ def backward_pass(
     *,
     decay: float = 0.0,
     donate: bool,
+    masks: Masks = (),
 ) -> Params:
     """Fold ``dense_backward`` back over the layers from the output's ``dA``.
 
     With ``donate`` every ``dA`` is donated to the layer below (the output's is the loss's
     gradient, a new array by the ``Loss`` contract) and the gradients are left writeable.
-    Never forms the gradient with respect to the network input.
+    ``masks`` are the forward pass's: the gradient reaching a masked hidden output is
+    multiplied by its mask. Never forms the gradient with respect to the network input.
     """
     grads: list[Dense] = []
     for index in range(len(params) - 1, -1, -1):
+        mask = masks[index] if index < len(masks) else None
+        if mask is not None:
+            if donate:
+                dA *= mask
+            else:
+                dA = dA * mask
         dX, grad = dense_backward(
             params[index],
             activations[index],
@@ -168,11 +197,17 @@ def outputs(
 
 
 def output_and_value(
-    spec: MLP, params: Params, X: Rows, Y: FloatArray, alpha: float = 0.0
+    spec: MLP, params: Params, X: Rows, Y: FloatArray, alpha: float = 0.0, masks: Masks = ()
 ) -> tuple[FloatArray, float]:
     """The network's output and the penalized mean loss over checked data, a chunk of rows
-    at a time (unchecked; for evaluation, validation and gradient checks)."""
-    A = outputs(params, training_activations(spec), X, Y.dtype)
+    at a time (unchecked; for evaluation, validation and gradient checks). With dropout
+    ``masks`` (rows of ``X``'s, in memory) the data is passed whole."""
+    activations = training_activations(spec)
+    if masks:
+        assert isinstance(X, np.ndarray)
+        A, _ = forward_pass(params, activations, X, donate=True, masks=masks)
+    else:
+        A = outputs(params, activations, X, Y.dtype)
     if spec.fused:  # A holds the logits
         loss = spec.loss.link_value(A, Y)
         A = spec.output.forward(A)
@@ -188,16 +223,20 @@ def value_and_grad(
     X: FloatArray,
     Y: FloatArray,
     alpha: float = 0.0,
+    masks: Masks = (),
 ) -> tuple[float, Params]:
     """The penalized loss and its gradient, in writeable arrays the caller owns.
 
     Unchecked: the training step's core. ``activations`` is
-    ``training_activations(spec)``, computed once per run.
+    ``training_activations(spec)``, computed once per run; ``masks`` the batch's dropout
+    masks (``()``: none).
     """
-    A, caches = forward_pass(params, activations, X, donate=True)
+    A, caches = forward_pass(params, activations, X, donate=True, masks=masks)
     loss, dA = output_value_and_grad(spec, A, Y)
     m = X.shape[0]
-    grads = backward_pass(params, activations, caches, dA, decay=alpha / m, donate=True)
+    grads = backward_pass(
+        params, activations, caches, dA, decay=alpha / m, donate=True, masks=masks
+    )
     return loss + penalty(params, alpha, m), grads  # also makes a loss of -0.0 read 0.0
 
 
@@ -219,14 +258,18 @@ def checked_arguments(
     return checked_spec, params, X_checked, Y_checked
 
 
-def forward(spec: MLP, params: Params, X: FloatArray) -> tuple[FloatArray, Caches]:
+def forward(
+    spec: MLP, params: Params, X: FloatArray, *, masks: Masks | None = None
+) -> tuple[FloatArray, Caches]:
     """The network's output for a batch ``X`` ``(m, n_in)`` and every layer's cache.
 
-    ``X`` is converted to the parameters' dtype. Output and caches are read-only.
+    ``X`` is converted to the parameters' dtype. Output and caches are read-only. No
+    dropout unless ``masks`` are given (from ``dropout_masks``, one per hidden layer).
     """
     spec, params, X, _ = checked_arguments(spec, params, X)
+    checked_masks = check_masks(spec, masks, X.shape[0], X.dtype)
     with fixed_threads(), np.errstate(over="ignore", invalid="ignore"):
-        A, caches = forward_pass(params, spec.activations, X, donate=False)
+        A, caches = forward_pass(params, spec.activations, X, donate=False, masks=checked_masks)
     _require_finite("forward pass", X, A)
     return A, caches
 
@@ -263,21 +306,25 @@ def _predict_chunk(spec: MLP, params: Params, X: FloatArray) -> FloatArray:
     return A
 
 
-def backward(spec: MLP, params: Params, caches: Caches, Y: Any) -> Params:
+def backward(
+    spec: MLP, params: Params, caches: Caches, Y: Any, *, masks: Masks | None = None
+) -> Params:
     """Gradients of the mean loss with respect to every ``W`` and ``b``.
 
-    Takes the caches of ``forward(spec, params, X)`` and targets ``Y`` for that ``X``.
-    Never forms the gradient with respect to the network input.
+    Takes the caches of ``forward(spec, params, X)`` and targets ``Y`` for that ``X``,
+    and the dropout ``masks`` that forward was given, if any. Never forms the gradient
+    with respect to the network input.
     """
     spec = check_spec(spec)
     dtype = params_dtype(spec, params)
     _check_caches(spec, caches, dtype)
     Y = check_targets(spec, Y, caches[-1].A.shape[0], dtype)
+    checked_masks = check_masks(spec, masks, caches[-1].A.shape[0], dtype)
     A = caches[-1].A
     activations = training_activations(spec)
     with fixed_threads(), np.errstate(over="ignore", invalid="ignore"):
         dA = link_delta(A, Y) if spec.fused else spec.loss.grad(A, Y)
-        grads = backward_pass(params, activations, caches, dA, donate=False)
+        grads = backward_pass(params, activations, caches, dA, donate=False, masks=checked_masks)
     _require_finite("backward pass", caches[0].X, *(a for g in grads for a in g))
     return grads
 
@@ -309,12 +356,19 @@ def _check_caches(spec: MLP, caches: object, dtype: np.dtype[Any]) -> None:
 
 
 def loss_and_grad(
-    spec: MLP, params: Params, X: FloatArray, Y: Any, *, alpha: float = 0.0
+    spec: MLP,
+    params: Params,
+    X: FloatArray,
+    Y: Any,
+    *,
+    alpha: float = 0.0,
+    masks: Masks | None = None,
 ) -> tuple[float, Params]:
     """The mean loss over the batch and its gradient with respect to ``params``.
 
     ``alpha`` adds scikit-learn's L2 penalty on the weights (not the biases):
     ``loss + alpha / (2 m) * sum_l ||W_l||^2``, whose gradient adds ``alpha / m * W_l``.
+    No dropout unless ``masks`` are given (``dropout_masks`` draws a training step's).
 
     >>> import fcfun, numpy as np
     >>> spec = fcfun.mlp([2, 1], output=fcfun.identity, loss=fcfun.half_squared_error)
@@ -325,8 +379,11 @@ def loss_and_grad(
     """
     alpha = check_real(alpha, "alpha", low=0.0)
     spec, params, X, Y_checked = checked_arguments(spec, params, X, Y)
+    checked_masks = check_masks(spec, masks, X.shape[0], X.dtype)
     with fixed_threads(), np.errstate(over="ignore", invalid="ignore"):
-        loss, grads = value_and_grad(spec, training_activations(spec), params, X, Y_checked, alpha)
+        loss, grads = value_and_grad(
+            spec, training_activations(spec), params, X, Y_checked, alpha, checked_masks
+        )
     _require_finite("loss", X, np.asarray(loss), *(a for g in grads for a in g))
     return loss, seal_tree(grads)
 
@@ -340,3 +397,52 @@ def _require_finite(what: str, X: FloatArray, *results: FloatArray) -> None:
         f"X must be small enough for the {what} to stay within {X.dtype}'s range "
         f"with these params, got X with largest magnitude {largest:.3g} and a non-finite result"
     )
+
+
+# Dropout masks ---------------------------------------------------------------------
+
+
+def dropout_masks(spec: MLP, key: StepKey, rows: int, *, dtype: FloatDType = np.float64) -> Masks:
+    """The dropout masks training draws for the batch of step ``key`` (read-only).
+
+    One mask per hidden layer, ``(rows, width)`` of ``0`` and ``1 / (1 - rate)``
+    (``None`` where the layer's rate is 0; ``()`` for a spec without dropout): a pure
+    function of ``key``'s seed, epoch, step and row offset (see ``StepKey``). Pass them
+    to ``forward``, ``backward``, ``loss_and_grad`` or ``gradcheck`` to compute what a
+    training step computes.
+
+    >>> import fcfun
+    >>> spec = fcfun.mlp([2, 4, 1], output="identity", loss="mean_squared_error", dropout=0.5)
+    >>> masks = fcfun.dropout_masks(spec, fcfun.StepKey(seed=0, epoch=0, step=0), rows=3)
+    >>> sorted(set(masks[0].ravel().tolist()))
+    [0.0, 2.0]
+    """
+    spec = check_spec(spec)
+    key = check_key(key)
+    rows = check_int(rows, "rows", minimum=0)
+    resolved = check_float_dtype(dtype)
+    return sealed(step_masks(spec.dropout, spec.sizes[1:-1], key, rows, resolved))
+
+
+def check_masks(spec: MLP, masks: object, m: int, dtype: np.dtype[Any]) -> Masks:
+    """``()`` for ``None``; else one mask (or ``None``) per hidden layer, each ``(m, width)``
+    of ``dtype`` and finite."""
+    if masks is None:
+        return ()
+    widths = spec.sizes[1:-1]
+    if not isinstance(masks, tuple) or len(masks) != len(widths):
+        raise ValueError(
+            f"masks must be None or a tuple of {len(widths)} masks (one per hidden layer, "
+            f"from fcfun.dropout_masks), got {describe(masks)}"
+        )
+    for i, (mask, width) in enumerate(zip(masks, widths, strict=True)):
+        if mask is None:
+            continue
+        if not (isinstance(mask, np.ndarray) and mask.shape == (m, width) and mask.dtype == dtype):
+            raise ValueError(
+                f"masks[{i}] must be None or a {dtype} array of shape {(m, width)}, "
+                f"got {describe(mask)}"
+            )
+        if not np.isfinite(mask).all():
+            raise ValueError(f"masks[{i}] must be finite, got NaN or inf")
+    return tuple(masks)

@@ -21,6 +21,7 @@ from fcfun._activations import (
     parse_activation,
     relu,
 )
+from fcfun._dropout import check_rates
 from fcfun._losses import Loss, LossName, is_builtin_loss, parse_loss
 from fcfun._types import Dense, FloatArray
 from fcfun._validation import check_sizes, describe, real_array
@@ -33,11 +34,15 @@ class MLP(NamedTuple):
         sizes: ``(n_in, n_hidden..., n_out)``.
         activations: one per layer, ``len(sizes) - 1`` of them; the last is the output's.
         loss: the training loss.
+        dropout: the inverted-dropout rate of each hidden layer's output in training,
+            ``()`` for none (see ``fcfun.dropout_masks``); ``forward`` and ``predict``
+            never drop unless given masks.
     """
 
     sizes: tuple[int, ...]
     activations: tuple[Activation, ...]
     loss: Loss
+    dropout: tuple[float, ...] = ()
 
     @property
     def n_layers(self) -> int:
@@ -61,6 +66,7 @@ def mlp(
     hidden: Activation | ActivationName | Sequence[Activation | ActivationName] = relu,
     output: Activation | ActivationName,
     loss: Loss | LossName,
+    dropout: float | Sequence[float] = 0.0,
 ) -> MLP:
     """Describe a network: layer sizes, hidden activations, output activation and loss.
 
@@ -70,6 +76,10 @@ def mlp(
             ``Activation`` or its name.
         output: the output layer's activation, or its name.
         loss: the loss to train with, or its name.
+        dropout: the rate in ``[0, 1)`` at which training drops each hidden layer's
+            outputs (inverted dropout, masks drawn from the run's seed, epoch and step),
+            one for every hidden layer or one per hidden layer. Rates of 0 everywhere
+            give the spec without dropout, the same value as leaving it out.
 
     >>> import fcfun
     >>> spec = fcfun.mlp([4, 8, 3], output=fcfun.softmax, loss=fcfun.softmax_cross_entropy)
@@ -107,7 +117,8 @@ def mlp(
             f"class), got {checked[-1]}; for two classes use one output with sigmoid and "
             "binary_cross_entropy"
         )
-    return MLP(checked, (*hidden_activations, output_activation), loss)
+    rates = check_rates(dropout, n_hidden)
+    return MLP(checked, (*hidden_activations, output_activation), loss, rates)
 
 
 def _activation_arg(value: object, name: str) -> Activation:
@@ -124,11 +135,12 @@ def _activation_arg(value: object, name: str) -> Activation:
 
 
 class SpecNames(NamedTuple):
-    """A spec as plain values: sizes, activation names and the loss name."""
+    """A spec as plain values: sizes, activation names, the loss name and dropout rates."""
 
     sizes: tuple[int, ...]
     activations: tuple[str, ...]
     loss: str
+    dropout: tuple[float, ...] = ()
 
 
 def spec_names(spec: MLP) -> SpecNames:
@@ -140,7 +152,7 @@ def spec_names(spec: MLP) -> SpecNames:
 
     >>> import fcfun
     >>> spec_names(fcfun.mlp([2, 1], output="sigmoid", loss="binary_cross_entropy"))
-    SpecNames(sizes=(2, 1), activations=('sigmoid',), loss='binary_cross_entropy')
+    SpecNames(sizes=(2, 1), activations=('sigmoid',), loss='binary_cross_entropy', dropout=())
     """
     spec = check_spec(spec)
     for i, activation in enumerate(spec.activations):
@@ -154,7 +166,9 @@ def spec_names(spec: MLP) -> SpecNames:
             "spec.loss must be one of fcfun's own losses to be stored by name, got a "
             f"user-defined one named {spec.loss.name!r}"
         )
-    return SpecNames(spec.sizes, tuple(a.name for a in spec.activations), spec.loss.name)
+    return SpecNames(
+        spec.sizes, tuple(a.name for a in spec.activations), spec.loss.name, spec.dropout
+    )
 
 
 def spec_from_names(names: SpecNames) -> MLP:
@@ -175,6 +189,7 @@ def spec_from_names(names: SpecNames) -> MLP:
         hidden=[parse_activation(a) for a in names.activations[:-1]],
         output=parse_activation(names.activations[-1]),
         loss=parse_loss(names.loss),
+        dropout=names.dropout or 0.0,
     )
 
 
@@ -185,6 +200,11 @@ def check_spec(spec: object) -> MLP:
     """An ``MLP``, or a ``TypeError``."""
     if not isinstance(spec, MLP):
         raise TypeError(f"spec must be an fcfun MLP (from fcfun.mlp), got {describe(spec)}")
+    if spec.dropout and check_rates(spec.dropout, len(spec.sizes) - 2) != spec.dropout:
+        raise ValueError(
+            f"spec.dropout must be () or one float rate in [0, 1) per hidden layer, not all "
+            f"0 (as fcfun.mlp makes it), got {spec.dropout!r}"
+        )
     return spec
 
 

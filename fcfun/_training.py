@@ -26,6 +26,7 @@ import numpy as np
 from toolz import accumulate, drop, pipe
 
 from fcfun._blas import fixed_threads
+from fcfun._dropout import StepKey, step_masks
 from fcfun._errors import DivergenceError
 from fcfun._metrics import Metric
 from fcfun._network import init, output_and_value, training_activations, value_and_grad
@@ -53,9 +54,10 @@ B = TypeVar("B")
 Batch: TypeAlias = tuple[FloatArray, FloatArray]
 """``(X, Y)`` rows of one mini-batch."""
 
-Gradient: TypeAlias = Callable[[Params, B], tuple[float, Params, int]]
-"""``(params, batch) -> (mean loss, gradients, rows)``; the gradients are fresh arrays the
-step owns (and donates to the optimizer)."""
+Gradient: TypeAlias = Callable[[Params, B, StepKey], tuple[float, Params, int]]
+"""``(params, batch, key) -> (mean loss, gradients, rows)``; the gradients are fresh arrays
+the step owns (and donates to the optimizer). ``key`` names the step (its run seed, epoch
+and index), which is all that the batch's dropout masks depend on."""
 
 Epoch: TypeAlias = Callable[[TrainState[S], int], TrainState[S]]
 """``(state, epoch) -> state``: what a run reduces over its epochs."""
@@ -132,6 +134,9 @@ class StepState(NamedTuple, Generic[S]):
         loss_sum: sum over the steps so far of ``batch loss * batch rows``.
         step: number of steps done in this epoch.
         previous: ``(params, opt_state)`` before the last step, for a divergence report.
+        seed: the run's seed.
+        epoch: the epoch being trained (with ``seed`` and ``step``, the next batch's
+            ``StepKey``).
     """
 
     params: Params
@@ -139,6 +144,8 @@ class StepState(NamedTuple, Generic[S]):
     loss_sum: float
     step: int
     previous: tuple[Params, S] | None
+    seed: int = 0
+    epoch: int = 0
 
 
 class EarlyStopping(NamedTuple):
@@ -287,12 +294,15 @@ def epoch_batches(
 
 
 def batch_gradient(spec: MLP, alpha: float = 0.0) -> Gradient[Batch]:
-    """The ``Gradient`` of a batch ``(X, Y)``: the penalized loss and its gradient."""
+    """The ``Gradient`` of a batch ``(X, Y)``: the penalized loss and its gradient, with
+    the step's dropout masks when ``spec`` has dropout."""
     activations = training_activations(spec)
+    rates, widths = spec.dropout, spec.sizes[1:-1]
 
-    def gradient(params: Params, batch: Batch) -> tuple[float, Params, int]:
+    def gradient(params: Params, batch: Batch, key: StepKey) -> tuple[float, Params, int]:
         X, Y = batch
-        loss, grads = value_and_grad(spec, activations, params, X, Y, alpha)
+        masks = step_masks(rates, widths, key, X.shape[0], X.dtype) if rates else ()
+        loss, grads = value_and_grad(spec, activations, params, X, Y, alpha, masks)
         return loss, grads, X.shape[0]
 
     return gradient
@@ -311,7 +321,8 @@ def make_step(
 
     def step(state: StepState[S], batch: B) -> StepState[S]:
         try:
-            loss, grads, rows = gradient(state.params, batch)
+            key = StepKey(state.seed, state.epoch, state.step)
+            loss, grads, rows = gradient(state.params, batch, key)
         except FloatingPointError:  # inside an epoch, numpy raises on overflow
             what = _OVERFLOWED.format("loss and gradient")
             raise _Diverged(state.step, math.inf, state.params, state.opt_state, what) from None
@@ -332,6 +343,8 @@ def make_step(
             state.loss_sum + loss * rows,
             state.step + 1,
             (state.params, state.opt_state),
+            state.seed,
+            state.epoch,
         )
 
     return step
@@ -397,7 +410,7 @@ def epoch_function(
     """
 
     def train(state: TrainState[S], epoch: int) -> TrainState[S]:
-        start = StepState(state.params, state.opt_state, 0.0, 0, None)
+        start = StepState(state.params, state.opt_state, 0.0, 0, None, state.seed, epoch)
         try:
             # An overflow anywhere in a step (the loss, the gradient, the optimizer's state
             # or the new params) stops the run as a DivergenceError at that step, with the

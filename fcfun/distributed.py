@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import functools
+import itertools
 import math
 import os
 import shutil
@@ -57,6 +58,7 @@ import numpy as np
 from toolz import pipe
 
 from fcfun._blas import fixed_threads
+from fcfun._dropout import StepKey, step_masks
 from fcfun._metrics import Metric
 from fcfun._network import penalty, training_activations, value_and_grad
 from fcfun._optimizers import Optimizer
@@ -192,15 +194,30 @@ def _mapped(path: str) -> FloatArray:
 
 
 def _shard_loss_and_grad(
-    spec: MLP | SpecNames, params: Params, data: _Shard | _ShardFile
+    spec: MLP | SpecNames,
+    params: Params,
+    data: _Shard | _ShardFile,
+    key: StepKey | None = None,
 ) -> tuple[float, Params]:
-    """One task: the unpenalized mean loss and gradient on one shard (runs in a worker)."""
+    """One task: the unpenalized mean loss and gradient on one shard (runs in a worker).
+
+    With dropout, ``key`` (its ``offset`` the shard's first row in the whole batch) draws
+    the masks the single-process step draws for these rows.
+    """
     model = spec if isinstance(spec, MLP) else _named_spec(spec)
     rows = _Shard(_mapped(data.X), _mapped(data.Y)) if isinstance(data, _ShardFile) else data
+    X = rows.X
+    masks = (
+        step_masks(model.dropout, model.sizes[1:-1], key, X.shape[0], X.dtype)
+        if model.dropout and key is not None
+        else ()
+    )
     try:
         # As in fit's epochs: an overflow is a divergence, reported by the caller's step.
         with fixed_threads(), np.errstate(over="raise", invalid="raise", divide="ignore"):
-            loss, grads = value_and_grad(model, training_activations(model), params, *rows)
+            loss, grads = value_and_grad(
+                model, training_activations(model), params, X, rows.Y, 0.0, masks
+            )
     except FloatingPointError:
         return math.inf, params
     return loss, seal_tree(grads)
@@ -464,10 +481,19 @@ def _combine(
 
 
 def _sharded(
-    executor: cf.Executor, shards: Shards, params: Params, alpha: float
+    executor: cf.Executor,
+    shards: Shards,
+    params: Params,
+    alpha: float,
+    key: StepKey | None = None,
 ) -> tuple[float, Params]:
     refs = shards._live_refs()
-    futures = [executor.submit(_shard_loss_and_grad, shards._task_spec, params, r) for r in refs]
+    offsets = itertools.accumulate(shards.sizes[:-1], initial=0)
+    keys = [None if key is None else key._replace(offset=offset) for offset in offsets]
+    futures = [
+        executor.submit(_shard_loss_and_grad, shards._task_spec, params, ref, shard_key)
+        for ref, shard_key in zip(refs, keys, strict=True)
+    ]
     try:
         results = [future.result() for future in futures]  # in shard order
     finally:
@@ -538,11 +564,11 @@ def sharded_loss_and_grad(
 
 def _sharded_gradient(
     executor: cf.Executor, shards: Shards, alpha: float
-) -> Callable[[Params, Shards], tuple[float, Params, int]]:
+) -> Callable[[Params, Shards, StepKey], tuple[float, Params, int]]:
     """The training step's ``Gradient`` of the whole data: one batch of ``m`` rows."""
 
-    def gradient(params: Params, batch: Shards) -> tuple[float, Params, int]:
-        return (*_sharded(executor, batch, params, alpha), batch.m)
+    def gradient(params: Params, batch: Shards, key: StepKey) -> tuple[float, Params, int]:
+        return (*_sharded(executor, batch, params, alpha, key), batch.m)
 
     return gradient
 

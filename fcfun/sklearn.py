@@ -147,10 +147,13 @@ _OUTPUT: dict[Task, tuple[fcfun.Activation, fcfun.Loss, str]] = {
 # Steps of a fit that need no estimator -----------------------------------------------
 
 
-def _spec(sizes: tuple[int, ...], activation: str, task: Task) -> fcfun.MLP:
-    """The network: ``activation`` (a hyperparameter value) hidden, the task's output."""
+def _spec(sizes: tuple[int, ...], activation: str, task: Task, dropout: float) -> fcfun.MLP:
+    """The network: ``activation`` (a hyperparameter value) hidden, the task's output,
+    ``dropout`` on every hidden layer in training."""
     output, loss, _ = _OUTPUT[task]
-    return fcfun.mlp(sizes, hidden=_HIDDEN[activation], output=output, loss=loss)
+    return fcfun.mlp(
+        sizes, hidden=_HIDDEN[activation], output=output, loss=loss, dropout=float(dropout)
+    )
 
 
 def _start_epoch(start: Start) -> int:
@@ -245,6 +248,7 @@ class _FCBase(BaseEstimator):
             Options(Real, {np.inf}),
         ],
         "initial_params": [tuple, None],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
     }
 
     # spec_ pickles and copies as itself: fcfun's activations and losses pickle by name.
@@ -276,6 +280,7 @@ class _FCBase(BaseEstimator):
         epsilon: float = 1e-8,
         n_iter_no_change: int | float = 10,
         initial_params: fcfun.Params | None = None,
+        dropout: float = 0.0,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -298,6 +303,7 @@ class _FCBase(BaseEstimator):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.initial_params = initial_params
+        self.dropout = dropout
 
     # Training: fit and partial_fit, step by step --------------------------------------
 
@@ -312,7 +318,7 @@ class _FCBase(BaseEstimator):
         Y, task, stratify = self._targets(
             y_array, reset=reset, incremental=incremental, classes=classes
         )
-        spec = _spec((X_array.shape[1], *hidden, Y.shape[1]), self.activation, task)
+        spec = _spec((X_array.shape[1], *hidden, Y.shape[1]), self.activation, task, self.dropout)
         optimizer = self._optimizer()
         start = (
             self._fresh_start(spec)
@@ -560,7 +566,7 @@ class _FCBase(BaseEstimator):
 
     def _set_fitted_from(self, fit: sklearn_interop.MLPFit, task: Task) -> None:
         """Become fitted with a scikit-learn MLP's weights (no training history)."""
-        spec = _spec(fit.sizes, self.activation, task)
+        spec = _spec(fit.sizes, self.activation, task, self.dropout)
         self.n_features_in_ = fit.n_features_in
         if fit.feature_names_in is not None:
             self.feature_names_in_ = fit.feature_names_in
@@ -627,6 +633,10 @@ class FCClassifier(ClassifierMixin, _FCBase):
         Weights a fresh fit (or first ``partial_fit``) starts from, instead of
         ``fcfun.init``; e.g. ``params_from_sklearn(mlp.coefs_, mlp.intercepts_)`` or
         ``sklearn_initial_params(...)``. Their dtype is the training dtype.
+    dropout : float, default=0.0
+        Inverted dropout on every hidden layer's output in training (none in
+        ``predict``), its masks drawn from the fit's seed, epoch and step, so a fit
+        replays bit for bit (see ``fcfun.dropout_masks``). 0 trains without dropout.
 
     Attributes
     ----------

@@ -451,6 +451,32 @@ CATALOGUE = [
         "labels",
     ),
     Entry(
+        "a dropout rate of 1 (every output dropped)",
+        lambda: fcfun.mlp([4, 5, 1], output="sigmoid", loss="binary_cross_entropy", dropout=1.0),
+        ValueError,
+        "dropout",
+    ),
+    Entry(
+        "a negative dropout rate for one hidden layer",
+        lambda: fcfun.mlp(
+            [4, 5, 5, 1], output="sigmoid", loss="binary_cross_entropy", dropout=(0.1, -0.2)
+        ),
+        ValueError,
+        "dropout[1]",
+    ),
+    Entry(
+        "dropout masks for another batch size",
+        lambda: fcfun.loss_and_grad(
+            CE,
+            P,
+            X,
+            Y,
+            masks=fcfun.dropout_masks(CE._replace(dropout=(0.5,)), fcfun.StepKey(0, 0, 0), 5),
+        ),
+        ValueError,
+        "masks[0]",
+    ),
+    Entry(
         "a schedule that returns a string",
         lambda: fcfun.sgd(untyped(lambda step: "a")).update(P, fcfun.sgd(0.1).init(P), P),
         TypeError,
