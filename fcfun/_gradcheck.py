@@ -16,15 +16,21 @@ from fcfun._network import (
     training_activations,
     value_and_grad,
 )
-from fcfun._spec import MLP
+from fcfun._spec import MLP, check_sample_weight
 from fcfun._types import Dense, FloatArray, Params
 from fcfun._validation import check_real
 
 
 def _loss(
-    spec: MLP, params: Params, X: FloatArray, Y: FloatArray, alpha: float, masks: Masks
+    spec: MLP,
+    params: Params,
+    X: FloatArray,
+    Y: FloatArray,
+    alpha: float,
+    masks: Masks,
+    weight: FloatArray | None,
 ) -> float:
-    return output_and_value(spec, params, X, Y, alpha, masks)[1]
+    return output_and_value(spec, params, X, Y, alpha, masks, weight)[1]
 
 
 def _with_entry(params: Params, layer: int, field: int, index: int, value: float) -> Params:
@@ -43,6 +49,7 @@ def numerical_grad(
     alpha: float,
     eps: float,
     masks: Masks = (),
+    weight: FloatArray | None = None,
 ) -> Params:
     """Fourth-order central differences of the loss in every parameter.
 
@@ -57,7 +64,13 @@ def numerical_grad(
                 x = float(entry)
                 values = [
                     _loss(
-                        spec, _with_entry(params, index, field, i, x + k * eps), X, Y, alpha, masks
+                        spec,
+                        _with_entry(params, index, field, i, x + k * eps),
+                        X,
+                        Y,
+                        alpha,
+                        masks,
+                        weight,
                     )
                     for k in (-2, -1, 1, 2)
                 ]
@@ -76,6 +89,7 @@ def gradcheck(
     alpha: float = 0.0,
     eps: float = 1e-5,
     masks: Masks | None = None,
+    sample_weight: Any = None,
 ) -> float:
     """Worst relative error between ``loss_and_grad`` and central finite differences.
 
@@ -93,7 +107,8 @@ def gradcheck(
     coarse to check anything. A kink (relu at 0) within ``2 * eps`` of a pre-activation
     makes any finite-difference check meaningless. A network with dropout is checked
     with its masks fixed: pass a step's ``masks`` (``dropout_masks``); without them it is
-    checked as ``forward`` computes it, with no dropout.
+    checked as ``forward`` computes it, with no dropout. ``sample_weight`` checks the
+    gradient of the weighted loss.
 
     >>> import fcfun, numpy as np
     >>> spec = fcfun.mlp([3, 4, 2], hidden=fcfun.tanh, output=fcfun.softmax,
@@ -112,13 +127,14 @@ def gradcheck(
         None if mask is None else mask.astype(np.float64)
         for mask in check_masks(spec, masks, X_checked.shape[0], X_checked.dtype)
     )
+    weight = check_sample_weight(spec, sample_weight, X_checked.shape[0], np.dtype(np.float64))
     X_checked, Y_checked = X_checked.astype(np.float64), Y_checked.astype(np.float64)
     activations = training_activations(spec)
     with fixed_threads():
         loss, analytical = value_and_grad(
-            spec, activations, params, X_checked, Y_checked, alpha, fixed
+            spec, activations, params, X_checked, Y_checked, alpha, fixed, weight
         )
-        numerical = numerical_grad(spec, params, X_checked, Y_checked, alpha, eps, fixed)
+        numerical = numerical_grad(spec, params, X_checked, Y_checked, alpha, eps, fixed, weight)
     unit_noise = 16 * float(np.finfo(np.float64).eps) * (abs(loss) + 1) / eps
     worst = 0.0
     for a_layer, n_layer in zip(analytical, numerical, strict=True):

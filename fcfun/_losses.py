@@ -149,6 +149,9 @@ class Loss(NamedTuple):
             (``ValueError`` naming ``name`` for targets this loss cannot take).
         metric: the default validation metric ``(A, Y) -> float``, higher is better.
         min_outputs: the fewest network outputs the loss works with.
+        rows: optional ``(A, Y) -> (m,)``, each sample's loss (``value`` is their mean);
+            what weighted training (``sample_weight``) needs.
+        link_rows: optional ``(Z, Y) -> (m,)``, the same from a link output's logits.
     """
 
     name: str
@@ -160,6 +163,8 @@ class Loss(NamedTuple):
     targets: Targets = column_targets
     metric: Metric = r2_score
     min_outputs: int = 1
+    rows: Callable[[FloatArray, FloatArray], FloatArray] | None = None
+    link_rows: Callable[[FloatArray, FloatArray], FloatArray] | None = None
 
     def __reduce__(self) -> tuple[Any, ...]:
         """fcfun's own losses pickle and copy as themselves, by name (see Activation)."""
@@ -186,6 +191,12 @@ def link_value_and_grad(loss: Loss, Z: FloatArray, Y: FloatArray) -> tuple[float
     return loss.link_value(Z, Y), link_delta(A, Y)
 
 
+def _row_sums(per_element: FloatArray) -> FloatArray:
+    """Each row's sum, ``(m,)`` (``ufunc.reduce``: no ``ndarray.sum`` wrapper)."""
+    sums: FloatArray = np.add.reduce(per_element, axis=1)
+    return sums
+
+
 def _log1p_exp_neg_abs(Z: FloatArray) -> FloatArray:
     """``log(1 + exp(-|z|))``, finite for every finite ``z``."""
     return np.log1p(np.exp(-np.abs(Z)))
@@ -199,6 +210,13 @@ def _bce_value(A: FloatArray, Y: FloatArray) -> float:
     P = np.clip(A, eps, 1.0 - eps)
     per_element = Y * np.log(P) + (1.0 - Y) * np.log1p(-P)
     return -float(per_element.sum()) / int(A.shape[0])
+
+
+def _bce_rows(A: FloatArray, Y: FloatArray) -> FloatArray:
+    eps = float(np.finfo(A.dtype).eps)
+    P = np.clip(A, eps, 1.0 - eps)
+    per_element = Y * np.log(P) + (1.0 - Y) * np.log1p(-P)
+    return -_row_sums(per_element)
 
 
 def _bce_grad(A: FloatArray, Y: FloatArray) -> FloatArray:
@@ -218,6 +236,11 @@ def _bce_logits_value(Z: FloatArray, Y: FloatArray) -> float:
     return float(per_element.sum()) / int(Z.shape[0])
 
 
+def _bce_logits_rows(Z: FloatArray, Y: FloatArray) -> FloatArray:
+    per_element = np.maximum(Z, 0.0) - Z * Y + _log1p_exp_neg_abs(Z)
+    return _row_sums(per_element)
+
+
 def _bce_logits_grad(Z: FloatArray, Y: FloatArray) -> FloatArray:
     dZ = sigmoid_function(Z)
     dZ -= Y
@@ -233,6 +256,8 @@ binary_cross_entropy = Loss(
     _bce_logits_value,
     targets=_binary_targets("binary_cross_entropy"),
     metric=label_accuracy,
+    rows=_bce_rows,
+    link_rows=_bce_logits_rows,
 )
 """Binary cross-entropy of probabilities ``A`` in [0, 1], clipped to ``[eps, 1 - eps]``.
 
@@ -248,6 +273,8 @@ binary_cross_entropy_with_logits = Loss(
     _bce_logits_value,
     targets=_binary_targets("binary_cross_entropy_with_logits"),
     metric=logit_label_accuracy,
+    rows=_bce_logits_rows,
+    link_rows=_bce_logits_rows,
 )
 """Binary cross-entropy of logits ``A`` (use with an identity output).
 
@@ -281,6 +308,14 @@ def _softmax_ce_value(Z: FloatArray, Y: FloatArray) -> float:
     Y = _as_one_hot(Y, Z)
     S = Z - np.maximum.reduce(Z, axis=1, keepdims=True)
     return _softmax_ce_of_shifted(S, np.add.reduce(np.exp(S), axis=1, keepdims=True), Y)
+
+
+def _softmax_ce_rows(Z: FloatArray, Y: FloatArray) -> FloatArray:
+    Y = _as_one_hot(Y, Z)
+    S = Z - np.maximum.reduce(Z, axis=1, keepdims=True)
+    S -= np.log(np.add.reduce(np.exp(S), axis=1, keepdims=True))
+    S *= Y
+    return -_row_sums(S)
 
 
 def _softmax_ce_value_and_grad(Z: FloatArray, Y: FloatArray) -> tuple[float, FloatArray]:
@@ -319,6 +354,8 @@ softmax_cross_entropy = Loss(
     targets=class_targets,
     metric=accuracy,
     min_outputs=2,
+    rows=_softmax_ce_rows,
+    link_rows=_softmax_ce_rows,
 )
 """Cross-entropy of the softmax of logits ``A`` against one-hot rows or integer labels.
 
@@ -352,11 +389,33 @@ def _half_se_grad(A: FloatArray, Y: FloatArray) -> FloatArray:
     return dA
 
 
-mean_squared_error = Loss("mean_squared_error", _mse_value, _mse_grad, None, _mse_value)
+def _mse_rows(A: FloatArray, Y: FloatArray) -> FloatArray:
+    diff = A - Y
+    diff *= diff
+    sums = _row_sums(diff)
+    sums /= diff.shape[1]
+    return sums
+
+
+def _half_se_rows(A: FloatArray, Y: FloatArray) -> FloatArray:
+    diff = A - Y
+    diff *= diff
+    return 0.5 * _row_sums(diff)
+
+
+mean_squared_error = Loss(
+    "mean_squared_error", _mse_value, _mse_grad, None, _mse_value, rows=_mse_rows
+)
 """``L = sum((A - Y)**2) / (m k)``, PyTorch's ``MSELoss``; ``dA = 2 (A - Y) / (m k)``."""
 
 half_squared_error = Loss(
-    "half_squared_error", _half_se_value, _half_se_grad, identity, _half_se_value
+    "half_squared_error",
+    _half_se_value,
+    _half_se_grad,
+    identity,
+    _half_se_value,
+    rows=_half_se_rows,
+    link_rows=_half_se_rows,
 )
 """``L = sum((A - Y)**2) / (2 m)``; with an identity output ``dZ = (A - Y) / m``."""
 
@@ -374,7 +433,15 @@ def _mae_grad(A: FloatArray, Y: FloatArray) -> FloatArray:
     return dA
 
 
-mean_absolute_error = Loss("mean_absolute_error", _mae_value, _mae_grad, None, _mae_value)
+def _mae_rows(A: FloatArray, Y: FloatArray) -> FloatArray:
+    sums = _row_sums(np.abs(A - Y))
+    sums /= A.shape[1]
+    return sums
+
+
+mean_absolute_error = Loss(
+    "mean_absolute_error", _mae_value, _mae_grad, None, _mae_value, rows=_mae_rows
+)
 """``L = sum|A - Y| / (m k)`` (PyTorch's ``L1Loss``); ``dA = sign(A - Y) / (m k)``."""
 
 
@@ -406,7 +473,14 @@ def _huber(delta: float) -> Loss:
         dA /= dA.size
         return dA
 
-    return Loss(f"huber({delta!r})", value, grad, None, value)
+    def rows(A: FloatArray, Y: FloatArray) -> FloatArray:
+        r = np.abs(A - Y)
+        q = np.minimum(r, delta)
+        sums = _row_sums(q * (r - 0.5 * q))
+        sums /= A.shape[1]
+        return sums
+
+    return Loss(f"huber({delta!r})", value, grad, None, value, rows=rows)
 
 
 def quantile(*quantiles: float) -> Loss:
@@ -466,8 +540,13 @@ def _quantile(levels: tuple[float, ...]) -> Loss:
     def metric(A: FloatArray, Y: FloatArray) -> float:
         return -value(A, Y)
 
+    def rows(A: FloatArray, Y: FloatArray) -> FloatArray:
+        r = Y - A
+        levels_ = q.astype(A.dtype)
+        return _row_sums(np.maximum(levels_ * r, (levels_ - 1) * r))
+
     name = f"quantile({', '.join(repr(level) for level in levels)})"
-    return Loss(name, value, grad, None, value, targets=targets, metric=metric)
+    return Loss(name, value, grad, None, value, targets=targets, metric=metric, rows=rows)
 
 
 _HUBERS: dict[float, Loss] = {}
@@ -542,3 +621,22 @@ def is_builtin_loss(value: Loss) -> bool:
         return parse_loss(value.name) == value
     except (TypeError, ValueError):
         return False
+
+
+def weighted_value_and_grad(
+    loss: Loss, A: FloatArray, Y: FloatArray, weight: FloatArray, *, link: bool
+) -> tuple[float, FloatArray]:
+    """The weighted mean loss ``sum_i s_i l_i / sum_i s_i`` and its gradient (unchecked).
+
+    ``A`` is the output (or, with ``link``, the logits of a link output), ``weight`` the
+    samples' weights ``s``. The gradient is the loss's own, each row ``i`` scaled by
+    ``m s_i / sum_i s_i`` (the loss's gradient holds the ``1 / m``). Needs ``rows`` (or
+    ``link_rows``), which the caller checked.
+    """
+    rows_of = loss.link_rows if link else loss.rows
+    assert rows_of is not None
+    total = float(np.add.reduce(weight))
+    value = float(np.dot(weight, rows_of(A, Y))) / total
+    dA = link_value_and_grad(loss, A, Y)[1] if link else loss.grad(A, Y)
+    dA *= (weight * (A.shape[0] / total))[:, None]
+    return value, dA

@@ -23,9 +23,9 @@ from fcfun._blas import fixed_threads
 from fcfun._dropout import Masks, StepKey, check_key, sealed, step_masks
 from fcfun._initializers import Initializer, glorot_uniform, zeros
 from fcfun._layers import dense_backward, dense_forward
-from fcfun._losses import link_delta, link_value_and_grad
+from fcfun._losses import link_delta, link_value_and_grad, weighted_value_and_grad
 from fcfun._sources import Rows, check_rows, read_chunk, read_rows
-from fcfun._spec import MLP, check_spec, check_targets, params_dtype
+from fcfun._spec import MLP, check_sample_weight, check_spec, check_targets, params_dtype
 from fcfun._types import (
     Caches,
     Dense,
@@ -154,16 +154,22 @@ def training_activations(spec: MLP) -> tuple[Activation, ...]:
     return (*spec.activations[:-1], identity) if spec.fused else spec.activations
 
 
-def penalty(params: Params, alpha: float, m: int) -> float:
-    """``alpha / (2 m) * sum_l ||W_l||^2`` (scikit-learn's L2 convention)."""
+def penalty(params: Params, alpha: float, m: float) -> float:
+    """``alpha / (2 m) * sum_l ||W_l||^2`` (scikit-learn's L2 convention; ``m`` the rows,
+    or the sum of the samples' weights)."""
     if alpha == 0:
         return 0.0
     return alpha / (2 * m) * sum(float(np.vdot(layer.W, layer.W)) for layer in params)
 
 
-def output_value_and_grad(spec: MLP, A: FloatArray, Y: FloatArray) -> tuple[float, FloatArray]:
+def output_value_and_grad(
+    spec: MLP, A: FloatArray, Y: FloatArray, weight: FloatArray | None = None
+) -> tuple[float, FloatArray]:
     """The loss and its gradient at the output of ``training_activations``' forward pass:
-    ``dZ`` from the logits when fused, else ``dA``."""
+    ``dZ`` from the logits when fused, else ``dA``; weighted by the samples' ``weight``
+    when given."""
+    if weight is not None:
+        return weighted_value_and_grad(spec.loss, A, Y, weight, link=spec.fused)
     if spec.fused:
         return link_value_and_grad(spec.loss, A, Y)
     return spec.loss.value(A, Y), spec.loss.grad(A, Y)
@@ -197,17 +203,31 @@ def outputs(
 
 
 def output_and_value(
-    spec: MLP, params: Params, X: Rows, Y: FloatArray, alpha: float = 0.0, masks: Masks = ()
+    spec: MLP,
+    params: Params,
+    X: Rows,
+    Y: FloatArray,
+    alpha: float = 0.0,
+    masks: Masks = (),
+    weight: FloatArray | None = None,
 ) -> tuple[FloatArray, float]:
     """The network's output and the penalized mean loss over checked data, a chunk of rows
     at a time (unchecked; for evaluation, validation and gradient checks). With dropout
-    ``masks`` (rows of ``X``'s, in memory) the data is passed whole."""
+    ``masks`` (rows of ``X``'s, in memory) the data is passed whole; with samples'
+    ``weight`` the loss is their weighted mean."""
     activations = training_activations(spec)
     if masks:
         assert isinstance(X, np.ndarray)
         A, _ = forward_pass(params, activations, X, donate=True, masks=masks)
     else:
         A = outputs(params, activations, X, Y.dtype)
+    if weight is not None:
+        rows_of = spec.loss.link_rows if spec.fused else spec.loss.rows
+        assert rows_of is not None
+        total = float(np.add.reduce(weight))
+        loss = float(np.dot(weight, rows_of(A, Y))) / total
+        A = spec.output.forward(A) if spec.fused else A
+        return A, loss + penalty(params, alpha, total)
     if spec.fused:  # A holds the logits
         loss = spec.loss.link_value(A, Y)
         A = spec.output.forward(A)
@@ -224,16 +244,18 @@ def value_and_grad(
     Y: FloatArray,
     alpha: float = 0.0,
     masks: Masks = (),
+    weight: FloatArray | None = None,
 ) -> tuple[float, Params]:
     """The penalized loss and its gradient, in writeable arrays the caller owns.
 
     Unchecked: the training step's core. ``activations`` is
     ``training_activations(spec)``, computed once per run; ``masks`` the batch's dropout
-    masks (``()``: none).
+    masks (``()``: none); ``weight`` the samples' weights (``None``: all equal), which
+    make the loss ``sum_i s_i l_i / sum_i s_i`` and the penalty ``alpha / (2 sum_i s_i)``.
     """
     A, caches = forward_pass(params, activations, X, donate=True, masks=masks)
-    loss, dA = output_value_and_grad(spec, A, Y)
-    m = X.shape[0]
+    loss, dA = output_value_and_grad(spec, A, Y, weight)
+    m: float = X.shape[0] if weight is None else float(np.add.reduce(weight))
     grads = backward_pass(
         params, activations, caches, dA, decay=alpha / m, donate=True, masks=masks
     )
@@ -363,12 +385,16 @@ def loss_and_grad(
     *,
     alpha: float = 0.0,
     masks: Masks | None = None,
+    sample_weight: Any = None,
 ) -> tuple[float, Params]:
     """The mean loss over the batch and its gradient with respect to ``params``.
 
     ``alpha`` adds scikit-learn's L2 penalty on the weights (not the biases):
     ``loss + alpha / (2 m) * sum_l ||W_l||^2``, whose gradient adds ``alpha / m * W_l``.
     No dropout unless ``masks`` are given (``dropout_masks`` draws a training step's).
+    ``sample_weight`` ``(m,)`` (non-negative, not all zero) makes the loss the weighted
+    mean ``sum_i s_i l_i / sum_i s_i`` and the penalty ``alpha / (2 sum_i s_i) * ...``
+    (scikit-learn's convention).
 
     >>> import fcfun, numpy as np
     >>> spec = fcfun.mlp([2, 1], output=fcfun.identity, loss=fcfun.half_squared_error)
@@ -380,9 +406,10 @@ def loss_and_grad(
     alpha = check_real(alpha, "alpha", low=0.0)
     spec, params, X, Y_checked = checked_arguments(spec, params, X, Y)
     checked_masks = check_masks(spec, masks, X.shape[0], X.dtype)
+    weight = check_sample_weight(spec, sample_weight, X.shape[0], X.dtype)
     with fixed_threads(), np.errstate(over="ignore", invalid="ignore"):
         loss, grads = value_and_grad(
-            spec, training_activations(spec), params, X, Y_checked, alpha, checked_masks
+            spec, training_activations(spec), params, X, Y_checked, alpha, checked_masks, weight
         )
     _require_finite("loss", X, np.asarray(loss), *(a for g in grads for a in g))
     return loss, seal_tree(grads)

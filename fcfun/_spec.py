@@ -23,8 +23,8 @@ from fcfun._activations import (
 )
 from fcfun._dropout import check_rates
 from fcfun._losses import Loss, LossName, is_builtin_loss, parse_loss
-from fcfun._types import Dense, FloatArray
-from fcfun._validation import check_sizes, describe, real_array
+from fcfun._types import Dense, FloatArray, freeze
+from fcfun._validation import cast_finite, check_sizes, describe, real_array
 
 
 class MLP(NamedTuple):
@@ -255,3 +255,33 @@ def check_targets(
     if array.ndim == 0 or array.ndim > 2 or array.shape[0] != m:
         raise ValueError(f"{name} must have {m} rows, one per sample of X, got shape {array.shape}")
     return spec.loss.targets(array, spec.sizes[-1], dtype, name)
+
+
+def check_sample_weight(
+    spec: MLP, sample_weight: object, m: int, dtype: np.dtype[Any], name: str = "sample_weight"
+) -> FloatArray | None:
+    """``None``, or the samples' weights as a read-only ``(m,)`` array of ``dtype``: finite,
+    non-negative and not all zero, for a loss that has per-sample values."""
+    if sample_weight is None:
+        return None
+    rows = spec.loss.link_rows if spec.fused else spec.loss.rows
+    if rows is None:
+        field = "link_rows" if spec.fused else "rows"
+        raise ValueError(
+            f"{name} needs a loss with per-sample values (Loss.{field}) to weight them, got "
+            f"{spec.loss.name} without"
+        )
+    array = real_array(sample_weight, name)
+    if array.shape != (m,):
+        raise ValueError(
+            f"{name} must have shape ({m},), one weight per sample of X, got shape {array.shape}"
+        )
+    weight = cast_finite(array, dtype, name)
+    if (weight < 0).any():
+        raise ValueError(
+            f"{name} must be non-negative, got {float(weight.min())!r} at index "
+            f"{int(np.argmin(weight))}"
+        )
+    if not weight.any():
+        raise ValueError(f"{name} must have a positive sum, got all {m} weights zero")
+    return freeze(weight.copy() if weight is sample_weight else weight)

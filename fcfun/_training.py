@@ -32,7 +32,7 @@ from fcfun._metrics import Metric
 from fcfun._network import init, output_and_value, training_activations, value_and_grad
 from fcfun._optimizers import Optimizer, donated_step
 from fcfun._sources import Rows, check_source, is_streamed, read_rows
-from fcfun._spec import MLP, check_spec, check_targets, params_dtype
+from fcfun._spec import MLP, check_sample_weight, check_spec, check_targets, params_dtype
 from fcfun._state import History, TrainState
 from fcfun._tree import flatten, structure
 from fcfun._types import FloatArray, FloatDType, IntArray, Params, freeze, own_params
@@ -51,13 +51,12 @@ S = TypeVar("S")
 T = TypeVar("T")
 B = TypeVar("B")
 
-Batch: TypeAlias = tuple[FloatArray, FloatArray]
-"""``(X, Y)`` rows of one mini-batch."""
 
-Gradient: TypeAlias = Callable[[Params, B, StepKey], tuple[float, Params, int]]
-"""``(params, batch, key) -> (mean loss, gradients, rows)``; the gradients are fresh arrays
-the step owns (and donates to the optimizer). ``key`` names the step (its run seed, epoch
-and index), which is all that the batch's dropout masks depend on."""
+Gradient: TypeAlias = Callable[[Params, B, StepKey], tuple[float, Params, float]]
+"""``(params, batch, key) -> (mean loss, gradients, weight)``: the batch's weight in the
+epoch's mean loss is its rows, or the sum of its samples' weights. The gradients are
+fresh arrays the step owns (and donates to the optimizer). ``key`` names the step (its
+run seed, epoch and index), which is all that the batch's dropout masks depend on."""
 
 Epoch: TypeAlias = Callable[[TrainState[S], int], TrainState[S]]
 """``(state, epoch) -> state``: what a run reduces over its epochs."""
@@ -113,16 +112,35 @@ def check_config(config: TrainConfig[S]) -> TrainConfig[S]:
     )
 
 
+class Batch(NamedTuple):
+    """One mini-batch: rows ``X``, their targets ``Y`` and, for weighted data, their
+    weights (``None``: all equal)."""
+
+    X: FloatArray
+    Y: FloatArray
+    sample_weight: FloatArray | None = None
+
+
 class Dataset(NamedTuple):
-    """Checked training data: ``X`` ``(m, n_in)`` and targets ``Y`` ``(m, n_out)``.
+    """Checked training data: ``X`` ``(m, n_in)``, targets ``Y`` ``(m, n_out)`` and, for
+    weighted data, the samples' weights ``(m,)``.
 
     Made by ``dataset``, which validates once, so the per-epoch code checks nothing.
     ``X`` is in memory in ``Y``'s dtype, or a streamed row source (a memmap or a dask
-    array, read a batch at a time and converted to ``Y``'s dtype).
+    array, read a batch at a time and converted to ``Y``'s dtype). A weight travels with
+    its row: every epoch order and batch cut takes the same rows of all three.
     """
 
     X: Rows
     Y: FloatArray
+    sample_weight: FloatArray | None = None
+
+    @property
+    def total_weight(self) -> float:
+        """The rows, or the sum of the samples' weights: the epoch loss's denominator."""
+        if self.sample_weight is None:
+            return self.X.shape[0]
+        return float(np.add.reduce(self.sample_weight))
 
 
 class StepState(NamedTuple, Generic[S]):
@@ -131,7 +149,8 @@ class StepState(NamedTuple, Generic[S]):
     Attributes:
         params: parameters after ``step`` steps of this epoch.
         opt_state: the optimizer state after ``step`` steps.
-        loss_sum: sum over the steps so far of ``batch loss * batch rows``.
+        loss_sum: sum over the steps so far of ``batch loss * batch weight`` (its rows, or
+            its samples' total weight).
         step: number of steps done in this epoch.
         previous: ``(params, opt_state)`` before the last step, for a divergence report.
         seed: the run's seed.
@@ -186,19 +205,24 @@ _OVERFLOWED = "an overflow (a value beyond the dtype's range) in the {} of this 
 # Data ------------------------------------------------------------------------------
 
 
-def dataset(spec: MLP, X: Any, Y: Any, dtype: FloatDType = np.float64) -> Dataset:
-    """Check ``X`` and ``Y`` against ``spec`` once and convert them to ``dtype``.
+def dataset(
+    spec: MLP, X: Any, Y: Any, dtype: FloatDType = np.float64, sample_weight: Any = None
+) -> Dataset:
+    """Check ``X``, ``Y`` and ``sample_weight`` against ``spec`` once, in ``dtype``.
 
     Integer class labels become one-hot rows for softmax cross-entropy; a 1-D ``Y``
-    becomes a column for a single-output network.
+    becomes a column for a single-output network. ``sample_weight`` ``(m,)``: finite,
+    non-negative, not all zero (``None``: every sample weighs the same).
     """
     spec = check_spec(spec)
     resolved = check_float_dtype(dtype)
     if is_streamed(X):
-        source = check_source(X, spec.sizes[0], resolved)
-        return Dataset(source, freeze(check_targets(spec, Y, source.shape[0], resolved)))
-    X_checked = check_X(X, spec.sizes[0], resolved)
-    return Dataset(freeze(X_checked), freeze(check_targets(spec, Y, X_checked.shape[0], resolved)))
+        rows: Rows = check_source(X, spec.sizes[0], resolved)
+    else:
+        rows = freeze(check_X(X, spec.sizes[0], resolved))
+    m = rows.shape[0]
+    targets = freeze(check_targets(spec, Y, m, resolved))
+    return Dataset(rows, targets, check_sample_weight(spec, sample_weight, m, resolved))
 
 
 def epoch_order(seed: int, epoch: int, m: int) -> IntArray:
@@ -219,14 +243,16 @@ def batches(data: Dataset, batch_size: int) -> Iterator[Batch]:
     be short, and a ``batch_size`` beyond the data gives one full batch.
 
     >>> d = Dataset(np.arange(10.0).reshape(5, 2), np.zeros((5, 1)))
-    >>> [len(X) for X, _ in batches(d, 2)]
+    >>> [len(batch.X) for batch in batches(d, 2)]
     [2, 2, 1]
     """
     data, batch_size = _check_dataset(data), check_int(batch_size, "batch_size", minimum=1)
-    m, dtype = data.X.shape[0], data.Y.dtype
+    m, dtype, weight = data.X.shape[0], data.Y.dtype, data.sample_weight
     return (
-        (read_rows(data.X, slice(i, i + batch_size), dtype), data.Y[i : i + batch_size])
-        for i in range(0, m, batch_size)
+        Batch(
+            read_rows(data.X, rows, dtype), data.Y[rows], None if weight is None else weight[rows]
+        )
+        for rows in (slice(i, i + batch_size) for i in range(0, m, batch_size))
     )
 
 
@@ -251,8 +277,11 @@ def epoch_data(data: Dataset, seed: int, epoch: int, shuffle: bool) -> Dataset:
     if not shuffle:
         return data
     order = epoch_order(seed, epoch, data.X.shape[0])
+    weight = data.sample_weight
     return Dataset(
-        freeze(read_rows(data.X, order, data.Y.dtype)), freeze(np.take(data.Y, order, axis=0))
+        freeze(read_rows(data.X, order, data.Y.dtype)),
+        freeze(np.take(data.Y, order, axis=0)),
+        None if weight is None else freeze(np.take(weight, order)),
     )
 
 
@@ -278,13 +307,24 @@ def epoch_batches(
     def of_epoch(seed: int, epoch: int) -> Iterator[Batch]:
         if not shuffle:
             return batches(data, batch_size)
-        if gather_once:
-            X, Y = epoch_data(data, seed, epoch, shuffle)  # in memory: slices are views
-            return ((X[i : i + batch_size], Y[i : i + batch_size]) for i in range(0, m, batch_size))
+        if gather_once:  # in memory: the batches are slices (views) of the epoch's data
+            gathered = epoch_data(data, seed, epoch, shuffle)
+            if gathered.sample_weight is not None:
+                return batches(gathered, batch_size)
+            X, Y = gathered.X, gathered.Y
+            return (
+                Batch(X[i : i + batch_size], Y[i : i + batch_size]) for i in range(0, m, batch_size)
+            )
         order = epoch_order(seed, epoch, m)
+        spans = (order[i : i + batch_size] for i in range(0, m, batch_size))
+        weight = data.sample_weight
         return (
-            (read_rows(data.X, rows, dtype), np.take(data.Y, rows, axis=0))
-            for rows in (order[i : i + batch_size] for i in range(0, m, batch_size))
+            Batch(
+                read_rows(data.X, rows, dtype),
+                np.take(data.Y, rows, axis=0),
+                None if weight is None else np.take(weight, rows),
+            )
+            for rows in spans
         )
 
     return of_epoch
@@ -299,11 +339,11 @@ def batch_gradient(spec: MLP, alpha: float = 0.0) -> Gradient[Batch]:
     activations = training_activations(spec)
     rates, widths = spec.dropout, spec.sizes[1:-1]
 
-    def gradient(params: Params, batch: Batch, key: StepKey) -> tuple[float, Params, int]:
-        X, Y = batch
+    def gradient(params: Params, batch: Batch, key: StepKey) -> tuple[float, Params, float]:
+        X, Y, weight = batch
         masks = step_masks(rates, widths, key, X.shape[0], X.dtype) if rates else ()
-        loss, grads = value_and_grad(spec, activations, params, X, Y, alpha, masks)
-        return loss, grads, X.shape[0]
+        loss, grads = value_and_grad(spec, activations, params, X, Y, alpha, masks, weight)
+        return loss, grads, (X.shape[0] if weight is None else float(np.add.reduce(weight)))
 
     return gradient
 
@@ -351,7 +391,12 @@ def make_step(
 
 
 def train_step(
-    spec: MLP, optimizer: Optimizer[S], state: StepState[S], batch: Batch, *, alpha: float = 0.0
+    spec: MLP,
+    optimizer: Optimizer[S],
+    state: StepState[S],
+    batch: Batch | tuple[FloatArray, FloatArray],
+    *,
+    alpha: float = 0.0,
 ) -> StepState[S]:
     """One optimizer step on one batch: loss and gradient, update, apply.
 
@@ -363,10 +408,11 @@ def train_step(
 
     On a batch of the parameters' dtype it equals, bit for bit, ``loss_and_grad`` then
     ``optimizer.update`` then ``apply_updates``; an optimizer with a donated update
-    (every built-in) runs it in the fresh gradients' arrays (see ``donated_step``).
+    (every built-in) runs it in the fresh gradients' arrays (see ``donated_step``). An
+    ``(X, Y)`` pair is taken as ``Batch(X, Y)``.
     """
-    with fixed_threads():
-        return make_step(batch_gradient(spec, alpha), optimizer)(state, batch)
+    with fixed_threads():  # a plain (X, Y) pair is a batch without weights
+        return make_step(batch_gradient(spec, alpha), optimizer)(state, Batch(*batch))
 
 
 def all_finite(params: Params) -> bool:
@@ -394,7 +440,7 @@ def evaluate(
 def epoch_function(
     step: Callable[[StepState[S], B], StepState[S]],
     batches_of: Callable[[int, int], Iterable[B]],
-    m: int,
+    m: float,
     validate: Callable[[Params], tuple[float, float]] | None = None,
 ) -> Epoch[S]:
     """``(state, epoch) -> state``: ``reduce(step)`` over the epoch's batches, recorded.
@@ -402,7 +448,8 @@ def epoch_function(
     Args:
         step: the training step (``make_step``).
         batches_of: ``(seed, epoch) -> batches`` (``epoch_batches``).
-        m: the rows in an epoch (the training loss is their mean).
+        m: the rows in an epoch, or their samples' total weight (the training loss is
+            their mean, or weighted mean).
         validate: ``params -> (val_loss, val_metric)``, or ``None``.
 
     A non-finite loss, an overflow in a step (the loss, the gradient, the optimizer state or
@@ -442,7 +489,7 @@ def epoch_of(config: TrainConfig[S], data: Dataset, validation: Dataset | None =
     step = make_step(batch_gradient(config.spec, config.alpha), config.optimizer)
     validate = validator(config.spec, validation, config.metric, config.alpha)
     of_epoch = epoch_batches(data, config.batch_size, config.shuffle)
-    return epoch_function(step, of_epoch, data.X.shape[0], validate)
+    return epoch_function(step, of_epoch, data.total_weight, validate)
 
 
 def validator(
@@ -636,13 +683,14 @@ def prepare(
     params: Params | TrainState[S] | None = None,
     validation: tuple[Any, Any] | None = None,
     dtype: FloatDType | None = None,
+    sample_weight: Any = None,
 ) -> Run[S]:
     """Check a run once: its settings, its start and its data; then nothing per epoch."""
     config = check_config(config)
     epochs = check_int(epochs, "epochs", minimum=0)
     fresh_dtype = data_dtype(X) if dtype is None else dtype
     start, resolved = start_state(config.spec, config.optimizer, seed, params, fresh_dtype)
-    data = dataset(config.spec, X, Y, resolved)
+    data = dataset(config.spec, X, Y, resolved, sample_weight)
     checked_validation = validation_data(config.spec, validation, resolved)
     epoch = epoch_of(config, data, checked_validation)
     return Run(start, epoch, range(start.epoch, max(epochs, start.epoch)))
@@ -668,6 +716,7 @@ def fit_iter(
     shuffle: bool = True,
     metric: Metric | None = None,
     dtype: FloatDType | None = None,
+    sample_weight: Any = None,
 ) -> Iterator[TrainState[S]]:
     """A lazy iterator of states, one per epoch trained (arguments as ``fit``).
 
@@ -677,7 +726,15 @@ def fit_iter(
     """
     config = TrainConfig(spec, optimizer, batch_size, alpha, shuffle, metric)
     run = prepare(
-        config, X, Y, epochs=epochs, seed=seed, params=params, validation=validation, dtype=dtype
+        config,
+        X,
+        Y,
+        epochs=epochs,
+        seed=seed,
+        params=params,
+        validation=validation,
+        dtype=dtype,
+        sample_weight=sample_weight,
     )
     return states(run)
 
@@ -701,6 +758,7 @@ def fit(
     progress: Callable[[Iterable[int]], Iterable[int]] | None = None,
     dtype: FloatDType | None = None,
     on_divergence: Literal["raise", "stop"] = "raise",
+    sample_weight: Any = None,
 ) -> TrainState[S]:
     """Train ``spec`` on ``(X, Y)``: ``reduce(epoch, range(start, epochs), state)``.
 
@@ -731,6 +789,12 @@ def fit(
             integer or bool data.
         on_divergence: ``"raise"`` a ``DivergenceError`` holding the last finite state,
             or ``"stop"`` and return that state.
+        sample_weight: ``(m,)`` weights of the samples (finite, non-negative, not all
+            zero), travelling with their rows through every epoch order and batch: each
+            batch's loss is ``sum_i s_i l_i / sum_i s_i`` over its rows, its L2 penalty
+            ``alpha / (2 sum_i s_i) * sum ||W||^2``, and the epoch's training loss the
+            batches' losses averaged by their weights. ``None``: all samples weigh the
+            same (bit for bit the unweighted run).
 
     Returns:
         The final ``TrainState``: the last of
@@ -738,7 +802,15 @@ def fit(
     """
     config = TrainConfig(spec, optimizer, batch_size, alpha, shuffle, metric)
     run = prepare(
-        config, X, Y, epochs=epochs, seed=seed, params=params, validation=validation, dtype=dtype
+        config,
+        X,
+        Y,
+        epochs=epochs,
+        seed=seed,
+        params=params,
+        validation=validation,
+        dtype=dtype,
+        sample_weight=sample_weight,
     )
     check_callable(callback, "callback")
     check_callable(progress, "progress")

@@ -146,8 +146,13 @@ def shard(data: Dataset, n_shards: int | Sequence[int]) -> tuple[Dataset, ...]:
         raise TypeError(f"data must be an fcfun Dataset (from fcfun.dataset), got {describe(data)}")
     sizes = shard_sizes(data.X.shape[0], n_shards)
     ends = np.cumsum(sizes).tolist()
+    weight = data.sample_weight
     return tuple(
-        Dataset(data.X[end - size : end], data.Y[end - size : end])
+        Dataset(
+            data.X[end - size : end],
+            data.Y[end - size : end],
+            None if weight is None else weight[end - size : end],
+        )
         for size, end in zip(sizes, ends, strict=True)
     )
 
@@ -160,13 +165,15 @@ class _Shard(NamedTuple):
 
     X: FloatArray
     Y: FloatArray
+    sample_weight: FloatArray | None = None
 
 
 class _ShardFile(NamedTuple):
-    """A shard written to two ``.npy`` files."""
+    """A shard written to ``.npy`` files (two, or three with weights)."""
 
     X: str
     Y: str
+    sample_weight: str | None = None
 
 
 def _wire_spec(spec: MLP, placement: str) -> MLP | SpecNames:
@@ -205,7 +212,11 @@ def _shard_loss_and_grad(
     the masks the single-process step draws for these rows.
     """
     model = spec if isinstance(spec, MLP) else _named_spec(spec)
-    rows = _Shard(_mapped(data.X), _mapped(data.Y)) if isinstance(data, _ShardFile) else data
+    if isinstance(data, _ShardFile):
+        weight = None if data.sample_weight is None else _mapped(data.sample_weight)
+        rows = _Shard(_mapped(data.X), _mapped(data.Y), weight)
+    else:
+        rows = data
     X = rows.X
     masks = (
         step_masks(model.dropout, model.sizes[1:-1], key, X.shape[0], X.dtype)
@@ -216,7 +227,14 @@ def _shard_loss_and_grad(
         # As in fit's epochs: an overflow is a divergence, reported by the caller's step.
         with fixed_threads(), np.errstate(over="raise", invalid="raise", divide="ignore"):
             loss, grads = value_and_grad(
-                model, training_activations(model), params, X, rows.Y, 0.0, masks
+                model,
+                training_activations(model),
+                params,
+                X,
+                rows.Y,
+                0.0,
+                masks,
+                rows.sample_weight,
             )
     except FloatingPointError:
         return math.inf, params
@@ -247,6 +265,7 @@ class Shards:
         dtype: the data's float dtype (the params' dtype).
         sizes: every shard's row count, in order.
         placement: ``"dask"``, ``"memory"`` or ``"files"``.
+        totals: every shard's weight in the mean: its rows, or its samples' total weight.
     """
 
     __slots__ = (
@@ -259,6 +278,7 @@ class Shards:
         "placement",
         "sizes",
         "spec",
+        "totals",
     )
 
     def __init__(
@@ -271,10 +291,12 @@ class Shards:
         *,
         client: Any = None,
         closer: Callable[[], object] | None = None,
+        totals: tuple[float, ...] | None = None,
     ) -> None:
         self.spec = spec
         self.dtype = dtype
         self.sizes = sizes
+        self.totals: tuple[float, ...] = sizes if totals is None else totals
         self.placement = placement
         self._refs: tuple[Any, ...] | None = refs
         self._client = client
@@ -322,6 +344,7 @@ def scatter(
     *,
     dtype: FloatDType = np.float64,
     placement: Placement = "auto",
+    sample_weight: Any = None,
 ) -> Shards:
     """Check ``(X, Y)`` once, cut it into shards and place them for ``executor``'s workers.
 
@@ -335,6 +358,8 @@ def scatter(
         dtype: the params' dtype; the data is converted once.
         placement: ``"auto"`` (by executor), or ``"dask"``, ``"memory"``, ``"files"``.
             ``"memory"`` with a process pool would pickle every shard into every task.
+        sample_weight: ``(m,)`` weights of the samples, as for ``fcfun.fit``; each shard
+            carries its rows' weights and its mean is their weighted mean.
 
     Returns:
         A ``Shards``; close it when done.
@@ -369,11 +394,12 @@ def scatter(
             f"{describe(executor)}"
         )
     _wire_spec(spec, placement)  # refuse an unnamed activation before any data moves
-    pieces = shard(dataset(spec, X, Y, resolved), n_shards)
+    pieces = shard(dataset(spec, X, Y, resolved, sample_weight), n_shards)
     sizes = tuple(piece.Y.shape[0] for piece in pieces)
+    totals = None if sample_weight is None else tuple(piece.total_weight for piece in pieces)
     if placement == "memory":
         in_memory = tuple(_in_memory(piece, resolved) for piece in pieces)
-        return Shards(spec, resolved, sizes, "memory", in_memory)
+        return Shards(spec, resolved, sizes, "memory", in_memory, totals=totals)
     if placement == "dask":
         # One shard at a time, round robin over the workers: a streamed X is read one
         # shard at a time, never whole, in this process.
@@ -389,7 +415,9 @@ def scatter(
             for i, piece in enumerate(pieces)
         )
         release = functools.partial(_release, futures)
-        return Shards(spec, resolved, sizes, "dask", futures, client=client, closer=release)
+        return Shards(
+            spec, resolved, sizes, "dask", futures, client=client, closer=release, totals=totals
+        )
     directory = tempfile.mkdtemp(prefix="fcfun-shards-")
     try:
         refs = tuple(
@@ -398,7 +426,7 @@ def scatter(
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)
         raise
-    shards = Shards(spec, resolved, sizes, "files", refs)
+    shards = Shards(spec, resolved, sizes, "files", refs, totals=totals)
     shards._closer = weakref.finalize(shards, shutil.rmtree, directory, ignore_errors=True)
     return shards
 
@@ -407,7 +435,7 @@ def _in_memory(piece: Dataset, dtype: np.dtype[Any]) -> _Shard:
     """``piece`` as arrays of ``dtype``: views of in-memory data, a read of a streamed X."""
     with np.errstate(over="ignore"):  # values beyond dtype were refused when checked
         X: FloatArray = np.asarray(piece.X).astype(dtype, copy=False)
-    return _Shard(freeze(X), piece.Y)
+    return _Shard(freeze(X), piece.Y, piece.sample_weight)
 
 
 class _Travelling:
@@ -421,12 +449,13 @@ class _Travelling:
     def __init__(self, data: _Shard) -> None:
         self.data = data
 
-    def __reduce__(self) -> tuple[Callable[[FloatArray, FloatArray], _Shard], _Shard]:
+    def __reduce__(self) -> tuple[Callable[..., _Shard], _Shard]:
         return _arrived, self.data
 
 
-def _arrived(X: FloatArray, Y: FloatArray) -> _Shard:
-    return _Shard(freeze(_aligned(X)), freeze(_aligned(Y)))
+def _arrived(X: FloatArray, Y: FloatArray, sample_weight: FloatArray | None = None) -> _Shard:
+    weight = None if sample_weight is None else freeze(_aligned(sample_weight))
+    return _Shard(freeze(_aligned(X)), freeze(_aligned(Y)), weight)
 
 
 def _aligned(array: FloatArray) -> FloatArray:
@@ -442,9 +471,11 @@ def _aligned(array: FloatArray) -> FloatArray:
 
 
 def _write(directory: str, index: int, piece: _Shard) -> _ShardFile:
-    paths = _ShardFile(*(os.path.join(directory, f"{name}{index}.npy") for name in "XY"))
-    np.save(paths.X, piece.X, allow_pickle=False)
-    np.save(paths.Y, piece.Y, allow_pickle=False)
+    names = "XYW" if piece.sample_weight is not None else "XY"
+    paths = _ShardFile(*(os.path.join(directory, f"{name}{index}.npy") for name in names))
+    for path, array in zip(paths, piece, strict=True):
+        if path is not None and array is not None:
+            np.save(path, array, allow_pickle=False)
     return paths
 
 
@@ -457,10 +488,14 @@ def _release(futures: tuple[Any, ...]) -> None:
 
 
 def _combine(
-    results: Sequence[tuple[float, Params]], sizes: tuple[int, ...], params: Params, alpha: float
+    results: Sequence[tuple[float, Params]],
+    sizes: Sequence[float],
+    params: Params,
+    alpha: float,
 ) -> tuple[float, Params]:
     """The weighted sum in shard order, then the penalty once (see the module docstring);
-    the gradients in fresh writeable arrays the caller owns."""
+    the gradients in fresh writeable arrays the caller owns. ``sizes`` are the shards'
+    rows, or their samples' total weights."""
     m = sum(sizes)
     weights = [size / m for size in sizes]
     loss = weights[0] * results[0][0]
@@ -490,16 +525,22 @@ def _sharded(
     refs = shards._live_refs()
     offsets = itertools.accumulate(shards.sizes[:-1], initial=0)
     keys = [None if key is None else key._replace(offset=offset) for offset in offsets]
+    # A shard whose samples all weigh 0 adds nothing (and has no mean of its own).
+    tasks = [
+        (ref, shard_key, total)
+        for ref, shard_key, total in zip(refs, keys, shards.totals, strict=True)
+        if total > 0
+    ]
     futures = [
         executor.submit(_shard_loss_and_grad, shards._task_spec, params, ref, shard_key)
-        for ref, shard_key in zip(refs, keys, strict=True)
+        for ref, shard_key, _ in tasks
     ]
     try:
         results = [future.result() for future in futures]  # in shard order
     finally:
         for future in futures:
             future.cancel()
-    return _combine(results, shards.sizes, params, alpha)
+    return _combine(results, [total for _, _, total in tasks], params, alpha)
 
 
 def _check_executor(executor: object, shards: Shards) -> cf.Executor:
@@ -564,11 +605,11 @@ def sharded_loss_and_grad(
 
 def _sharded_gradient(
     executor: cf.Executor, shards: Shards, alpha: float
-) -> Callable[[Params, Shards, StepKey], tuple[float, Params, int]]:
+) -> Callable[[Params, Shards, StepKey], tuple[float, Params, float]]:
     """The training step's ``Gradient`` of the whole data: one batch of ``m`` rows."""
 
-    def gradient(params: Params, batch: Shards, key: StepKey) -> tuple[float, Params, int]:
-        return (*_sharded(executor, batch, params, alpha, key), batch.m)
+    def gradient(params: Params, batch: Shards, key: StepKey) -> tuple[float, Params, float]:
+        return (*_sharded(executor, batch, params, alpha, key), sum(batch.totals))
 
     return gradient
 
@@ -590,6 +631,7 @@ def fit_sharded(
     dtype: FloatDType | None = None,
     placement: Placement = "auto",
     on_divergence: Literal["raise", "stop"] = "raise",
+    sample_weight: Any = None,
 ) -> TrainState[S]:
     """Full-batch training with sharded gradients: ``reduce(epoch, range(start, epochs))``.
 
@@ -600,8 +642,8 @@ def fit_sharded(
     shard), and two runs with the same shard layout give bit-identical states.
 
     ``spec``, ``X``, ``Y``, ``optimizer``, ``epochs``, ``seed``, ``params``, ``alpha``,
-    ``validation``, ``metric``, ``dtype`` and ``on_divergence`` are as for ``fcfun.fit``;
-    validation runs in this process.
+    ``validation``, ``metric``, ``dtype``, ``on_divergence`` and ``sample_weight`` are as
+    for ``fcfun.fit``; validation runs in this process.
 
     Args:
         executor: runs the gradient tasks: a thread or process pool, or a dask
@@ -636,9 +678,18 @@ def fit_sharded(
         spec, optimizer, seed, params, data_dtype(X) if dtype is None else dtype
     )
     checked_validation = validation_data(spec, validation, resolved)
-    with scatter(executor, spec, X, Y, n_shards, dtype=resolved, placement=placement) as shards:
+    with scatter(
+        executor,
+        spec,
+        X,
+        Y,
+        n_shards,
+        dtype=resolved,
+        placement=placement,
+        sample_weight=sample_weight,
+    ) as shards:
         validate = validator(spec, checked_validation, metric, alpha)
         step = make_step(_sharded_gradient(executor, shards, alpha), optimizer)
-        epoch = epoch_function(step, lambda seed, epoch: (shards,), shards.m, validate)
+        epoch = epoch_function(step, lambda seed, epoch: (shards,), sum(shards.totals), validate)
         run = Run(start, epoch, range(start.epoch, max(epochs, start.epoch)))
         return pipe(states(run), stop_on_divergence(on_divergence == "stop"), final(start))

@@ -49,8 +49,14 @@ feature, with the same defaults. Where the two differ:
 * Training diverging to a non-finite loss raises ``ValueError`` (from fcfun's
   ``DivergenceError``, kept as ``__cause__`` with the last finite state).
 * Arrays returned by ``predict`` / ``predict_proba`` and the fitted ``coefs_`` /
-  ``intercepts_`` are read-only (fcfun's rule); copy them to modify. No sparse input,
-  no ``sample_weight``.
+  ``intercepts_`` are read-only (fcfun's rule); copy them to modify. No sparse input.
+* ``fit`` / ``partial_fit`` take ``sample_weight`` (scikit-learn 1.7's convention: each
+  batch's loss is its weighted mean, the L2 term ``alpha / (2 sum(w))``); the epoch's
+  ``loss_`` is the batches' losses averaged by their weights (scikit-learn averages them
+  by their rows; the two agree for unit weights and full batches). With
+  ``early_stopping`` the weights are split with the rows and the validation score is
+  unweighted. ``FCClassifier(class_weight='balanced' | dict)``, which ``MLPClassifier``
+  lacks, multiplies each sample's weight by its class's.
 
 Interop with scikit-learn's MLPs lives in ``fcfun.sklearn_interop`` and its weight
 converters are re-exported here: ``params_from_sklearn`` / ``params_to_sklearn`` convert
@@ -307,7 +313,15 @@ class _FCBase(BaseEstimator):
 
     # Training: fit and partial_fit, step by step --------------------------------------
 
-    def _fit(self, X: Any, y: Any, *, incremental: bool, classes: Any = None) -> Self:
+    def _fit(
+        self,
+        X: Any,
+        y: Any,
+        *,
+        incremental: bool,
+        classes: Any = None,
+        sample_weight: Any = None,
+    ) -> Self:
         """``fit`` (``max_iter`` epochs) or ``partial_fit`` (``incremental``: one epoch)."""
         self._validate_params()
         hidden = self._hidden_sizes()
@@ -318,6 +332,7 @@ class _FCBase(BaseEstimator):
         Y, task, stratify = self._targets(
             y_array, reset=reset, incremental=incremental, classes=classes
         )
+        weight = self._sample_weight(sample_weight, y_array, X_array)
         spec = _spec((X_array.shape[1], *hidden, Y.shape[1]), self.activation, task, self.dropout)
         optimizer = self._optimizer()
         start = (
@@ -325,7 +340,7 @@ class _FCBase(BaseEstimator):
             if reset
             else self._continued_start(spec, optimizer, incremental=incremental)
         )
-        train, validation = self._validation_split(X_array, Y, stratify)
+        train, validation = self._validation_split(X_array, Y, stratify, weight)
         rule = None if incremental else self._stopping_rule()
         epochs = _start_epoch(start) + (1 if incremental else int(self.max_iter))
         state = self._run_epochs(spec, optimizer, start, train, validation, rule, epochs)
@@ -365,6 +380,15 @@ class _FCBase(BaseEstimator):
     ) -> tuple[Array, Task, Array | None]:
         """``(Y (m, n_outputs) floats, task, labels to stratify on or None)``."""
         raise NotImplementedError
+
+    def _sample_weight(self, sample_weight: Any, y: Array, X: Array) -> Array | None:
+        """``sample_weight`` as an array of ``X``'s dtype, or ``None`` (fcfun checks it)."""
+        if sample_weight is None:
+            return None
+        weight = np.asarray(sample_weight)
+        if weight.ndim == 0:  # scikit-learn's scalar: every sample weighs the same
+            weight = np.full(X.shape[0], weight)
+        return weight
 
     def _optimizer(self) -> fcfun.Optimizer[Any]:
         """The ``solver`` with its hyperparameters, as an fcfun optimizer."""
@@ -439,28 +463,31 @@ class _FCBase(BaseEstimator):
             )
 
     def _validation_split(
-        self, X: Array, Y: Array, stratify: Array | None
-    ) -> tuple[tuple[Array, Array], tuple[Array, Array] | None]:
-        """``((X_train, Y_train), (X_val, Y_val) or None)``: the held-out share, if any.
+        self, X: Array, Y: Array, stratify: Array | None, weight: Array | None
+    ) -> tuple[tuple[Array, Array, Array | None], tuple[Array, Array] | None]:
+        """``((X_train, Y_train, w_train), (X_val, Y_val) or None)``: the held-out share.
 
         With ``early_stopping``, ``train_test_split(random_state=seed_)`` holds out
-        ``validation_fraction`` of the rows (stratified on ``stratify`` if given).
+        ``validation_fraction`` of the rows (stratified on ``stratify`` if given), and
+        the weights go with their rows.
         """
         if not self.early_stopping:
-            return (X, Y), None
-        X_train, X_val, Y_train, Y_val = train_test_split(
-            X,
-            Y,
+            return (X, Y, weight), None
+        arrays = (X, Y) if weight is None else (X, Y, weight)
+        split = train_test_split(
+            *arrays,
             random_state=self.seed_,
             test_size=self.validation_fraction,
             stratify=stratify,
         )
+        X_train, X_val, Y_train, Y_val = split[:4]
+        w_train = None if weight is None else split[4]
         if X_val.shape[0] < 2:
             raise ValueError(
                 "The validation set is too small. Increase 'validation_fraction' or "
                 "the size of your dataset."
             )
-        return (X_train, Y_train), (X_val, Y_val)
+        return (X_train, Y_train, w_train), (X_val, Y_val)
 
     def _stopping_rule(self) -> fcfun.EarlyStopping | None:
         """fcfun's stopping rule for ``n_iter_no_change`` and ``tol`` (None: never stop)."""
@@ -481,13 +508,13 @@ class _FCBase(BaseEstimator):
         spec: fcfun.MLP,
         optimizer: fcfun.Optimizer[Any],
         start: Start,
-        train: tuple[Array, Array],
+        train: tuple[Array, Array, Array | None],
         validation: tuple[Array, Array] | None,
         rule: fcfun.EarlyStopping | None,
         epochs: int,
     ) -> fcfun.TrainState[Any]:
         """``fcfun.fit`` up to epoch ``epochs``; divergence is scikit-learn's ValueError."""
-        X_train, Y_train = train
+        X_train, Y_train, w_train = train
         try:
             return fcfun.fit(
                 spec,
@@ -504,6 +531,7 @@ class _FCBase(BaseEstimator):
                 early_stopping=rule,
                 callback=self._report if self.verbose else None,
                 dtype=X_train.dtype,
+                sample_weight=w_train,
             )
         except fcfun.DivergenceError as error:
             raise ValueError(
@@ -637,6 +665,11 @@ class FCClassifier(ClassifierMixin, _FCBase):
         Inverted dropout on every hidden layer's output in training (none in
         ``predict``), its masks drawn from the fit's seed, epoch and step, so a fit
         replays bit for bit (see ``fcfun.dropout_masks``). 0 trains without dropout.
+    class_weight : 'balanced', dict or None, default=None
+        Weights of the classes (``FCClassifier`` only; ``MLPClassifier`` has none): each
+        sample's weight is its class's times its ``sample_weight``. 'balanced' gives
+        class ``c`` the weight ``n_samples / (n_classes * count(c))``; a dict maps
+        classes to weights (classes left out weigh 1). Not for multilabel targets.
 
     Attributes
     ----------
@@ -684,27 +717,89 @@ class FCClassifier(ClassifierMixin, _FCBase):
     (True, (4, 16, 3), 'softmax')
     """
 
-    def fit(self, X: Any, y: Any) -> Self:
+    _parameter_constraints: dict[str, list[Any]] = {  # noqa: RUF012 (scikit-learn's name)
+        **_FCBase._parameter_constraints,
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes: int | Sequence[int] = (100,),
+        activation: str = "relu",
+        *,
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: int | str = "auto",
+        learning_rate_init: float = 0.001,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: int | np.random.RandomState | None = None,
+        tol: float = 1e-4,
+        verbose: bool = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int | float = 10,
+        initial_params: fcfun.Params | None = None,
+        dropout: float = 0.0,
+        class_weight: Literal["balanced"] | dict[Any, float] | None = None,
+    ) -> None:
+        super().__init__(
+            hidden_layer_sizes,
+            activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            initial_params=initial_params,
+            dropout=dropout,
+        )
+        self.class_weight = class_weight
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Self:
         """Train on ``X`` ``(n_samples, n_features)`` and labels ``y``.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,), or (n_samples, n_labels) indicators
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights, not all zero (times ``class_weight``'s).
 
         Returns
         -------
         self
         """
-        return self._fit(X, y, incremental=False)
+        return self._fit(X, y, incremental=False, sample_weight=sample_weight)
 
-    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> Self:
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None) -> Self:
         """One epoch over ``X, y``, continuing the previous state (optimizer included).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,), or (n_samples, n_labels) indicators
+        sample_weight : array-like of shape (n_samples,), default=None
+            As for ``fit``.
         classes : array-like of shape (n_classes,), default=None
             All classes; required on the first call unless ``y`` is multilabel.
 
@@ -712,7 +807,37 @@ class FCClassifier(ClassifierMixin, _FCBase):
         -------
         self
         """
-        return self._fit(X, y, incremental=True, classes=classes)
+        return self._fit(X, y, incremental=True, classes=classes, sample_weight=sample_weight)
+
+    def _sample_weight(self, sample_weight: Any, y: Array, X: Array) -> Array | None:
+        """``sample_weight`` times ``class_weight``'s weight of each sample's class."""
+        weight = super()._sample_weight(sample_weight, y, X)
+        if self.class_weight is None:
+            return weight
+        if _is_multilabel(self._label_binarizer):
+            raise ValueError(
+                "class_weight must be None for multilabel targets (a sample has several "
+                f"classes), got {self.class_weight!r}"
+            )
+        per_class = self._class_weights(y)
+        by_sample = per_class[np.searchsorted(self.classes_, y)]
+        return by_sample if weight is None else by_sample * weight
+
+    def _class_weights(self, y: Array) -> Array:
+        """One weight per class of ``classes_``: 'balanced' is ``n / (k * count)``."""
+        classes = self.classes_
+        if isinstance(self.class_weight, str):  # 'balanced', as scikit-learn computes it
+            counts = np.array([np.count_nonzero(y == c) for c in classes], dtype=float)
+            with np.errstate(divide="ignore"):
+                return np.where(counts > 0, len(y) / (len(classes) * counts), 0.0)
+        assert isinstance(self.class_weight, dict)
+        unknown = [c for c in self.class_weight if c not in set(classes.tolist())]
+        if unknown:
+            raise ValueError(
+                f"class_weight must name classes of y, {classes.tolist()}, got unknown "
+                f"class {unknown[0]!r}"
+            )
+        return np.array([float(self.class_weight.get(c, 1.0)) for c in classes.tolist()])
 
     def _targets(
         self, y: Array, *, reset: bool, incremental: bool, classes: Array | None
@@ -869,33 +994,37 @@ class FCRegressor(RegressorMixin, _FCBase):
     array([2.])
     """
 
-    def fit(self, X: Any, y: Any) -> Self:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Self:
         """Train on ``X`` ``(n_samples, n_features)`` and targets ``y``.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights, not all zero.
 
         Returns
         -------
         self
         """
-        return self._fit(X, y, incremental=False)
+        return self._fit(X, y, incremental=False, sample_weight=sample_weight)
 
-    def partial_fit(self, X: Any, y: Any) -> Self:
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> Self:
         """One epoch over ``X, y``, continuing the previous state (optimizer included).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+            As for ``fit``.
 
         Returns
         -------
         self
         """
-        return self._fit(X, y, incremental=True)
+        return self._fit(X, y, incremental=True, sample_weight=sample_weight)
 
     def _targets(
         self, y: Array, *, reset: bool, incremental: bool, classes: Array | None

@@ -34,7 +34,14 @@ def client() -> Iterator[DaskClient]:
     """One 2-worker LocalCluster of process workers for the whole module."""
     with (
         dask.LocalCluster(
-            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+            n_workers=2,
+            processes=True,
+            threads_per_worker=1,
+            dashboard_address=None,
+            # The scheduler serves HTTP even without a dashboard, by default on port 8787;
+            # another cluster on this machine holding it would fail the fixture. Port 0:
+            # any free one.
+            scheduler_kwargs={"dashboard_address": ":0", "dashboard": False},
         ) as cluster,
         dask.Client(cluster) as dask_client,
     ):
@@ -327,7 +334,7 @@ def test_dask_shards_stay_on_distinct_workers(client: DaskClient) -> None:
 
         def offsets(dask_worker: Any) -> list[int]:
             held = [dask_worker.data[key] for key in keys if key in dask_worker.data]
-            return [array.ctypes.data % 64 for data in held for array in data]
+            return [array.ctypes.data % 64 for data in held for array in data if array is not None]
 
         found = [offset for listed in client.run(offsets).values() for offset in listed]
         assert found == [0] * 4  # X and Y of both shards start on a cache line
@@ -349,7 +356,7 @@ def test_process_pool_shards_are_files_removed_on_close(
 ) -> None:
     X, y = make_data()
     with fd.scatter(process_pool, SPEC, X, y, 2) as shards:
-        paths = [path for ref in shards._live_refs() for path in ref]
+        paths = [path for ref in shards._live_refs() for path in ref if path is not None]
         assert all(os.path.exists(path) for path in paths)
         fd.sharded_loss_and_grad(process_pool, SPEC, fcfun.init(SPEC, seed=0), shards)
     assert not any(os.path.exists(path) for path in paths)

@@ -38,6 +38,13 @@ X = np.random.default_rng(0).normal(0, 1, (6, 4))
 Y = np.array([0, 1, 2, 0, 1, 2])
 
 
+def _classifier(**settings: Any) -> Any:
+    """An ``FCClassifier`` (imported here: the estimators need the sklearn extra)."""
+    from fcfun.sklearn import FCClassifier
+
+    return FCClassifier((3,), max_iter=1, **settings)
+
+
 def untyped(value: object) -> Any:
     """Pass a wrongly typed value past mypy, as a user without a type checker might."""
     return value
@@ -449,6 +456,31 @@ CATALOGUE = [
         lambda: fcfun.multi_transform({"a": fcfun.sgd(0.1)}, fcfun.layer_labels("a", "b")),
         ValueError,
         "labels",
+    ),
+    Entry(
+        "a negative sample weight",
+        fit(sample_weight=[1, -1, 1, 1, 1, 1]),
+        ValueError,
+        "sample_weight",
+    ),
+    Entry(
+        "a NaN sample weight",
+        fit(sample_weight=[1, np.nan, 1, 1, 1, 1]),
+        ValueError,
+        "sample_weight",
+    ),
+    Entry(
+        "sample weights that are all zero",
+        fit(sample_weight=np.zeros(6)),
+        ValueError,
+        "sample_weight",
+    ),
+    Entry("one sample weight too few", fit(sample_weight=np.ones(5)), ValueError, "sample_weight"),
+    Entry(
+        "class weights naming a class y does not have",
+        lambda: _classifier(class_weight={"bird": 2.0}).fit(X, np.array(["cat", "dog"] * 3)),
+        ValueError,
+        "class_weight",
     ),
     Entry(
         "a dropout rate of 1 (every output dropped)",

@@ -134,11 +134,11 @@ def test_batches_cover_every_row_once_with_the_short_batch_kept() -> None:
     d = fcfun.Dataset(np.arange(20.0).reshape(10, 2), np.arange(10.0).reshape(10, 1))
     shuffled = fcfun.epoch_data(d, seed=1, epoch=2, shuffle=True)
     chunks = list(fcfun.batches(shuffled, 4))
-    assert [len(X) for X, _ in chunks] == [4, 4, 2]
-    rows = np.concatenate([Y[:, 0] for _, Y in chunks])
+    assert [len(batch.X) for batch in chunks] == [4, 4, 2]
+    rows = np.concatenate([batch.Y[:, 0] for batch in chunks])
     np.testing.assert_array_equal(np.sort(rows), np.arange(10.0))
     np.testing.assert_array_equal(rows, np.random.default_rng([1, 2]).permutation(10))
-    assert [len(X) for X, _ in fcfun.batches(d, 100)] == [10]
+    assert [len(batch.X) for batch in fcfun.batches(d, 100)] == [10]
 
 
 def test_step_counts_follow_batch_size() -> None:
@@ -377,7 +377,7 @@ def test_train_step_equals_the_public_calls_it_stands_for(
     opt_state, total = optimizer.init(params), 0.0
     for batch in fcfun.batches(data_set, 6):
         state = fcfun.train_step(spec, optimizer, state, batch, alpha=0.1)
-        loss, grads = fcfun.loss_and_grad(spec, params, *batch, alpha=0.1)
+        loss, grads = fcfun.loss_and_grad(spec, params, batch.X, batch.Y, alpha=0.1)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         params = fcfun.apply_updates(params, updates)
         total += loss * len(batch[0])
