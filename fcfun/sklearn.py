@@ -17,12 +17,18 @@ feature, with the same defaults. Where the two differ:
   integer ``random_state`` starts from.
 * ``solver``: ``'sgd'``, ``'adam'``, plus fcfun's ``'adamw'``, ``'rmsprop'``,
   ``'adagrad'`` (PyTorch rules; ``adamw`` with PyTorch's decoupled decay 0.01 on top
-  of ``alpha``). No ``'lbfgs'``, only a constant learning rate (no ``learning_rate``,
-  ``power_t``, ``max_fun``). ``'adam'`` is scikit-learn's rule (``epsilon`` on the raw
+  of ``alpha``). No ``'lbfgs'`` (no ``max_fun``). ``learning_rate`` and ``power_t`` are
+  scikit-learn's, for ``'sgd'`` only: ``'invscaling'`` is ``fcfun.inverse_scaling`` of the
+  samples seen before each epoch, ``'adaptive'`` is ``fcfun.ReduceOnPlateau(rule='sklearn')``
+  (the rate divided by 5 when the stopping count exceeds ``n_iter_no_change``, the fit
+  ending once it is at most 1e-6). A ``warm_start`` fit differs: ``'adaptive'`` reads the
+  whole history, so it continues the rate (scikit-learn restarts at
+  ``learning_rate_init``), and ``'invscaling'`` counts this fit's samples only (scikit-learn
+  all fits'). ``'adam'`` is scikit-learn's rule (``epsilon`` on the raw
   root: ``fcfun.adam(rule="sklearn")``), ``'adamw'`` PyTorch's. ``momentum`` /
-  ``nesterovs_momentum`` are for ``'sgd'`` (PyTorch's momentum, the same iterates as
-  scikit-learn's with a constant learning rate); ``beta_1`` / ``beta_2`` for the Adam
-  family; ``epsilon`` for all adaptive solvers.
+  ``nesterovs_momentum`` are for ``'sgd'`` (scikit-learn's momentum: the rate scales the
+  gradient before it, so the velocity keeps the rates it was made with); ``beta_1`` /
+  ``beta_2`` for the Adam family; ``epsilon`` for all adaptive solvers.
 * ``activation``: scikit-learn's ``'identity'``, ``'logistic'``, ``'tanh'``, ``'relu'``
   and fcfun's ``'sigmoid'`` (= ``'logistic'``), ``'leaky_relu'`` (slope 0.01),
   ``'softplus'``.
@@ -670,8 +676,12 @@ class FCClassifier(ClassifierMixin, _FCBase):
         L2 penalty ``alpha / (2 m) * sum ||W||^2`` on the weights, as scikit-learn.
     batch_size : int or 'auto', default='auto'
         Rows per step; 'auto' is ``min(200, n_samples)``; above ``n_samples``, full batch.
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        The rate's schedule for ``solver='sgd'``, as ``MLPClassifier``'s.
     learning_rate_init : float, default=1e-3
-        The (constant) learning rate.
+        The learning rate (the initial one, with a schedule).
+    power_t : float, default=0.5
+        The exponent of 'invscaling'.
     max_iter : int, default=200
         Epochs per ``fit``.
     shuffle : bool, default=True
