@@ -55,6 +55,7 @@ from fcfun._optimizers import EmptyState as EmptyState
 from fcfun._optimizers import Optimizer as Optimizer
 from fcfun._optimizers import ScaleByAdagradState as ScaleByAdagradState
 from fcfun._optimizers import ScaleByAdamState as ScaleByAdamState
+from fcfun._optimizers import ScaleByPlateauState as ScaleByPlateauState
 from fcfun._optimizers import ScaleByRmsState as ScaleByRmsState
 from fcfun._optimizers import ScaleByScheduleState as ScaleByScheduleState
 from fcfun._optimizers import ScaleByStddevState as ScaleByStddevState
@@ -73,6 +74,7 @@ from fcfun._optimizers import scale_by_adagrad as scale_by_adagrad
 from fcfun._optimizers import scale_by_adam as scale_by_adam
 from fcfun._optimizers import scale_by_adam_sklearn as scale_by_adam_sklearn
 from fcfun._optimizers import scale_by_learning_rate as scale_by_learning_rate
+from fcfun._optimizers import scale_by_plateau as scale_by_plateau
 from fcfun._optimizers import scale_by_rms as scale_by_rms
 from fcfun._optimizers import scale_by_schedule as scale_by_schedule
 from fcfun._optimizers import scale_by_stddev as scale_by_stddev
@@ -88,6 +90,8 @@ from fcfun._partition import masked as masked
 from fcfun._partition import multi_transform as multi_transform
 from fcfun._partition import set_to_zero as set_to_zero
 from fcfun._partition import weights_only as weights_only
+from fcfun._plateau import ReduceOnPlateau as ReduceOnPlateau
+from fcfun._plateau import plateau_scale as plateau_scale
 from fcfun._schedules import Schedule as Schedule
 from fcfun._schedules import constant as constant
 from fcfun._schedules import cosine_decay as cosine_decay
@@ -124,6 +128,7 @@ from fcfun._training import make_step as make_step
 from fcfun._training import observe as observe
 from fcfun._training import stop_early as stop_early
 from fcfun._training import stop_on_divergence as stop_on_divergence
+from fcfun._training import stop_on_plateau as stop_on_plateau
 from fcfun._training import train_epoch as train_epoch
 from fcfun._training import train_step as train_step
 from fcfun._tree import fingerprint as fingerprint
@@ -162,9 +167,11 @@ __all__ = [
     "MultiTransformState",
     "Optimizer",
     "Params",
+    "ReduceOnPlateau",
     "RowSource",
     "ScaleByAdagradState",
     "ScaleByAdamState",
+    "ScaleByPlateauState",
     "ScaleByRmsState",
     "ScaleByScheduleState",
     "ScaleByStddevState",
@@ -236,6 +243,7 @@ __all__ = [
     "mlp",
     "multi_transform",
     "observe",
+    "plateau_scale",
     "predict",
     "quantile",
     "r2_score",
@@ -248,6 +256,7 @@ __all__ = [
     "scale_by_adam",
     "scale_by_adam_sklearn",
     "scale_by_learning_rate",
+    "scale_by_plateau",
     "scale_by_rms",
     "scale_by_schedule",
     "scale_by_stddev",
@@ -262,6 +271,7 @@ __all__ = [
     "step_decay",
     "stop_early",
     "stop_on_divergence",
+    "stop_on_plateau",
     "summary",
     "tanh",
     "trace",

@@ -71,11 +71,16 @@ class Optimizer(NamedTuple, Generic[S]):
     owns (the gradients' own, or fresh ones), and a state whose arrays are read-only and
     share no memory with those updates. It must equal ``update`` bit for bit. The training
     loop uses it when present; every optimizer fcfun builds has one.
+
+    ``set_scale`` (optional) is ``(state, scale) -> state`` with the learning-rate scale
+    that the run sets between epochs (``fit(..., plateau=...)``) replaced by ``scale``;
+    ``scale_by_plateau`` has one, and ``chain`` has one when a piece does.
     """
 
     init: Callable[[Params], S]
     update: Update[S]
     update_donated: Update[S] | None = None
+    set_scale: Callable[[S, float], S] | None = None
 
 
 class EmptyState(NamedTuple):
@@ -86,6 +91,12 @@ class ChainState(NamedTuple):
     """The state of ``chain(*optimizers)``: one inner state per optimizer, in order."""
 
     states: tuple[Any, ...]
+
+
+class ScaleByPlateauState(NamedTuple):
+    """The state of ``scale_by_plateau``: the scale the run set for this epoch."""
+
+    scale: float = 1.0
 
 
 class ScaleByScheduleState(NamedTuple):
@@ -373,6 +384,23 @@ def chain(*optimizers: Optimizer[Any]) -> Optimizer[ChainState]:
     >>> updates[0].W
     array([[-2.]])
     """
+    setters = [opt.set_scale for opt in optimizers]
+    if all(setter is None for setter in setters):
+        return _chain(optimizers)
+
+    def set_scale(state: ChainState, scale: float) -> ChainState:
+        return ChainState(
+            tuple(
+                inner if setter is None else setter(inner, scale)
+                for setter, inner in zip(setters, state.states, strict=True)
+            )
+        )
+
+    return _chain(optimizers)._replace(set_scale=set_scale)
+
+
+def _chain(optimizers: tuple[Optimizer[Any], ...]) -> Optimizer[ChainState]:
+    """``chain`` without ``set_scale``."""
 
     def init(params: Params) -> ChainState:
         return ChainState(tuple(opt.init(params) for opt in optimizers))
@@ -428,6 +456,42 @@ def scale(step_size: float) -> Optimizer[EmptyState]:
     factor = check_real(step_size, "step_size")
     typed = _typed_factors(factor)
     return _stateless(lambda grads, params: _scale_into(grads, factor, typed))
+
+
+def scale_by_plateau() -> Optimizer[ScaleByPlateauState]:
+    r"""Multiply the updates by the scale the run sets between epochs.
+
+    .. math:: u = s \, g
+
+    ``s`` starts at 1; ``fit(..., plateau=rule)`` sets it after every epoch to
+    ``plateau_scale(rule, history)`` through ``set_scale``. Place it after
+    ``scale_by_learning_rate`` (``chain(adam(1e-3), scale_by_plateau())``) and it scales
+    the learning rate, as PyTorch's ``ReduceLROnPlateau`` does.
+
+    Returns:
+        An optimizer whose state is ``ScaleByPlateauState(scale)``, with ``set_scale``.
+
+    >>> params = (Dense(np.array([[1.0]]), np.array([1.0])),)
+    >>> opt = scale_by_plateau()
+    >>> state = opt.set_scale(opt.init(params), 0.5)
+    >>> opt.update(params, state, params)[0][0].W
+    array([[0.5]])
+    """
+
+    def init(params: Params) -> ScaleByPlateauState:
+        return ScaleByPlateauState()
+
+    def update(
+        grads: Params, state: ScaleByPlateauState, params: Params
+    ) -> tuple[Params, ScaleByPlateauState]:
+        if state.scale != 1.0:  # g * 1.0 is g: skipped
+            _scale_into(grads, state.scale, _typed_factors(state.scale))
+        return grads, state
+
+    def set_scale(state: ScaleByPlateauState, scale: float) -> ScaleByPlateauState:
+        return ScaleByPlateauState(float(scale))
+
+    return from_kernel(init, update)._replace(set_scale=set_scale)
 
 
 def scale_by_schedule(schedule: Schedule) -> Optimizer[ScaleByScheduleState]:

@@ -31,6 +31,13 @@ from fcfun._errors import DivergenceError
 from fcfun._metrics import Metric
 from fcfun._network import init, output_and_value, training_activations, value_and_grad
 from fcfun._optimizers import Optimizer, donated_step
+from fcfun._plateau import (
+    ReduceOnPlateau,
+    check_plateau,
+    plateau_scores,
+    plateau_tracker,
+    plateau_walk,
+)
 from fcfun._sources import Rows, check_source, is_streamed, read_rows
 from fcfun._spec import MLP, check_sample_weight, check_spec, check_targets, params_dtype
 from fcfun._state import History, TrainState
@@ -85,6 +92,8 @@ class TrainConfig(NamedTuple, Generic[S]):
         alpha: L2 penalty, as in ``loss_and_grad``.
         shuffle: visit rows in a fresh order each epoch (``False``: storage order).
         metric: ``(A, Y) -> float`` for validation; ``None`` for the loss's own.
+        plateau: a ``ReduceOnPlateau`` that sets the optimizer's learning-rate scale
+            (``set_scale``) between epochs, or ``None``.
     """
 
     spec: MLP
@@ -93,15 +102,23 @@ class TrainConfig(NamedTuple, Generic[S]):
     alpha: float = 0.0
     shuffle: bool = True
     metric: Metric | None = None
+    plateau: ReduceOnPlateau | None = None
 
 
-def check_config(config: TrainConfig[S]) -> TrainConfig[S]:
-    """``config`` with every field checked (numbers normalised to Python types)."""
+def check_config(config: TrainConfig[S], has_validation: bool = True) -> TrainConfig[S]:
+    """``config`` with every field checked (numbers normalised to Python types);
+    ``has_validation``: whether the run has validation data (a plateau may monitor it)."""
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be an fcfun TrainConfig, got {describe(config)}")
     if not isinstance(config.optimizer, Optimizer):
         raise TypeError(f"optimizer must be an fcfun Optimizer, got {describe(config.optimizer)}")
     check_callable(config.metric, "metric")
+    plateau = None if config.plateau is None else check_plateau(config.plateau, has_validation)
+    if plateau is not None and config.optimizer.set_scale is None:
+        raise ValueError(
+            "optimizer must have a learning-rate scale the run can set (set_scale) to use "
+            "plateau, e.g. chain(optimizer, scale_by_plateau()), got one without"
+        )
     return TrainConfig(
         check_spec(config.spec),
         config.optimizer,
@@ -109,6 +126,7 @@ def check_config(config: TrainConfig[S]) -> TrainConfig[S]:
         check_real(config.alpha, "alpha", low=0.0),
         check_bool(config.shuffle, "shuffle"),
         config.metric,
+        plateau,
     )
 
 
@@ -489,7 +507,25 @@ def epoch_of(config: TrainConfig[S], data: Dataset, validation: Dataset | None =
     step = make_step(batch_gradient(config.spec, config.alpha), config.optimizer)
     validate = validator(config.spec, validation, config.metric, config.alpha)
     of_epoch = epoch_batches(data, config.batch_size, config.shuffle)
-    return epoch_function(step, of_epoch, data.total_weight, validate)
+    epoch = epoch_function(step, of_epoch, data.total_weight, validate)
+    set_scale = config.optimizer.set_scale
+    if config.plateau is None or set_scale is None:
+        return epoch
+    return with_scale(epoch, config.plateau, set_scale)
+
+
+def with_scale(
+    epoch: Epoch[S], rule: ReduceOnPlateau, set_scale: Callable[[S, float], S]
+) -> Epoch[S]:
+    """``epoch``, then the optimizer state's scale set to ``plateau_scale(rule, history)``:
+    the next epoch's scale, a function of the history alone (a resumed run takes the same)."""
+    track = plateau_tracker(rule)
+
+    def train(state: TrainState[S], epoch_index: int) -> TrainState[S]:
+        done = epoch(state, epoch_index)
+        return done._replace(opt_state=set_scale(done.opt_state, track(done.history).scale))
+
+    return train
 
 
 def validator(
@@ -685,11 +721,17 @@ def prepare(
     dtype: FloatDType | None = None,
     sample_weight: Any = None,
 ) -> Run[S]:
-    """Check a run once: its settings, its start and its data; then nothing per epoch."""
-    config = check_config(config)
+    """Check a run once: its settings, its start and its data; then nothing per epoch.
+
+    With a plateau, the start's scale is set from its history, as after every epoch.
+    """
+    config = check_config(config, has_validation=validation is not None)
     epochs = check_int(epochs, "epochs", minimum=0)
     fresh_dtype = data_dtype(X) if dtype is None else dtype
     start, resolved = start_state(config.spec, config.optimizer, seed, params, fresh_dtype)
+    if config.plateau is not None and config.optimizer.set_scale is not None:
+        scale = plateau_walk(config.plateau, plateau_scores(config.plateau, start.history)).scale
+        start = start._replace(opt_state=config.optimizer.set_scale(start.opt_state, scale))
     data = dataset(config.spec, X, Y, resolved, sample_weight)
     checked_validation = validation_data(config.spec, validation, resolved)
     epoch = epoch_of(config, data, checked_validation)
@@ -717,14 +759,15 @@ def fit_iter(
     metric: Metric | None = None,
     dtype: FloatDType | None = None,
     sample_weight: Any = None,
+    plateau: ReduceOnPlateau | None = None,
 ) -> Iterator[TrainState[S]]:
     """A lazy iterator of states, one per epoch trained (arguments as ``fit``).
 
     Arguments are checked when this is called; each epoch runs when its state is pulled.
-    Compose it with the run stages (``observe``, ``stop_early``, ``stop_on_divergence``,
-    ``final``) as ``fit`` does.
+    Compose it with the run stages (``observe``, ``stop_early``, ``stop_on_plateau``,
+    ``stop_on_divergence``, ``final``) as ``fit`` does.
     """
-    config = TrainConfig(spec, optimizer, batch_size, alpha, shuffle, metric)
+    config = TrainConfig(spec, optimizer, batch_size, alpha, shuffle, metric, plateau)
     run = prepare(
         config,
         X,
@@ -759,6 +802,7 @@ def fit(
     dtype: FloatDType | None = None,
     on_divergence: Literal["raise", "stop"] = "raise",
     sample_weight: Any = None,
+    plateau: ReduceOnPlateau | None = None,
 ) -> TrainState[S]:
     """Train ``spec`` on ``(X, Y)``: ``reduce(epoch, range(start, epochs), state)``.
 
@@ -795,12 +839,16 @@ def fit(
             ``alpha / (2 sum_i s_i) * sum ||W||^2``, and the epoch's training loss the
             batches' losses averaged by their weights. ``None``: all samples weigh the
             same (bit for bit the unweighted run).
+        plateau: a ``ReduceOnPlateau`` that sets the learning-rate scale after every
+            epoch (``plateau_scale(plateau, history)``) in the optimizer's
+            ``scale_by_plateau`` piece (``chain(adam(1e-3), scale_by_plateau())``);
+            with ``rule="sklearn"`` it also ends the run once exhausted.
 
     Returns:
-        The final ``TrainState``: the last of
-        ``pipe(states, observe(callback), stop_early(rule), stop_on_divergence(...))``.
+        The final ``TrainState``: the last of ``pipe(states, observe(callback),
+        stop_early(rule), stop_on_plateau(plateau), stop_on_divergence(...))``.
     """
-    config = TrainConfig(spec, optimizer, batch_size, alpha, shuffle, metric)
+    config = TrainConfig(spec, optimizer, batch_size, alpha, shuffle, metric, plateau)
     run = prepare(
         config,
         X,
@@ -819,12 +867,14 @@ def fit(
     if early_stopping is not None:
         _check_early_stopping(early_stopping, validation is not None)
     epochs_seq: Iterable[int] = run.epochs if progress is None else progress(run.epochs)
-    if callback is None and early_stopping is None and on_divergence == "raise":
+    stops = plateau is not None and plateau.rule == "sklearn"
+    if callback is None and early_stopping is None and on_divergence == "raise" and not stops:
         return functools.reduce(run.epoch, epochs_seq, run.start)  # nothing watches
     return pipe(
         states(run, epochs_seq),
         observe(callback),
         stop_early(early_stopping),
+        stop_on_plateau(plateau),
         stop_on_divergence(on_divergence == "stop"),
         final(run.start),
     )
@@ -873,6 +923,24 @@ def stop_early(rule: EarlyStopping | None) -> Stage:
             restored = best is not None and rule.restore_best
             yield state._replace(params=best.params) if restored and best else state
             if since_best >= rule.patience:
+                return
+
+    return stage
+
+
+def stop_on_plateau(rule: ReduceOnPlateau | None) -> Stage:
+    """A stage that ends the stream after the state at which ``rule`` (``rule="sklearn"``)
+    is exhausted: a reduction due at a scale at or below ``min_scale`` (``None``, or the
+    ``"pytorch"`` rule: never)."""
+
+    def stage(run_states: Iterable[TrainState[T]]) -> Iterator[TrainState[T]]:
+        if rule is None or rule.rule != "sklearn":
+            yield from run_states
+            return
+        track = plateau_tracker(rule)
+        for state in run_states:
+            yield state
+            if track(state.history).exhausted:
                 return
 
     return stage

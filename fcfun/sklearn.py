@@ -17,12 +17,18 @@ feature, with the same defaults. Where the two differ:
   integer ``random_state`` starts from.
 * ``solver``: ``'sgd'``, ``'adam'``, plus fcfun's ``'adamw'``, ``'rmsprop'``,
   ``'adagrad'`` (PyTorch rules; ``adamw`` with PyTorch's decoupled decay 0.01 on top
-  of ``alpha``). No ``'lbfgs'``, only a constant learning rate (no ``learning_rate``,
-  ``power_t``, ``max_fun``). ``'adam'`` is scikit-learn's rule (``epsilon`` on the raw
+  of ``alpha``). No ``'lbfgs'`` (no ``max_fun``). ``learning_rate`` and ``power_t`` are
+  scikit-learn's, for ``'sgd'`` only: ``'invscaling'`` is ``fcfun.inverse_scaling`` of the
+  samples seen before each epoch, ``'adaptive'`` is ``fcfun.ReduceOnPlateau(rule='sklearn')``
+  (the rate divided by 5 when the stopping count exceeds ``n_iter_no_change``, the fit
+  ending once it is at most 1e-6). A ``warm_start`` fit differs: ``'adaptive'`` reads the
+  whole history, so it continues the rate (scikit-learn restarts at
+  ``learning_rate_init``), and ``'invscaling'`` counts this fit's samples only (scikit-learn
+  all fits'). ``'adam'`` is scikit-learn's rule (``epsilon`` on the raw
   root: ``fcfun.adam(rule="sklearn")``), ``'adamw'`` PyTorch's. ``momentum`` /
-  ``nesterovs_momentum`` are for ``'sgd'`` (PyTorch's momentum, the same iterates as
-  scikit-learn's with a constant learning rate); ``beta_1`` / ``beta_2`` for the Adam
-  family; ``epsilon`` for all adaptive solvers.
+  ``nesterovs_momentum`` are for ``'sgd'`` (scikit-learn's momentum: the rate scales the
+  gradient before it, so the velocity keeps the rates it was made with); ``beta_1`` /
+  ``beta_2`` for the Adam family; ``epsilon`` for all adaptive solvers.
 * ``activation``: scikit-learn's ``'identity'``, ``'logistic'``, ``'tanh'``, ``'relu'``
   and fcfun's ``'sigmoid'`` (= ``'logistic'``), ``'leaky_relu'`` (slope 0.01),
   ``'softplus'``.
@@ -93,6 +99,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 import fcfun
 from fcfun import sklearn_interop
+from fcfun._plateau import plateau_scores, plateau_walk
 from fcfun._training import monitored, patience_exhausted
 from fcfun.sklearn_interop import Array
 from fcfun.sklearn_interop import params_from_sklearn as params_from_sklearn
@@ -235,7 +242,9 @@ class _FCBase(BaseEstimator):
         "solver": [StrOptions({"sgd", "adam", "adamw", "rmsprop", "adagrad"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "shuffle": ["boolean"],
         "random_state": ["random_state"],
@@ -270,7 +279,9 @@ class _FCBase(BaseEstimator):
         solver: str = "adam",
         alpha: float = 0.0001,
         batch_size: int | str = "auto",
+        learning_rate: str = "constant",
         learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
         max_iter: int = 200,
         shuffle: bool = True,
         random_state: int | np.random.RandomState | None = None,
@@ -293,7 +304,9 @@ class _FCBase(BaseEstimator):
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
         self.max_iter = max_iter
         self.shuffle = shuffle
         self.random_state = random_state
@@ -334,13 +347,15 @@ class _FCBase(BaseEstimator):
         )
         weight = self._sample_weight(sample_weight, y_array, X_array)
         spec = _spec((X_array.shape[1], *hidden, Y.shape[1]), self.activation, task, self.dropout)
-        optimizer = self._optimizer()
+        if reset:
+            self.seed_ = self._seed()  # the validation split needs it
+        train, validation = self._validation_split(X_array, Y, stratify, weight)
+        optimizer = self._optimizer(int(train[0].shape[0]))
         start = (
-            self._fresh_start(spec)
+            self._check_initial_params(spec)
             if reset
             else self._continued_start(spec, optimizer, incremental=incremental)
         )
-        train, validation = self._validation_split(X_array, Y, stratify, weight)
         rule = None if incremental else self._stopping_rule()
         epochs = _start_epoch(start) + (1 if incremental else int(self.max_iter))
         state = self._run_epochs(spec, optimizer, start, train, validation, rule, epochs)
@@ -390,14 +405,26 @@ class _FCBase(BaseEstimator):
             weight = np.full(X.shape[0], weight)
         return weight
 
-    def _optimizer(self) -> fcfun.Optimizer[Any]:
-        """The ``solver`` with its hyperparameters, as an fcfun optimizer."""
+    def _optimizer(self, n_samples: int) -> fcfun.Optimizer[Any]:
+        """The ``solver`` with its hyperparameters, as an fcfun optimizer, for epochs of
+        ``n_samples`` rows.
+
+        ``'sgd'`` is scikit-learn's: the learning rate scales the gradient before the
+        momentum, so the velocity carries the rates it was made with
+        (``v = momentum * v - lr * g``), and ``'invscaling'`` / ``'adaptive'`` change the
+        rate as ``SGDOptimizer`` does.
+        """
         lr = float(self.learning_rate_init)
         b1, b2, eps = float(self.beta_1), float(self.beta_2), float(self.epsilon)
         if self.solver == "sgd":
             momentum = float(self.momentum)
-            nesterov = bool(self.nesterovs_momentum) and momentum > 0
-            return fcfun.sgd(lr, momentum=momentum, nesterov=nesterov)
+            rate = fcfun.scale_by_learning_rate(self._learning_rate(lr, n_samples))
+            pieces: list[fcfun.Optimizer[Any]] = [rate]
+            if self.learning_rate == "adaptive":
+                pieces.append(fcfun.scale_by_plateau())
+            if momentum > 0:
+                pieces.append(fcfun.trace(momentum, bool(self.nesterovs_momentum)))
+            return fcfun.chain(*pieces)
         if self.solver == "adam":
             return fcfun.adam(lr, b1=b1, b2=b2, eps=eps, rule="sklearn")
         if self.solver == "adamw":
@@ -406,14 +433,49 @@ class _FCBase(BaseEstimator):
             return fcfun.rmsprop(lr, eps=eps)
         return fcfun.adagrad(lr, eps=eps)
 
-    def _optimizer_kind(self) -> tuple[str, bool]:
-        """What fixes the optimizer state's structure (a state is kept only if it matches)."""
-        return self.solver, self.solver == "sgd" and float(self.momentum) > 0
+    def _learning_rate(self, lr: float, n_samples: int) -> float | fcfun.Schedule:
+        """``lr``, or for ``'invscaling'`` the schedule of the update count that gives
+        epoch ``e`` scikit-learn's ``lr / (t + 1) ** power_t``, ``t = e * n_samples`` the
+        samples seen before it."""
+        if self.learning_rate != "invscaling":
+            return lr
+        rate = fcfun.inverse_scaling(lr, float(self.power_t))
+        steps = -(-n_samples // self._batch_size(n_samples))  # updates per epoch
 
-    def _fresh_start(self, spec: fcfun.MLP) -> Start:
-        """Draw this fit's seed (``seed_``); start from ``initial_params`` or fcfun's init."""
-        self.seed_ = self._seed()
-        return self._check_initial_params(spec)
+        def schedule(step: int) -> float:
+            return rate(step // steps * n_samples)
+
+        return schedule
+
+    def _plateau(self) -> fcfun.ReduceOnPlateau | None:
+        """scikit-learn's ``'adaptive'`` rate (``'sgd'`` only): divided by 5 when the
+        stopping count exceeds ``n_iter_no_change``, the run ending once it is at most
+        1e-6 (None: no such rule)."""
+        if not (self.solver == "sgd" and self.learning_rate == "adaptive"):
+            return None
+        if self.n_iter_no_change == np.inf:
+            return None
+        monitor: Literal["val_metric", "train_loss"] = (
+            "val_metric" if self.early_stopping else "train_loss"
+        )
+        return fcfun.ReduceOnPlateau(
+            patience=int(self.n_iter_no_change),
+            factor=0.2,
+            threshold=float(self.tol),
+            threshold_mode="abs",
+            min_scale=1e-6 / float(self.learning_rate_init),
+            monitor=monitor,
+            rule="sklearn",
+        )
+
+    def _optimizer_kind(self) -> tuple[str, bool, bool]:
+        """What fixes the optimizer state's structure (a state is kept only if it matches)."""
+        sgd = self.solver == "sgd"
+        return (
+            self.solver,
+            sgd and float(self.momentum) > 0,
+            sgd and self.learning_rate == "adaptive",
+        )
 
     def _seed(self) -> int:
         """``random_state`` as an fcfun seed: None is 0, a RandomState draws one."""
@@ -490,11 +552,20 @@ class _FCBase(BaseEstimator):
         return (X_train, Y_train, w_train), (X_val, Y_val)
 
     def _stopping_rule(self) -> fcfun.EarlyStopping | None:
-        """fcfun's stopping rule for ``n_iter_no_change`` and ``tol`` (None: never stop)."""
+        """fcfun's stopping rule for ``n_iter_no_change`` and ``tol`` (None: never stop).
+
+        With an ``'adaptive'`` rate the count lowers the rate instead (``_plateau``), and
+        the rule only restores the best validation epoch with ``early_stopping``.
+        """
         if self.n_iter_no_change == np.inf:
             return None
         patience = int(self.n_iter_no_change) + 1
         tol = float(self.tol)
+        if self._plateau() is not None:
+            if not self.early_stopping:
+                return None
+            never = int(self.max_iter) + 1  # within this fit: restores, never stops
+            return fcfun.EarlyStopping(never, tol, "val_metric", True, rule="sklearn")
         if self.early_stopping:
             return fcfun.EarlyStopping(patience, tol, "val_metric", True, rule="sklearn")
         return fcfun.EarlyStopping(patience, tol, "train_loss", False, rule="sklearn")
@@ -532,6 +603,7 @@ class _FCBase(BaseEstimator):
                 callback=self._report if self.verbose else None,
                 dtype=X_train.dtype,
                 sample_weight=w_train,
+                plateau=self._plateau(),
             )
         except fcfun.DivergenceError as error:
             raise ValueError(
@@ -570,11 +642,14 @@ class _FCBase(BaseEstimator):
     def _warn_unless_converged(
         self, rule: fcfun.EarlyStopping | None, state: fcfun.TrainState[Any]
     ) -> None:
-        history = state.history
-        # Converged: fcfun's stopping rule fired at this fit's last epoch.
-        converged = rule is not None and patience_exhausted(
-            rule, monitored(rule, history)[-self.n_iter_ :]
-        )
+        history, plateau = state.history, self._plateau()
+        # Converged: fcfun's stopping rule (or the adaptive rate's) ended this fit.
+        if plateau is not None:
+            converged = plateau_walk(plateau, plateau_scores(plateau, history)).exhausted
+        else:
+            converged = rule is not None and patience_exhausted(
+                rule, monitored(rule, history)[-self.n_iter_ :]
+            )
         if not converged:
             warnings.warn(
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
@@ -599,7 +674,7 @@ class _FCBase(BaseEstimator):
         if fit.feature_names_in is not None:
             self.feature_names_in_ = fit.feature_names_in
         self.seed_ = self._seed()
-        opt_state = self._optimizer().init(fit.params)
+        opt_state = self._optimizer(1).init(fit.params)
         state = fcfun.TrainState(fit.params, opt_state, 0, self.seed_, fcfun.History())
         self._set_fitted(spec, task, state, trained=0)
 
@@ -629,8 +704,12 @@ class FCClassifier(ClassifierMixin, _FCBase):
         L2 penalty ``alpha / (2 m) * sum ||W||^2`` on the weights, as scikit-learn.
     batch_size : int or 'auto', default='auto'
         Rows per step; 'auto' is ``min(200, n_samples)``; above ``n_samples``, full batch.
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        The rate's schedule for ``solver='sgd'``, as ``MLPClassifier``'s.
     learning_rate_init : float, default=1e-3
-        The (constant) learning rate.
+        The learning rate (the initial one, with a schedule).
+    power_t : float, default=0.5
+        The exponent of 'invscaling'.
     max_iter : int, default=200
         Epochs per ``fit``.
     shuffle : bool, default=True
@@ -730,7 +809,9 @@ class FCClassifier(ClassifierMixin, _FCBase):
         solver: str = "adam",
         alpha: float = 0.0001,
         batch_size: int | str = "auto",
+        learning_rate: str = "constant",
         learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
         max_iter: int = 200,
         shuffle: bool = True,
         random_state: int | np.random.RandomState | None = None,
@@ -755,7 +836,9 @@ class FCClassifier(ClassifierMixin, _FCBase):
             solver=solver,
             alpha=alpha,
             batch_size=batch_size,
+            learning_rate=learning_rate,
             learning_rate_init=learning_rate_init,
+            power_t=power_t,
             max_iter=max_iter,
             shuffle=shuffle,
             random_state=random_state,

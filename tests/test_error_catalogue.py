@@ -59,6 +59,9 @@ class Entry(NamedTuple):
     names: str
 
 
+PLATEAU_SGD = fcfun.chain(fcfun.sgd(0.1), fcfun.scale_by_plateau())
+
+
 def fit(**overrides: Any) -> Callable[[], object]:
     arguments: dict[str, Any] = {
         "optimizer": fcfun.sgd(0.1),
@@ -261,6 +264,63 @@ CATALOGUE = [
         fit(early_stopping=fcfun.EarlyStopping(patience=0, monitor="train_loss")),
         ValueError,
         "early_stopping.patience",
+    ),
+    Entry(
+        "plateau factor outside (0, 1)",
+        fit(optimizer=PLATEAU_SGD, plateau=fcfun.ReduceOnPlateau(factor=1.0)),
+        ValueError,
+        "plateau.factor",
+    ),
+    Entry(
+        "negative plateau patience",
+        fit(optimizer=PLATEAU_SGD, plateau=fcfun.ReduceOnPlateau(patience=-1)),
+        ValueError,
+        "plateau.patience",
+    ),
+    Entry(
+        "negative plateau cooldown",
+        fit(optimizer=PLATEAU_SGD, plateau=fcfun.ReduceOnPlateau(cooldown=-1)),
+        ValueError,
+        "plateau.cooldown",
+    ),
+    Entry(
+        "negative plateau min_scale",
+        fit(optimizer=PLATEAU_SGD, plateau=fcfun.ReduceOnPlateau(min_scale=-0.1)),
+        ValueError,
+        "plateau.min_scale",
+    ),
+    Entry(
+        "unknown plateau threshold_mode",
+        fit(
+            optimizer=PLATEAU_SGD,
+            plateau=fcfun.ReduceOnPlateau(threshold_mode=untyped("relative")),
+        ),
+        ValueError,
+        "plateau.threshold_mode",
+    ),
+    Entry(
+        "plateau that is not a ReduceOnPlateau",
+        fit(optimizer=PLATEAU_SGD, plateau=untyped({"patience": 3})),
+        TypeError,
+        "plateau",
+    ),
+    Entry(
+        "plateau with an optimizer whose scale the run cannot set",
+        fit(plateau=fcfun.ReduceOnPlateau()),
+        ValueError,
+        "optimizer",
+    ),
+    Entry(
+        "plateau monitoring validation without validation data",
+        fit(optimizer=PLATEAU_SGD, plateau=fcfun.ReduceOnPlateau(monitor="val_loss")),
+        ValueError,
+        "plateau.monitor",
+    ),
+    Entry(
+        "negative power_t of inverse_scaling",
+        lambda: fcfun.inverse_scaling(0.1, power_t=-0.5),
+        ValueError,
+        "power_t",
     ),
     Entry("shuffle that is not a bool", fit(shuffle="yes"), TypeError, "shuffle"),
     Entry("callback that is not callable", fit(callback=3), TypeError, "callback"),

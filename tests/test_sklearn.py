@@ -171,6 +171,45 @@ def test_training_stops_after_the_same_epoch_as_mlpclassifier(
     np.testing.assert_allclose(model.loss_curve_, reference.loss_curve_, rtol=1e-10)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("learning_rate", ["constant", "invscaling", "adaptive"])
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_sgd_learning_rates_follow_mlpclassifier(learning_rate: str, momentum: float) -> None:
+    """'invscaling' (lr / (t + 1) ** power_t, t the samples seen) and 'adaptive' (lr / 5
+    when the count exceeds n_iter_no_change, stop at lr <= 1e-6) as MLPClassifier's sgd,
+    with its momentum (the velocity carries the rates it was made with): the same
+    trajectory, the same epoch count."""
+    X, y = iris()
+    settings = sgd_settings((8, 6), "relu", max_iter=300, n_samples=len(X))
+    settings.update(learning_rate=learning_rate, momentum=momentum, batch_size=16, tol=1e-3)
+    settings.update(n_iter_no_change=3, learning_rate_init=0.05, power_t=0.25)
+    initial = sklearn_initial_params([X.shape[1], 8, 6, 3], "relu", random_state=3)
+    reference = MLPClassifier(random_state=3, **settings).fit(X, y)
+    model = FCClassifier(initial_params=initial, **settings).fit(X, y)
+    assert model.n_iter_ == reference.n_iter_ < 300
+    np.testing.assert_allclose(model.loss_curve_, reference.loss_curve_, rtol=0, atol=1e-12)
+    assert max_difference(model.coefs_, reference.coefs_) < 1e-12
+    assert max_difference(model.intercepts_, reference.intercepts_) < 1e-12
+    if learning_rate == "adaptive":  # reduced to the end: stopped by the rate, not the count
+        assert reference._optimizer.learning_rate <= 1e-6
+
+
+@pytest.mark.parametrize("learning_rate", ["invscaling", "adaptive"])
+def test_partial_fit_keeps_the_learning_rate_as_mlpclassifier(learning_rate: str) -> None:
+    X, y = iris()
+    settings = sgd_settings((8,), "relu", max_iter=1, n_samples=len(X))
+    settings.update(learning_rate=learning_rate, batch_size=50, tol=0.05, n_iter_no_change=1)
+    initial = sklearn_initial_params([X.shape[1], 8, 3], "relu", random_state=5)
+    reference = MLPClassifier(random_state=5, **settings)
+    model = FCClassifier(initial_params=initial, **settings)
+    for _ in range(25):
+        reference.partial_fit(X, y, classes=[0, 1, 2])
+        model.partial_fit(X, y, classes=[0, 1, 2])
+    assert reference._optimizer.learning_rate < 0.1 * settings["learning_rate_init"]
+    np.testing.assert_allclose(model.loss_curve_, reference.loss_curve_, rtol=0, atol=1e-12)
+    assert max_difference(model.coefs_, reference.coefs_) < 1e-12
+
+
 def test_the_sklearn_rule_moves_the_best_by_any_improvement() -> None:
     """min_delta 0.1: 0.95, 0.91, 0.89 each improve by less than 0.1 on the best before
     them, so scikit-learn's count runs to 3; measured from the last improvement by more
@@ -433,6 +472,8 @@ def test_multi_output_regression_shapes_and_loss_convention() -> None:
         ({"batch_size": 0}, "batch_size"),
         ({"validation_fraction": 1.0}, "validation_fraction"),
         ({"learning_rate_init": 0.0}, "learning_rate_init"),
+        ({"learning_rate": "optimal"}, "learning_rate"),
+        ({"power_t": -0.5}, "power_t"),
         ({"random_state": -1}, "random_state"),
         ({"initial_params": ((1, 2),)}, "initial_params"),
     ],

@@ -102,3 +102,16 @@ def test_class_weight_is_refused_for_multilabel_targets() -> None:
     Y = np.random.default_rng(0).integers(0, 2, (len(X), 3))
     with pytest.raises(ValueError, match="class_weight must be None for multilabel targets"):
         FCClassifier((4,), max_iter=2, class_weight="balanced").fit(X, Y)
+
+
+def test_the_classifier_takes_every_shared_hyperparameter_and_class_weight() -> None:
+    """FCClassifier spells out its __init__ (scikit-learn reads parameters from it): it
+    must list the shared ones, in their order, then class_weight."""
+    import inspect
+
+    from fcfun.sklearn import _FCBase
+
+    shared = list(inspect.signature(_FCBase.__init__).parameters)
+    own = list(inspect.signature(FCClassifier.__init__).parameters)
+    assert own == [*shared, "class_weight"]
+    assert list(inspect.signature(FCRegressor.__init__).parameters) == shared
