@@ -556,7 +556,7 @@ class _FCBase(BaseEstimator):
         self.validation_scores_, self.best_validation_score_, self.best_loss_ = _validation_record(
             state.history, bool(self.early_stopping) and self.solver != "lbfgs"
         )
-        if isinstance(state.opt_state, fcfun.LbfgsState):  # iterations, and the final loss
+        if self.solver == "lbfgs":  # its iterations, and the loss at the final weights
             self.n_iter_ = state.opt_state.step
             self.loss_ = state.opt_state.loss
 
@@ -564,7 +564,7 @@ class _FCBase(BaseEstimator):
         self, rule: fcfun.EarlyStopping | None, state: fcfun.TrainState[Any]
     ) -> None:
         history = state.history
-        if isinstance(state.opt_state, fcfun.LbfgsState):
+        if self.solver == "lbfgs":
             status = state.opt_state.status
             if not status.startswith("converged"):
                 warnings.warn(
