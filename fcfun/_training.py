@@ -357,11 +357,13 @@ def _searched_step(
     searched: ObjectiveStep[S], gradient: Gradient[B], state: StepState[S], batch: B
 ) -> StepState[S]:
     """The step of an optimizer that evaluates the batch's objective itself (a line
-    search): it gets ``params -> (loss, grads)`` and returns the loss at the step's start."""
+    search): it gets ``params -> (loss, grads)`` and returns the loss at the step's start.
+    Every evaluation of one step has the step's key (the same dropout masks)."""
     rows: list[int] = []
+    key = StepKey(state.seed, state.epoch, state.step)
 
     def objective(params: Params) -> tuple[float, Params]:
-        loss, grads, count = gradient(params, batch)
+        loss, grads, count = gradient(params, batch, key)
         rows.append(count)
         return loss, grads
 
@@ -373,7 +375,8 @@ def _searched_step(
     if not math.isfinite(loss):
         raise _Diverged(state.step, loss, state.params, state.opt_state)
     previous = (state.params, state.opt_state)
-    return StepState(params, opt_state, state.loss_sum + loss * rows[0], state.step + 1, previous)
+    loss_sum, count = state.loss_sum + loss * rows[0], state.step + 1
+    return StepState(params, opt_state, loss_sum, count, previous, state.seed, state.epoch)
 
 
 def train_step(
