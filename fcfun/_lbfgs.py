@@ -37,8 +37,9 @@ point the last step reached, which the next step reuses instead of evaluating th
 objective again when it starts from those parameters (optax's L-BFGS keeps them the same
 way). So the objective must be the same function from step to step: L-BFGS is a
 full-batch method (``batch_size`` at least the row count, as ``fcfun.fit_sharded``
-always is) on a network without dropout (whose masks change the objective every step). All vectors are float64 whatever the parameters' dtype (as in L-BFGS-B);
-float32 parameters are evaluated at the float32 rounding of each point.
+always is) on a network without dropout (whose masks change the objective every step).
+All vectors are float64 whatever the parameters' dtype (as in L-BFGS-B); float32
+parameters are evaluated at the float32 rounding of each point.
 """
 
 from __future__ import annotations
