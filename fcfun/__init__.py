@@ -29,6 +29,8 @@ from fcfun._layers import dense_backward as dense_backward
 from fcfun._layers import dense_forward as dense_forward
 from fcfun._layers import linear_backward as linear_backward
 from fcfun._layers import linear_forward as linear_forward
+from fcfun._lbfgs import LbfgsState as LbfgsState
+from fcfun._lbfgs import lbfgs as lbfgs
 from fcfun._losses import Loss as Loss
 from fcfun._losses import LossName as LossName
 from fcfun._losses import binary_cross_entropy as binary_cross_entropy
@@ -52,6 +54,7 @@ from fcfun._network import loss_and_grad as loss_and_grad
 from fcfun._network import predict as predict
 from fcfun._optimizers import ChainState as ChainState
 from fcfun._optimizers import EmptyState as EmptyState
+from fcfun._optimizers import Objective as Objective
 from fcfun._optimizers import Optimizer as Optimizer
 from fcfun._optimizers import ScaleByAdagradState as ScaleByAdagradState
 from fcfun._optimizers import ScaleByAdamState as ScaleByAdamState
@@ -157,6 +160,7 @@ __all__ = [
     "History",
     "Initializer",
     "Labels",
+    "LbfgsState",
     "Leaves",
     "LinearCache",
     "Loss",
@@ -165,6 +169,7 @@ __all__ = [
     "MaskedState",
     "Metric",
     "MultiTransformState",
+    "Objective",
     "Optimizer",
     "Params",
     "ReduceOnPlateau",
@@ -228,6 +233,7 @@ __all__ = [
     "inverse_scaling",
     "label_accuracy",
     "layer_labels",
+    "lbfgs",
     "leaky_relu",
     "lecun_normal",
     "linear_backward",

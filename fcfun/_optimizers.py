@@ -58,6 +58,12 @@ Update: TypeAlias = Callable[[Params, S, Params], tuple[Params, S]]
 Step: TypeAlias = Callable[[Params, S, Params], tuple[Params, S]]
 """``(grads, state, params) -> (new_params, new_state)``: an update and its apply."""
 
+Objective: TypeAlias = Callable[[Params], tuple[float, Params]]
+"""``params -> (loss, grads)``: the training step's batch objective (fresh gradients)."""
+
+ObjectiveStep: TypeAlias = Callable[[Objective, S, Params], tuple[float, Params, S]]
+"""``(objective, state, params) -> (loss at params, new_params, new_state)``."""
+
 
 class Optimizer(NamedTuple, Generic[S]):
     """A gradient transformation: two pure functions over ``Params``, and an optional kernel.
@@ -75,12 +81,20 @@ class Optimizer(NamedTuple, Generic[S]):
     ``set_scale`` (optional) is ``(state, scale) -> state`` with the learning-rate scale
     that the run sets between epochs (``fit(..., plateau=...)``) replaced by ``scale``;
     ``scale_by_plateau`` has one, and ``chain`` has one when a piece does.
+    ``step_with_objective`` (optional) is for an optimizer that evaluates the objective
+    itself, as a line search does: the training step then calls it instead of computing
+    the gradient and calling ``update``, with the batch's ``objective(params) -> (loss,
+    grads)``, and it returns the loss at ``params`` (the step's loss), the new parameters
+    (read-only) and the new state. ``finished`` (optional) says whether a state is final
+    (``lbfgs``'s convergence): ``fit`` ends a run after the epoch whose state is.
     """
 
     init: Callable[[Params], S]
     update: Update[S]
     update_donated: Update[S] | None = None
     set_scale: Callable[[S, float], S] | None = None
+    step_with_objective: ObjectiveStep[S] | None = None
+    finished: Callable[[S], bool] | None = None
 
 
 class EmptyState(NamedTuple):

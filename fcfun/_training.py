@@ -30,7 +30,7 @@ from fcfun._dropout import StepKey, step_masks
 from fcfun._errors import DivergenceError
 from fcfun._metrics import Metric
 from fcfun._network import init, output_and_value, training_activations, value_and_grad
-from fcfun._optimizers import Optimizer, donated_step
+from fcfun._optimizers import ObjectiveStep, Optimizer, donated_step
 from fcfun._plateau import (
     ReduceOnPlateau,
     check_plateau,
@@ -376,8 +376,11 @@ def make_step(
     loss is not finite.
     """
     update = donated_step(optimizer)
+    searched = optimizer.step_with_objective
 
     def step(state: StepState[S], batch: B) -> StepState[S]:
+        if searched is not None:
+            return _searched_step(searched, gradient, state, batch)
         try:
             key = StepKey(state.seed, state.epoch, state.step)
             loss, grads, rows = gradient(state.params, batch, key)
@@ -406,6 +409,32 @@ def make_step(
         )
 
     return step
+
+
+def _searched_step(
+    searched: ObjectiveStep[S], gradient: Gradient[B], state: StepState[S], batch: B
+) -> StepState[S]:
+    """The step of an optimizer that evaluates the batch's objective itself (a line
+    search): it gets ``params -> (loss, grads)`` and returns the loss at the step's start.
+    Every evaluation of one step has the step's key (the same dropout masks)."""
+    rows: list[float] = []  # the batch's weight in the epoch's mean, once per evaluation
+    key = StepKey(state.seed, state.epoch, state.step)
+
+    def objective(params: Params) -> tuple[float, Params]:
+        loss, grads, count = gradient(params, batch, key)
+        rows.append(count)
+        return loss, grads
+
+    try:
+        loss, params, opt_state = searched(objective, state.opt_state, state.params)
+    except FloatingPointError:  # at the step's start point: the line search takes the rest
+        what = _OVERFLOWED.format("loss and gradient")
+        raise _Diverged(state.step, math.inf, state.params, state.opt_state, what) from None
+    if not math.isfinite(loss):
+        raise _Diverged(state.step, loss, state.params, state.opt_state)
+    previous = (state.params, state.opt_state)
+    loss_sum, count = state.loss_sum + loss * rows[0], state.step + 1
+    return StepState(params, opt_state, loss_sum, count, previous, state.seed, state.epoch)
 
 
 def train_step(
@@ -619,6 +648,7 @@ class Run(NamedTuple, Generic[S]):
     start: TrainState[S]
     epoch: Epoch[S]
     epochs: range
+    finished: Callable[[S], bool] | None = None
 
 
 def start_state(
@@ -735,12 +765,24 @@ def prepare(
     data = dataset(config.spec, X, Y, resolved, sample_weight)
     checked_validation = validation_data(config.spec, validation, resolved)
     epoch = epoch_of(config, data, checked_validation)
-    return Run(start, epoch, range(start.epoch, max(epochs, start.epoch)))
+    epochs_left = range(start.epoch, max(epochs, start.epoch))
+    return Run(start, epoch, epochs_left, config.optimizer.finished)
 
 
 def states(run: Run[S], epochs: Iterable[int] | None = None) -> Iterator[TrainState[S]]:
-    """The lazy stream of the run's states, one per epoch trained (not the start)."""
-    return drop(1, accumulate(run.epoch, run.epochs if epochs is None else epochs, run.start))
+    """The lazy stream of the run's states, one per epoch trained (not the start); it ends
+    after a state whose optimizer state is ``run.finished`` (``Optimizer.finished``)."""
+    stream = drop(1, accumulate(run.epoch, run.epochs if epochs is None else epochs, run.start))
+    return stream if run.finished is None else _until(run.finished, stream)
+
+
+def _until(
+    finished: Callable[[S], bool], stream: Iterable[TrainState[S]]
+) -> Iterator[TrainState[S]]:
+    for state in stream:
+        yield state
+        if finished(state.opt_state):
+            return
 
 
 def fit_iter(
@@ -868,7 +910,8 @@ def fit(
         _check_early_stopping(early_stopping, validation is not None)
     epochs_seq: Iterable[int] = run.epochs if progress is None else progress(run.epochs)
     stops = plateau is not None and plateau.rule == "sklearn"
-    if callback is None and early_stopping is None and on_divergence == "raise" and not stops:
+    watched = run.finished is not None or early_stopping is not None or stops
+    if callback is None and not watched and on_divergence == "raise":
         return functools.reduce(run.epoch, epochs_seq, run.start)  # nothing watches
     return pipe(
         states(run, epochs_seq),

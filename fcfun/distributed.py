@@ -691,5 +691,6 @@ def fit_sharded(
         validate = validator(spec, checked_validation, metric, alpha)
         step = make_step(_sharded_gradient(executor, shards, alpha), optimizer)
         epoch = epoch_function(step, lambda seed, epoch: (shards,), sum(shards.totals), validate)
-        run = Run(start, epoch, range(start.epoch, max(epochs, start.epoch)))
+        epochs_left = range(start.epoch, max(epochs, start.epoch))
+        run = Run(start, epoch, epochs_left, optimizer.finished)
         return pipe(states(run), stop_on_divergence(on_divergence == "stop"), final(start))

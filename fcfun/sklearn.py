@@ -15,16 +15,24 @@ feature, with the same defaults. Where the two differ:
   (uniform biases, gain 2 instead of 6 for logistic). ``initial_params`` starts a fresh
   fit from given weights; ``sklearn_initial_params`` draws exactly what an MLP with an
   integer ``random_state`` starts from.
-* ``solver``: ``'sgd'``, ``'adam'``, plus fcfun's ``'adamw'``, ``'rmsprop'``,
+* ``solver``: ``'sgd'``, ``'adam'``, ``'lbfgs'``, plus fcfun's ``'adamw'``, ``'rmsprop'``,
   ``'adagrad'`` (PyTorch rules; ``adamw`` with PyTorch's decoupled decay 0.01 on top
-  of ``alpha``). No ``'lbfgs'`` (no ``max_fun``). ``learning_rate`` and ``power_t`` are
+  of ``alpha``). ``learning_rate`` and ``power_t`` are
   scikit-learn's, for ``'sgd'`` only: ``'invscaling'`` is ``fcfun.inverse_scaling`` of the
   samples seen before each epoch, ``'adaptive'`` is ``fcfun.ReduceOnPlateau(rule='sklearn')``
   (the rate divided by 5 when the stopping count exceeds ``n_iter_no_change``, the fit
   ending once it is at most 1e-6). A ``warm_start`` fit differs: ``'adaptive'`` reads the
   whole history, so it continues the rate (scikit-learn restarts at
   ``learning_rate_init``), and ``'invscaling'`` counts this fit's samples only (scikit-learn
-  all fits'). ``'adam'`` is scikit-learn's rule (``epsilon`` on the raw
+  all fits').
+  ``'lbfgs'`` is ``fcfun.lbfgs(gtol=tol, max_fun=max_fun)``, fcfun's own transcription of
+  the L-BFGS-B iteration scikit-learn runs through scipy (no scipy call: one training
+  step, one state), full batch, one epoch per iteration; from the same weights it
+  reaches scikit-learn's ``n_iter_``, ``loss_`` and weights to rounding. As scikit-learn,
+  it ignores ``batch_size``, ``shuffle``, ``early_stopping`` and ``n_iter_no_change``,
+  has no ``partial_fit``, ``n_iter_`` counts its iterations and ``loss_`` is the loss at
+  the final weights; unlike scikit-learn it also records ``loss_curve_`` (the loss at the
+  start of each iteration). ``'adam'`` is scikit-learn's rule (``epsilon`` on the raw
   root: ``fcfun.adam(rule="sklearn")``), ``'adamw'`` PyTorch's. ``momentum`` /
   ``nesterovs_momentum`` are for ``'sgd'`` (scikit-learn's momentum: the rate scales the
   gradient before it, so the velocity keeps the rates it was made with); ``beta_1`` /
@@ -239,7 +247,7 @@ class _FCBase(BaseEstimator):
     _parameter_constraints: dict[str, list[Any]] = {  # noqa: RUF012 (scikit-learn's name)
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(_HIDDEN))],
-        "solver": [StrOptions({"sgd", "adam", "adamw", "rmsprop", "adagrad"})],
+        "solver": [StrOptions({"sgd", "adam", "lbfgs", "adamw", "rmsprop", "adagrad"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
@@ -262,6 +270,7 @@ class _FCBase(BaseEstimator):
             Interval(Integral, 1, None, closed="left"),
             Options(Real, {np.inf}),
         ],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
         "initial_params": [tuple, None],
         "dropout": [Interval(Real, 0, 1, closed="left")],
     }
@@ -296,6 +305,7 @@ class _FCBase(BaseEstimator):
         beta_2: float = 0.999,
         epsilon: float = 1e-8,
         n_iter_no_change: int | float = 10,
+        max_fun: int = 15000,
         initial_params: fcfun.Params | None = None,
         dropout: float = 0.0,
     ) -> None:
@@ -321,6 +331,7 @@ class _FCBase(BaseEstimator):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
         self.initial_params = initial_params
         self.dropout = dropout
 
@@ -338,6 +349,10 @@ class _FCBase(BaseEstimator):
         """``fit`` (``max_iter`` epochs) or ``partial_fit`` (``incremental``: one epoch)."""
         self._validate_params()
         hidden = self._hidden_sizes()
+        if incremental and self.solver == "lbfgs":
+            raise AttributeError(
+                "partial_fit is only available for stochastic optimizers. lbfgs is not stochastic."
+            )
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
         reset = self._starts_afresh(incremental)
@@ -360,7 +375,7 @@ class _FCBase(BaseEstimator):
         epochs = _start_epoch(start) + (1 if incremental else int(self.max_iter))
         state = self._run_epochs(spec, optimizer, start, train, validation, rule, epochs)
         self._set_fitted(spec, task, state, trained=state.epoch - _start_epoch(start))
-        if not incremental and self.n_iter_ == self.max_iter:
+        if not incremental and (self.n_iter_ == self.max_iter or self.solver == "lbfgs"):
             self._warn_unless_converged(rule, state)
         return self
 
@@ -427,6 +442,8 @@ class _FCBase(BaseEstimator):
             return fcfun.chain(*pieces)
         if self.solver == "adam":
             return fcfun.adam(lr, b1=b1, b2=b2, eps=eps, rule="sklearn")
+        if self.solver == "lbfgs":
+            return fcfun.lbfgs(gtol=float(self.tol), max_fun=int(self.max_fun))
         if self.solver == "adamw":
             return fcfun.adamw(lr, b1=b1, b2=b2, eps=eps)
         if self.solver == "rmsprop":
@@ -533,7 +550,7 @@ class _FCBase(BaseEstimator):
         ``validation_fraction`` of the rows (stratified on ``stratify`` if given), and
         the weights go with their rows.
         """
-        if not self.early_stopping:
+        if not self.early_stopping or self.solver == "lbfgs":
             return (X, Y, weight), None
         arrays = (X, Y) if weight is None else (X, Y, weight)
         split = train_test_split(
@@ -557,7 +574,7 @@ class _FCBase(BaseEstimator):
         With an ``'adaptive'`` rate the count lowers the rate instead (``_plateau``), and
         the rule only restores the best validation epoch with ``early_stopping``.
         """
-        if self.n_iter_no_change == np.inf:
+        if self.n_iter_no_change == np.inf or self.solver == "lbfgs":
             return None
         patience = int(self.n_iter_no_change) + 1
         tol = float(self.tol)
@@ -572,6 +589,8 @@ class _FCBase(BaseEstimator):
 
     def _batch_size(self, m: int) -> int:
         """``batch_size``, with 'auto' as ``min(200, m)``."""
+        if self.solver == "lbfgs":
+            return m
         return min(200, m) if self.batch_size == "auto" else int(self.batch_size)
 
     def _run_epochs(
@@ -598,7 +617,7 @@ class _FCBase(BaseEstimator):
                 params=start,
                 validation=validation,
                 alpha=float(self.alpha),
-                shuffle=bool(self.shuffle),
+                shuffle=bool(self.shuffle) and self.solver != "lbfgs",
                 early_stopping=rule,
                 callback=self._report if self.verbose else None,
                 dtype=X_train.dtype,
@@ -636,13 +655,27 @@ class _FCBase(BaseEstimator):
         self.best_validation_score_: float | None
         self.best_loss_: float | None
         self.validation_scores_, self.best_validation_score_, self.best_loss_ = _validation_record(
-            state.history, bool(self.early_stopping)
+            state.history, bool(self.early_stopping) and self.solver != "lbfgs"
         )
+        if self.solver == "lbfgs":  # its iterations, and the loss at the final weights
+            self.n_iter_ = state.opt_state.step
+            self.loss_ = state.opt_state.loss
 
     def _warn_unless_converged(
         self, rule: fcfun.EarlyStopping | None, state: fcfun.TrainState[Any]
     ) -> None:
         history, plateau = state.history, self._plateau()
+        if self.solver == "lbfgs":
+            status = state.opt_state.status
+            if not status.startswith("converged"):
+                warnings.warn(
+                    f"lbfgs failed to converge after {self.n_iter_} iteration(s) "
+                    f"(status: {status or 'max_iter reached'}). Increase the number of "
+                    "iterations or scale the data.",
+                    ConvergenceWarning,
+                    stacklevel=4,
+                )
+            return
         # Converged: fcfun's stopping rule (or the adaptive rate's) ended this fit.
         if plateau is not None:
             converged = plateau_walk(plateau, plateau_scores(plateau, history)).exhausted
@@ -699,7 +732,8 @@ class FCClassifier(ClassifierMixin, _FCBase):
         Hidden activation: 'identity', 'logistic' (= 'sigmoid'), 'tanh', 'relu',
         'leaky_relu', 'softplus'.
     solver : str, default='adam'
-        'sgd', 'adam', 'adamw', 'rmsprop' or 'adagrad' (fcfun's PyTorch-rule optimizers).
+        'sgd', 'adam', 'lbfgs' (``fcfun.lbfgs``, full batch), or 'adamw', 'rmsprop',
+        'adagrad' (fcfun's PyTorch-rule optimizers).
     alpha : float, default=1e-4
         L2 penalty ``alpha / (2 m) * sum ||W||^2`` on the weights, as scikit-learn.
     batch_size : int or 'auto', default='auto'
@@ -736,6 +770,8 @@ class FCClassifier(ClassifierMixin, _FCBase):
         The adaptive solvers' epsilon.
     n_iter_no_change : int or numpy.inf, default=10
         Epochs without an improvement by ``tol`` before stopping (inf: never).
+    max_fun : int, default=15000
+        'lbfgs' only: stop after the iteration in which the loss evaluations exceed it.
     initial_params : fcfun.Params or None, default=None
         Weights a fresh fit (or first ``partial_fit``) starts from, instead of
         ``fcfun.init``; e.g. ``params_from_sklearn(mlp.coefs_, mlp.intercepts_)`` or
@@ -826,6 +862,7 @@ class FCClassifier(ClassifierMixin, _FCBase):
         beta_2: float = 0.999,
         epsilon: float = 1e-8,
         n_iter_no_change: int | float = 10,
+        max_fun: int = 15000,
         initial_params: fcfun.Params | None = None,
         dropout: float = 0.0,
         class_weight: Literal["balanced"] | dict[Any, float] | None = None,
@@ -853,6 +890,7 @@ class FCClassifier(ClassifierMixin, _FCBase):
             beta_2=beta_2,
             epsilon=epsilon,
             n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
             initial_params=initial_params,
             dropout=dropout,
         )

@@ -78,6 +78,7 @@ _SHARED_HYPERPARAMETERS = (
     "beta_2",
     "epsilon",
     "n_iter_no_change",
+    "max_fun",
 )
 """Hyperparameters with the same name and meaning in fcfun's estimators and the MLPs."""
 
@@ -90,7 +91,7 @@ _SKLEARN_ACTIVATIONS: dict[str, str] = {
 }
 """The ``activation`` values scikit-learn's MLPs have, in their names."""
 
-_SKLEARN_SOLVERS = ("sgd", "adam")
+_SKLEARN_SOLVERS = ("sgd", "adam", "lbfgs")
 """The solvers both have; any other becomes ``'adam'`` on conversion."""
 
 
@@ -243,7 +244,7 @@ def hyperparameters_to_sklearn(hyperparameters: Mapping[str, Any], seed: int) ->
 
 
 def hyperparameters_from_sklearn(mlp: Any) -> dict[str, Any]:
-    """An fcfun estimator's constructor arguments from an MLP (``'lbfgs'`` becomes ``'adam'``)."""
+    """An fcfun estimator's constructor arguments from an MLP."""
     params = mlp.get_params()
     shared = {name: params[name] for name in _SHARED_HYPERPARAMETERS}
     if shared["solver"] not in _SKLEARN_SOLVERS:

@@ -237,6 +237,25 @@ CATALOGUE = [
         "RMSprop alpha outside [0, 1)", lambda: fcfun.rmsprop(1e-3, alpha=1.5), ValueError, "alpha"
     ),
     Entry("clipping norm of 0", lambda: fcfun.clip_by_global_norm(0.0), ValueError, "max_norm"),
+    Entry("L-BFGS memory of 0", lambda: fcfun.lbfgs(memory=0), ValueError, "memory"),
+    Entry(
+        "L-BFGS memory as a float", lambda: fcfun.lbfgs(memory=untyped(2.5)), TypeError, "memory"
+    ),
+    Entry("negative L-BFGS gtol", lambda: fcfun.lbfgs(gtol=-1e-5), ValueError, "gtol"),
+    Entry("NaN L-BFGS ftol", lambda: fcfun.lbfgs(ftol=float("nan")), ValueError, "ftol"),
+    Entry("L-BFGS max_fun of 0", lambda: fcfun.lbfgs(max_fun=0), ValueError, "max_fun"),
+    Entry(
+        "L-BFGS max_line_search of 0",
+        lambda: fcfun.lbfgs(max_line_search=0),
+        ValueError,
+        "max_line_search",
+    ),
+    Entry(
+        "L-BFGS stepped without its objective",
+        lambda: fcfun.lbfgs().update(P, fcfun.lbfgs().init(P), P),
+        TypeError,
+        "optimizer",
+    ),
     # fit
     Entry("batch_size of 0", fit(batch_size=0), ValueError, "batch_size"),
     Entry("negative epochs", fit(epochs=-1), ValueError, "epochs"),

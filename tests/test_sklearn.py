@@ -466,7 +466,8 @@ def test_multi_output_regression_shapes_and_loss_convention() -> None:
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"solver": "lbfgs"}, "solver"),
+        ({"solver": "newton"}, "solver"),
+        ({"solver": "lbfgs", "max_fun": 0}, "max_fun"),
         ({"activation": "softmax"}, "activation"),
         ({"hidden_layer_sizes": (4, 0)}, "hidden_layer_sizes"),
         ({"batch_size": 0}, "batch_size"),
