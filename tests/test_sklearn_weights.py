@@ -115,3 +115,20 @@ def test_the_classifier_takes_every_shared_hyperparameter_and_class_weight() -> 
     own = list(inspect.signature(FCClassifier.__init__).parameters)
     assert own == [*shared, "class_weight"]
     assert list(inspect.signature(FCRegressor.__init__).parameters) == shared
+
+
+def test_weighted_lbfgs_follows_mlpclassifier() -> None:
+    X, y = breast_cancer()
+    weight = np.random.default_rng(5).uniform(0.2, 2.0, len(y))
+    settings: dict[str, Any] = {
+        "hidden_layer_sizes": (6,),
+        "activation": "tanh",
+        "solver": "lbfgs",
+        "max_iter": 15,
+        "alpha": 1e-3,
+    }
+    initial = sklearn_initial_params([X.shape[1], 6, 1], "tanh", random_state=4)
+    reference = MLPClassifier(random_state=4, **settings).fit(X, y, sample_weight=weight)
+    model = FCClassifier(initial_params=initial, **settings).fit(X, y, sample_weight=weight)
+    assert model.n_iter_ == reference.n_iter_
+    assert max_difference(model.coefs_, reference.coefs_) < 1e-8
