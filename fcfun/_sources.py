@@ -15,7 +15,13 @@ from typing import Any, Protocol, TypeAlias
 import numpy as np
 
 from fcfun._types import FloatArray, IntArray
-from fcfun._validation import check_real_dtype, check_rows_shape, real_array
+from fcfun._validation import (
+    check_real_dtype,
+    check_rows_shape,
+    check_sparse,
+    is_sparse,
+    real_array,
+)
 
 BLOCK_ELEMENTS = 1 << 18
 """Elements per block when a streamed source is checked (2 MiB of float64)."""
@@ -61,6 +67,9 @@ def read_rows(X: Rows, rows: IntArray | slice, dtype: np.dtype[Any]) -> FloatArr
     """
     if isinstance(X, np.ndarray) and not isinstance(X, np.memmap) and X.dtype == dtype:
         return X[rows] if isinstance(rows, slice) else np.take(X, rows, axis=0)
+    if is_sparse(X):  # checked CSR of dtype: the rows, still sparse
+        sparse_rows: FloatArray = X[rows]
+        return sparse_rows
     with np.errstate(over="ignore"):  # values beyond dtype were refused when checked
         batch: FloatArray = np.asarray(X[rows]).astype(dtype, copy=False)
     return batch
@@ -72,10 +81,10 @@ def check_rows(X: object, n_in: int, name: str = "X") -> Rows:
     A streamed source stays one; anything else becomes an in-memory real array, not yet
     converted (``read_chunk`` converts and checks each chunk).
     """
-    if is_streamed(X):
+    if is_streamed(X) or is_sparse(X):
         source: RowSource = X  # type: ignore[assignment]
         _check_shape_and_kind(source, n_in, name)
-        return source
+        return source.tocsr() if is_sparse(source) else source  # type: ignore[attr-defined]
     array = real_array(X, name)
     _check_shape_and_kind(array, n_in, name)
     return array
@@ -83,6 +92,8 @@ def check_rows(X: object, n_in: int, name: str = "X") -> Rows:
 
 def read_chunk(X: Rows, rows: slice, dtype: np.dtype[Any], name: str = "X") -> FloatArray:
     """Rows ``rows`` of checked rows (``check_rows``) as ``dtype``, refused unless finite."""
+    if is_sparse(X):
+        return check_sparse(X[rows], X.shape[1], dtype, f"{name} rows {rows.start}..")
     with np.errstate(over="ignore", invalid="ignore"):
         chunk: FloatArray = np.asarray(X[rows]).astype(dtype, copy=False)
     if not np.isfinite(chunk).all():

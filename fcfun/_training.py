@@ -320,7 +320,10 @@ def epoch_batches(
     """
     dtype, m = data.Y.dtype, data.X.shape[0]
     size = m * data.X.shape[1] * dtype.itemsize + data.Y.nbytes
-    gather_once = size <= _EPOCH_GATHER_BYTES and not is_streamed(data.X)
+    gather_once = (
+        size <= _EPOCH_GATHER_BYTES and isinstance(data.X, np.ndarray) and not is_streamed(data.X)
+    )
+    # (not for a streamed source, nor for sparse rows, which are gathered batch by batch)
 
     def of_epoch(seed: int, epoch: int) -> Iterator[Batch]:
         if not shuffle:
@@ -852,7 +855,8 @@ def fit(
         spec: the network, from ``mlp``.
         X: inputs ``(m, n_in)``; integer and bool arrays are converted. A numpy memmap
             or a dask array is streamed: checked block by block, then read one batch of
-            rows at a time, so data larger than memory trains in bounded memory.
+            rows at a time, so data larger than memory trains in bounded memory. A scipy
+            sparse matrix stays sparse (CSR): only the first layer's products read it.
         Y: targets: ``(m, n_out)``, or ``(m,)`` for one output, or integer class labels
             ``(m,)`` for softmax cross-entropy.
         optimizer: an ``Optimizer`` such as ``sgd(0.1)`` or ``adam(1e-3)``.

@@ -89,8 +89,8 @@ def freeze(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
 
     A writeable array gets a read-only view, so the caller's own array keeps its flags.
     """
-    if not a.flags.writeable:
-        return a
+    if not isinstance(a, np.ndarray) or not a.flags.writeable:
+        return a  # a checked sparse input's arrays are read-only already
     view = a.view()
     view.flags.writeable = False
     return view
@@ -98,8 +98,8 @@ def freeze(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
 
 def read_only_copy(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """``a`` if it is read-only already, else a read-only copy that nobody else can write."""
-    if not a.flags.writeable:
-        return a
+    if not isinstance(a, np.ndarray) or not a.flags.writeable:
+        return a  # a checked sparse input's arrays are read-only already
     copy = a.copy()
     copy.flags.writeable = False
     return copy

@@ -114,10 +114,45 @@ def check_sizes(sizes: object) -> tuple[int, ...]:
 
 
 def check_X(X: object, n_in: int, dtype: np.dtype[Any], name: str = "X") -> FloatArray:
-    """A finite 2-D real array ``(m, n_in)`` with ``m >= 1``, as ``dtype``."""
+    """A finite 2-D real array ``(m, n_in)`` with ``m >= 1``, as ``dtype``.
+
+    A scipy sparse matrix or array stays sparse: it becomes CSR (see ``check_sparse``).
+    """
+    if is_sparse(X):
+        return check_sparse(X, n_in, dtype, name)
     array = real_array(X, name)
     check_rows_shape(tuple(array.shape), n_in, name)
     return cast_finite(array, dtype, name)
+
+
+def is_sparse(X: object) -> bool:
+    """Whether ``X`` is a scipy sparse matrix or array (recognised by its interface: the
+    core never imports scipy)."""
+    return all(hasattr(X, name) for name in ("tocsr", "nnz", "format", "shape"))
+
+
+def check_sparse(X: Any, n_in: int, dtype: np.dtype[Any], name: str = "X") -> FloatArray:
+    """A sparse ``X`` as a CSR matrix of ``dtype``: ``(m, n_in)``, real and finite, a copy
+    whose arrays are read-only (nothing fcfun returns or keeps can change it).
+
+    Sparse inputs travel where the core is typed ``FloatArray``: only the first layer's
+    products (``X @ W`` and ``X.T @ dZ``, computed by scipy without densifying ``X``) and
+    row indexing ever touch them.
+    """
+    check_rows_shape(tuple(X.shape), n_in, name)
+    check_real_dtype(np.dtype(X.dtype), name)
+    with np.errstate(over="ignore", invalid="ignore"):
+        csr = X.tocsr().astype(dtype, copy=True)
+    csr.sum_duplicates()
+    if not np.isfinite(csr.data).all():
+        raise ValueError(
+            f"{name} must be finite, got NaN or inf (or values beyond the range of {dtype}) "
+            "among the sparse matrix's stored values"
+        )
+    for array in (csr.data, csr.indices, csr.indptr):
+        array.flags.writeable = False
+    checked: FloatArray = csr
+    return checked
 
 
 def check_rows_shape(shape: tuple[int, ...], n_in: int, name: str = "X") -> None:

@@ -80,7 +80,14 @@ from fcfun._training import (
     validator,
 )
 from fcfun._types import Dense, FloatArray, FloatDType, Params, freeze, seal_tree
-from fcfun._validation import check_callable, check_float_dtype, check_int, check_real, describe
+from fcfun._validation import (
+    check_callable,
+    check_float_dtype,
+    check_int,
+    check_real,
+    describe,
+    is_sparse,
+)
 
 __all__ = [
     "Placement",
@@ -394,6 +401,11 @@ def scatter(
             f"{describe(executor)}"
         )
     _wire_spec(spec, placement)  # refuse an unnamed activation before any data moves
+    if is_sparse(X):
+        raise TypeError(
+            "X must be a dense array or a row source (memmap, dask array) to be sharded, got "
+            "a sparse matrix; densify it, or train it with fcfun.fit"
+        )
     pieces = shard(dataset(spec, X, Y, resolved, sample_weight), n_shards)
     sizes = tuple(piece.Y.shape[0] for piece in pieces)
     totals = None if sample_weight is None else tuple(piece.total_weight for piece in pieces)

@@ -63,7 +63,9 @@ feature, with the same defaults. Where the two differ:
 * Training diverging to a non-finite loss raises ``ValueError`` (from fcfun's
   ``DivergenceError``, kept as ``__cause__`` with the last finite state).
 * Arrays returned by ``predict`` / ``predict_proba`` and the fitted ``coefs_`` /
-  ``intercepts_`` are read-only (fcfun's rule); copy them to modify. No sparse input.
+  ``intercepts_`` are read-only (fcfun's rule); copy them to modify. Sparse ``X`` (CSR or
+  CSC) is taken as scikit-learn does and stays sparse: only the first layer's products
+  read it, and ``dW`` of the first layer is computed without densifying ``X``.
 * ``fit`` / ``partial_fit`` take ``sample_weight`` (scikit-learn 1.7's convention: each
   batch's loss is its weighted mean, the L2 term ``alpha / (2 sum(w))``); the epoch's
   ``loss_`` is the batches' losses averaged by their weights (scikit-learn averages them
@@ -109,6 +111,7 @@ import fcfun
 from fcfun import sklearn_interop
 from fcfun._plateau import plateau_scores, plateau_walk
 from fcfun._training import monitored, patience_exhausted
+from fcfun._validation import is_sparse
 from fcfun.sklearn_interop import Array
 from fcfun.sklearn_interop import params_from_sklearn as params_from_sklearn
 from fcfun.sklearn_interop import params_to_sklearn as params_to_sklearn
@@ -163,6 +166,10 @@ _OUTPUT: dict[Task, tuple[fcfun.Activation, fcfun.Loss, str]] = {
     "regression": (fcfun.identity, fcfun.half_squared_error, "identity"),
 }
 """Output activation, loss and scikit-learn's ``out_activation_`` name, per task."""
+
+
+_SPARSE = ["csr", "csc"]
+"""The sparse formats ``X`` may come in (only the first layer's products see them)."""
 
 
 # Steps of a fit that need no estimator -----------------------------------------------
@@ -396,14 +403,21 @@ class _FCBase(BaseEstimator):
         return not fitted or not (self.warm_start or incremental)
 
     def _check_input(self, X: Any, y: Any, *, reset: bool) -> tuple[Array, Array]:
-        """``X`` and ``y`` as arrays (``X`` float64 or float32, a one-column ``y`` 1-D)."""
+        """``X`` and ``y`` as arrays (``X`` float64 or float32, dense or CSR / CSC sparse;
+        a one-column ``y`` 1-D)."""
         X_checked, y_checked = validate_data(
-            self, X, y, multi_output=True, dtype=(np.float64, np.float32), reset=reset
+            self,
+            X,
+            y,
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+            accept_sparse=_SPARSE,
         )
         y_array: Array = np.asarray(y_checked)
         if y_array.ndim == 2 and y_array.shape[1] == 1:
             y_array = np.asarray(column_or_1d(y_array, warn=True))
-        return np.asarray(X_checked), y_array
+        return (X_checked if is_sparse(X_checked) else np.asarray(X_checked)), y_array
 
     def _targets(
         self, y: Array, *, reset: bool, incremental: bool, classes: Array | None
@@ -695,7 +709,9 @@ class _FCBase(BaseEstimator):
 
     def _output(self, X: Any) -> Array:
         check_is_fitted(self)
-        X_checked = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        X_checked = validate_data(
+            self, X, dtype=(np.float64, np.float32), reset=False, accept_sparse=_SPARSE
+        )
         return np.asarray(fcfun.predict(self.spec_, self.params_, X_checked))
 
     # From a scikit-learn MLP ---------------------------------------------------------
@@ -1043,6 +1059,7 @@ class FCClassifier(ClassifierMixin, _FCBase):
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
+        tags.input_tags.sparse = True
         return tags
 
     def to_sklearn(self) -> Any:
@@ -1170,6 +1187,7 @@ class FCRegressor(RegressorMixin, _FCBase):
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
+        tags.input_tags.sparse = True
         return tags
 
     def to_sklearn(self) -> Any:

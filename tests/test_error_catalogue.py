@@ -45,6 +45,13 @@ def _classifier(**settings: Any) -> Any:
     return FCClassifier((3,), max_iter=1, **settings)
 
 
+def _sparse(dense: Any) -> Any:
+    """``dense`` as a scipy CSR matrix (scipy comes with the sklearn extra)."""
+    import scipy.sparse
+
+    return scipy.sparse.csr_matrix(dense)
+
+
 def untyped(value: object) -> Any:
     """Pass a wrongly typed value past mypy, as a user without a type checker might."""
     return value
@@ -536,6 +543,7 @@ CATALOGUE = [
         ValueError,
         "labels",
     ),
+    Entry("a sparse X of the wrong width", fit(X=_sparse(np.ones((6, 3)))), ValueError, "X"),
     Entry(
         "a negative sample weight",
         fit(sample_weight=[1, -1, 1, 1, 1, 1]),
