@@ -5,13 +5,21 @@ Testing for Multi-layer Perceptron module (sklearn.neural_network)
 # Authors: The scikit-learn developers
 # SPDX-License-Identifier: BSD-3-Clause
 
+# fcfun: scikit-learn's own tests of its MLPs (sklearn/neural_network/tests/test_mlp.py
+# of scikit-learn 1.9.1, as installed) run against fcfun's estimators: the names
+# MLPClassifier and MLPRegressor are rebound to FCClassifier and FCRegressor. Every other
+# change from scikit-learn's file is marked by a comment starting "fcfun:"; where a test
+# reads or sets scikit-learn's private attributes, it makes the nearest check through
+# fcfun's public API instead. The tests that still fail are listed in EXCLUDED below, each
+# with its reason; tests/conftest.py marks them xfail(strict=True), so a test that starts
+# passing fails the suite until its entry is removed.
+
 import re
 import warnings
 
 import joblib
 import numpy as np
 import pytest
-
 from sklearn.datasets import (
     load_digits,
     load_iris,
@@ -22,7 +30,6 @@ from sklearn.datasets import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import PoissonRegressor
 from sklearn.metrics import roc_auc_score
-from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import LabelBinarizer, MinMaxScaler, scale
 from sklearn.utils._testing import (
     assert_allclose,
@@ -31,6 +38,48 @@ from sklearn.utils._testing import (
     ignore_warnings,
 )
 from sklearn.utils.fixes import CSR_CONTAINERS
+
+# fcfun: the one rebinding (MLPClassifier, MLPRegressor), and the public API that
+# replaces scikit-learn's private attributes in a few tests.
+import fcfun
+from fcfun.sklearn import FCClassifier as MLPClassifier
+from fcfun.sklearn import FCRegressor as MLPRegressor
+from fcfun.sklearn import params_from_sklearn, params_to_sklearn
+
+# fcfun: the tests (a function name: all its parameter sets; "name[ids]": one) that fail
+# for a feature fcfun.sklearn does not have yet, with the feature. tests/conftest.py marks
+# each xfail(strict=True, reason=...); the README's list of differences says the same.
+LBFGS = "solver='lbfgs' is not implemented"
+EXCLUDED = {
+    "test_gradient": LBFGS + " (the weights to check come from an lbfgs fit)",
+    "test_lbfgs_classification": LBFGS,
+    "test_lbfgs_regression": LBFGS,
+    "test_lbfgs_classification_maxfun": LBFGS + ", nor max_fun",
+    "test_lbfgs_regression_maxfun": LBFGS + ", nor max_fun",
+    "test_learning_rate_warmstart": (
+        "learning_rate='invscaling' and power_t are not implemented (and the test reads "
+        "the private _optimizer.learning_rate)"
+    ),
+    "test_multilabel_classification": LBFGS + " (its first fit)",
+    "test_multioutput_regression": LBFGS,
+    "test_partial_fit_errors": LBFGS + " (it checks that lbfgs hides partial_fit)",
+    "test_predict_proba_multilabel": LBFGS,
+    "test_sparse_matrices": "sparse X is not accepted; " + LBFGS,
+    "test_adaptive_learning_rate": (
+        "learning_rate='adaptive' is not implemented (and the test reads the private "
+        "_optimizer.learning_rate)"
+    ),
+    "test_warm_start": LBFGS,
+    "test_mlp_warm_start_no_convergence[lbfgs-FCClassifier]": LBFGS,
+    "test_mlp_warm_start_no_convergence[lbfgs-FCRegressor]": LBFGS,
+    "test_mlp_diverging_loss": (
+        "the learning_rate parameter is not implemented; and where scikit-learn records "
+        "a nan validation score for weights that overflow on the validation set and goes "
+        "on, fcfun.fit refuses the non-finite validation loss (ValueError)"
+    ),
+    "test_mlp_sample_weight_with_early_stopping": "sample_weight is not implemented",
+    "test_mlp_vs_poisson_glm_equivalent": "loss='poisson' is not implemented; " + LBFGS,
+}
 
 ACTIVATION_TYPES = ["identity", "logistic", "tanh", "relu"]
 
@@ -86,6 +135,9 @@ def test_fit():
     # Test that the algorithm solution is equal to a worked out example.
     X = np.array([[0.6, 0.8, 0.7]])
     y = np.array([0])
+    # fcfun: scikit-learn sets the weights, and the private state of a fit (gradients,
+    # velocities, counters), as attributes before partial_fit; fcfun's public way to
+    # start from given weights is initial_params.
     mlp = MLPClassifier(
         solver="sgd",
         learning_rate_init=0.1,
@@ -95,39 +147,11 @@ def test_fit():
         max_iter=1,
         hidden_layer_sizes=2,
         momentum=0,
+        initial_params=params_from_sklearn(
+            [np.array([[0.1, 0.2], [0.3, 0.1], [0.5, 0]]), np.array([[0.1], [0.2]])],
+            [np.array([0.1, 0.1]), np.array([1.0])],
+        ),
     )
-    # set weights
-    mlp.coefs_ = [0] * 2
-    mlp.intercepts_ = [0] * 2
-    mlp.n_outputs_ = 1
-    mlp.coefs_[0] = np.array([[0.1, 0.2], [0.3, 0.1], [0.5, 0]])
-    mlp.coefs_[1] = np.array([[0.1], [0.2]])
-    mlp.intercepts_[0] = np.array([0.1, 0.1])
-    mlp.intercepts_[1] = np.array([1.0])
-    mlp._coef_grads = [] * 2
-    mlp._intercept_grads = [] * 2
-    mlp.n_features_in_ = 3
-
-    # Initialize parameters
-    mlp.n_iter_ = 0
-    mlp.learning_rate_ = 0.1
-
-    # Compute the number of layers
-    mlp.n_layers_ = 3
-
-    # Pre-allocate gradient matrices
-    mlp._coef_grads = [0] * (mlp.n_layers_ - 1)
-    mlp._intercept_grads = [0] * (mlp.n_layers_ - 1)
-
-    mlp.out_activation_ = "logistic"
-    mlp.t_ = 0
-    mlp.best_loss_ = np.inf
-    mlp.loss_curve_ = []
-    mlp._no_improvement_count = 0
-    mlp._intercept_velocity = [
-        np.zeros_like(intercepts) for intercepts in mlp.intercepts_
-    ]
-    mlp._coef_velocity = [np.zeros_like(coefs) for coefs in mlp.coefs_]
 
     mlp.partial_fit(X, y, classes=[0, 1])
     # Manually worked out example
@@ -209,28 +233,24 @@ def test_gradient():
 
             theta = np.hstack([l.ravel() for l in mlp.coefs_ + mlp.intercepts_])
 
-            layer_units = [X.shape[1]] + [mlp.hidden_layer_sizes] + [mlp.n_outputs_]
-
-            activations = []
-            deltas = []
-            coef_grads = []
-            intercept_grads = []
-
-            activations.append(X)
-            for i in range(mlp.n_layers_ - 1):
-                activations.append(np.empty((X.shape[0], layer_units[i + 1])))
-                deltas.append(np.empty((X.shape[0], layer_units[i + 1])))
-
-                fan_in = layer_units[i]
-                fan_out = layer_units[i + 1]
-                coef_grads.append(np.empty((fan_in, fan_out)))
-                intercept_grads.append(np.empty(fan_out))
+            # fcfun: scikit-learn's private _loss_grad_lbfgs (loss and gradient at a
+            # flat theta) becomes fcfun.loss_and_grad on the fitted spec_.
+            shapes = [a.shape for a in mlp.coefs_ + mlp.intercepts_]
+            ends = np.cumsum([int(np.prod(shape)) for shape in shapes])
+            n_layers = len(mlp.coefs_)
 
             # analytically compute the gradients
             def loss_grad_fun(t):
-                return mlp._loss_grad_lbfgs(
-                    t, X, Y, None, activations, deltas, coef_grads, intercept_grads
+                arrays = [
+                    part.reshape(shape)
+                    for part, shape in zip(np.split(t, ends[:-1]), shapes, strict=True)
+                ]
+                params = params_from_sklearn(arrays[:n_layers], arrays[n_layers:])
+                value, grads = fcfun.loss_and_grad(
+                    mlp.spec_, params, X, Y.astype(float), alpha=mlp.alpha
                 )
+                coefs, intercepts = params_to_sklearn(grads)
+                return value, np.hstack([g.ravel() for g in coefs + intercepts])
 
             [value, grad] = loss_grad_fun(theta)
             numgrad = np.zeros(np.size(theta))
@@ -770,6 +790,16 @@ def test_warm_start_full_iteration(MLPEstimator):
         assert max_iter == clf.n_iter_
 
 
+def no_improvement_count(loss_curve, tol):
+    """fcfun: scikit-learn's _update_no_improvement_count (without early stopping),
+    transcribed, over a whole loss curve."""
+    count, best_loss = 0, np.inf
+    for loss in loss_curve:
+        count = count + 1 if loss > best_loss - tol else 0
+        best_loss = min(best_loss, loss)
+    return count
+
+
 def test_n_iter_no_change():
     # test n_iter_no_change using binary data set
     # the classifying fitting process is not prone to loss curve fluctuations
@@ -786,7 +816,9 @@ def test_n_iter_no_change():
         clf.fit(X, y)
 
         # validate n_iter_no_change
-        assert clf._no_improvement_count == n_iter_no_change + 1
+        # fcfun: scikit-learn's private _no_improvement_count, recounted from the
+        # public loss_curve_ by scikit-learn's rule (no_improvement_count below).
+        assert no_improvement_count(clf.loss_curve_, tol) == n_iter_no_change + 1
         assert max_iter > clf.n_iter_
 
 
@@ -813,7 +845,8 @@ def test_n_iter_no_change_inf():
     assert clf.n_iter_ == max_iter
 
     # validate _update_no_improvement_count() was always triggered
-    assert clf._no_improvement_count == clf.n_iter_ - 1
+    # fcfun: recounted from loss_curve_, as in test_n_iter_no_change.
+    assert no_improvement_count(clf.loss_curve_, tol) == clf.n_iter_ - 1
 
 
 def test_early_stopping_stratified():
@@ -1117,3 +1150,16 @@ def test_minimum_input_sample_size():
     model = MLPRegressor(early_stopping=True, random_state=0)
     with pytest.raises(ValueError, match="The validation set is too small"):
         model.fit(X, y)
+
+
+# fcfun: scikit-learn's conftest gives this fixture (seeds 0 to 99 when asked; 42 by
+# default); here it is the default.
+@pytest.fixture
+def global_random_seed():
+    return 42
+
+
+def test_excluded_names_tests():
+    """fcfun: every EXCLUDED entry names a test of this module."""
+    for name in EXCLUDED:
+        assert name.split("[")[0] in globals(), name
