@@ -77,7 +77,6 @@ EXCLUDED = {
         "a nan validation score for weights that overflow on the validation set and goes "
         "on, fcfun.fit refuses the non-finite validation loss (ValueError)"
     ),
-    "test_mlp_sample_weight_with_early_stopping": "sample_weight is not implemented",
     "test_mlp_vs_poisson_glm_equivalent": "loss='poisson' is not implemented; " + LBFGS,
 }
 
