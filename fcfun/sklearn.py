@@ -982,13 +982,15 @@ class FCClassifier(ClassifierMixin, _FCBase):
         check_classification_targets(y)
         if reset:
             self._set_labels(_fit_labels(y, incremental=incremental, classes=classes))
-        else:
+        if incremental or not reset:  # a first partial_fit checks y against its classes too
             self._check_labels(y, incremental=incremental, classes=classes)
         # One class is a binary task whose targets are all 0 (scikit-learn's LabelBinarizer):
         # it trains like MLPClassifier and predicts that class.
         task = _classification_task(self._label_binarizer)
         Y = np.asarray(self._label_binarizer.transform(y), dtype=float)
-        return Y, task, (y if task == "binary" else None)
+        # Binary targets stratify on the encoded column as booleans, as scikit-learn: the
+        # same split as on the labels, and its error names the classes 'False' / 'True'.
+        return Y, task, (Y.astype(bool) if task == "binary" else None)
 
     def _set_labels(self, labels: sklearn_interop.Labels) -> None:
         self._label_binarizer = labels.binarizer
@@ -1009,13 +1011,17 @@ class FCClassifier(ClassifierMixin, _FCBase):
                 f"classes={np.asarray(classes).tolist()} is not classes_={known} of the "
                 "first call to partial_fit"
             )
-        labels = np.unique(y).tolist()
-        if incremental and not set(labels) <= set(known):
-            raise ValueError(f"y has classes not in classes_: {labels} and {known}")
-        if not incremental and set(labels) != set(known):
+        # The messages are scikit-learn's, word for word (its tests match them).
+        labels = np.unique(y)
+        if incremental and not set(labels.tolist()) <= set(known):
             raise ValueError(
-                "warm_start can only be used where y has the same classes as in the "
-                f"previous call to fit. Previously got {known}, y has {labels}"
+                "`y` has classes not in `self.classes_`. "
+                f"`self.classes_` has {self.classes_}. 'y' has {labels}."
+            )
+        if not incremental and set(labels.tolist()) != set(known):
+            raise ValueError(
+                "warm_start can only be used where `y` has the same classes as in the "
+                f"previous call to fit. Previously got {self.classes_}, `y` has {labels}"
             )
 
     def predict_proba(self, X: Any) -> Array:

@@ -383,7 +383,7 @@ def test_partial_fit_is_fit_one_epoch_at_a_time() -> None:
     assert model.state_.epoch == 3
     assert model.loss_curve_ == whole.loss_curve_  # Adam's state carries over
     np.testing.assert_array_equal(model.coefs_[0], whole.coefs_[0])
-    with pytest.raises(ValueError, match="not in classes_"):
+    with pytest.raises(ValueError, match=r"not in `self\.classes_`"):
         model.partial_fit(X, y + 1)
     with pytest.raises(ValueError, match="partial_fit does not support early_stopping"):
         model.set_params(early_stopping=True).partial_fit(X, y)
