@@ -87,9 +87,9 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from numbers import Integral, Real
-from typing import TYPE_CHECKING, Any, Literal, Self, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeAlias, TypeVar
 
 import numpy as np
 
@@ -104,6 +104,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
@@ -166,6 +167,24 @@ _OUTPUT: dict[Task, tuple[fcfun.Activation, fcfun.Loss, str]] = {
     "regression": (fcfun.identity, fcfun.half_squared_error, "identity"),
 }
 """Output activation, loss and scikit-learn's ``out_activation_`` name, per task."""
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _is_stochastic(estimator: Any) -> bool:
+    """``available_if``'s check: ``partial_fit`` exists for the stochastic solvers only."""
+    if estimator.solver == "lbfgs":
+        raise AttributeError(
+            "partial_fit is only available for stochastic optimizers. lbfgs is not stochastic."
+        )
+    return True
+
+
+def _stochastic_only(method: F) -> F:
+    """``method`` hidden (``hasattr`` is False) for ``solver='lbfgs'``, as scikit-learn does."""
+    hidden: F = available_if(_is_stochastic)(method)
+    return hidden
 
 
 _SPARSE = ["csr", "csc"]
@@ -356,10 +375,6 @@ class _FCBase(BaseEstimator):
         """``fit`` (``max_iter`` epochs) or ``partial_fit`` (``incremental``: one epoch)."""
         self._validate_params()
         hidden = self._hidden_sizes()
-        if incremental and self.solver == "lbfgs":
-            raise AttributeError(
-                "partial_fit is only available for stochastic optimizers. lbfgs is not stochastic."
-            )
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
         reset = self._starts_afresh(incremental)
@@ -928,6 +943,7 @@ class FCClassifier(ClassifierMixin, _FCBase):
         """
         return self._fit(X, y, incremental=False, sample_weight=sample_weight)
 
+    @_stochastic_only
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None) -> Self:
         """One epoch over ``X, y``, continuing the previous state (optimizer included).
 
@@ -1154,6 +1170,7 @@ class FCRegressor(RegressorMixin, _FCBase):
         """
         return self._fit(X, y, incremental=False, sample_weight=sample_weight)
 
+    @_stochastic_only
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> Self:
         """One epoch over ``X, y``, continuing the previous state (optimizer included).
 

@@ -49,33 +49,19 @@ from fcfun.sklearn import params_from_sklearn, params_to_sklearn
 # fcfun: the tests (a function name: all its parameter sets; "name[ids]": one) that fail,
 # with why: a feature fcfun.sklearn does not have yet, or a difference. tests/conftest.py marks
 # each xfail(strict=True, reason=...); the README's list of differences says the same.
-LBFGS = "solver='lbfgs' is not implemented"
 EXCLUDED = {
-    "test_gradient": LBFGS + " (the weights to check come from an lbfgs fit)",
-    "test_lbfgs_classification": LBFGS,
-    "test_lbfgs_regression": LBFGS,
-    "test_lbfgs_classification_maxfun": LBFGS + ", nor max_fun",
-    "test_lbfgs_regression_maxfun": LBFGS + ", nor max_fun",
     "test_learning_rate_warmstart": (
         "a warm_start fit with learning_rate='invscaling' counts only its own samples "
         "where scikit-learn counts every fit's (lr / (8 + 1) ** power_t after two fits of "
         "4 rows); and the test reads the private _optimizer.learning_rate, for which "
         "fcfun's schedule keeps no value to read instead"
     ),
-    "test_multilabel_classification": LBFGS + " (its first fit)",
-    "test_multioutput_regression": LBFGS,
-    "test_partial_fit_errors": LBFGS + " (it checks that lbfgs hides partial_fit)",
-    "test_predict_proba_multilabel": LBFGS,
-    "test_sparse_matrices": "sparse X is not accepted; " + LBFGS,
-    "test_warm_start": LBFGS,
-    "test_mlp_warm_start_no_convergence[lbfgs-FCClassifier]": LBFGS,
-    "test_mlp_warm_start_no_convergence[lbfgs-FCRegressor]": LBFGS,
     "test_mlp_diverging_loss": (
         "where scikit-learn records a nan validation score for weights that overflow on "
         "the validation set and goes on, fcfun.fit refuses the non-finite validation loss "
         "(ValueError)"
     ),
-    "test_mlp_vs_poisson_glm_equivalent": "loss='poisson' is not implemented; " + LBFGS,
+    "test_mlp_vs_poisson_glm_equivalent": "loss='poisson' is not implemented",
 }
 
 ACTIVATION_TYPES = ["identity", "logistic", "tanh", "relu"]
