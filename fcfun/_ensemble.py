@@ -115,6 +115,13 @@ def stack_params(members: Sequence[Params]) -> Params:
         raise ValueError(
             f"members must be a non-empty sequence of Params (k >= 1), got {describe(members)}"
         )
+    first = _shapes(members[0])
+    for i, params in enumerate(members):
+        if _shapes(params) != first or not first.startswith("layers"):
+            raise ValueError(
+                f"members must be Params of one network shape, got member 0 with {first} "
+                f"and member {i} with {_shapes(params)}"
+            )
     return tuple(seal_dense(layer) for layer in _stacked(members))
 
 
@@ -177,12 +184,24 @@ def _stack_size(params: object) -> int:
             for layer in params
         )
     ):
-        raise ValueError(f"ensemble must be an Ensemble or {expected}, got {describe(params)}")
+        raise ValueError(f"ensemble must be an Ensemble or {expected}, got {_shapes(params)}")
     k: int = params[0].W.shape[0]
     if any(layer.W.shape[0] != k or layer.b.shape[0] != k for layer in params):
         shapes = [(layer.W.shape, layer.b.shape) for layer in params]
         raise ValueError(f"ensemble must be {expected} with one k, got shapes {shapes}")
     return k
+
+
+def _shapes(params: object) -> str:
+    """The layers' shapes when ``params`` is a tuple of ``Dense`` arrays, else its kind."""
+    if isinstance(params, tuple) and all(
+        isinstance(layer, Dense) and all(isinstance(a, np.ndarray) for a in layer)
+        for layer in params
+    ):
+        return "layers of shapes " + ", ".join(
+            f"W {layer.W.shape} b {layer.b.shape}" for layer in params
+        )
+    return describe(params)
 
 
 def _check_stacked(spec: MLP, params: object) -> tuple[int, np.dtype[Any]]:
