@@ -267,6 +267,8 @@ def ensemble_gradient(spec: MLP, alpha: float, k: int) -> StackedGradient:
         dA = np.stack([d for _, d in outputs])
         m = X.shape[1]
         grads = backward_pass(params, activations, caches, dA, decay=alpha / m, donate=True)
+        if alpha == 0:  # penalty(...) is 0.0; the sum still makes a loss of -0.0 read 0.0
+            return np.array([loss + 0.0 for loss, _ in outputs]), grads
         losses = [
             loss + penalty(_member(params, i), alpha, m) for i, (loss, _) in enumerate(outputs)
         ]
