@@ -314,6 +314,11 @@ def fit_ensemble(
             finite state).
     """
     config = check_config(config)
+    if config.spec.dropout:
+        raise ValueError(
+            "config.spec must have no dropout for fit_ensemble (members are trained without "
+            f"dropout masks), got dropout {config.spec.dropout}"
+        )
     epochs = check_int(epochs, "epochs", minimum=0)
     start = _start(config, seeds, params, data_dtype(X) if dtype is None else dtype)
     k, resolved = _check_stacked(config.spec, start.params)

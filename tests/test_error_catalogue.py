@@ -461,6 +461,22 @@ CATALOGUE = [
         "ensemble",
     ),
     Entry("stack_params of no members", lambda: fcfun.stack_params([]), ValueError, "members"),
+    Entry(
+        "fit_ensemble of a spec with dropout",
+        lambda: fcfun.fit_ensemble(
+            fcfun.TrainConfig(
+                fcfun.mlp([4, 5, 3], output="softmax", loss="softmax_cross_entropy", dropout=0.5),
+                fcfun.sgd(0.1),
+                4,
+            ),
+            X,
+            Y,
+            seeds=[0],
+            epochs=1,
+        ),
+        ValueError,
+        "config.spec",
+    ),
     Entry("a quantile outside (0, 1)", lambda: fcfun.quantile(0.5, 1.5), ValueError, "quantile"),
     Entry("a Huber delta of 0", lambda: fcfun.huber(0.0), ValueError, "delta"),
     Entry(
