@@ -11,6 +11,13 @@ from fcfun._activations import softmax as softmax
 from fcfun._activations import softplus as softplus
 from fcfun._activations import tanh as tanh
 from fcfun._dropout import StepKey as StepKey
+from fcfun._ensemble import Ensemble as Ensemble
+from fcfun._ensemble import fit_ensemble as fit_ensemble
+from fcfun._ensemble import member as member
+from fcfun._ensemble import member_by_member as member_by_member
+from fcfun._ensemble import member_seeds as member_seeds
+from fcfun._ensemble import predict_ensemble as predict_ensemble
+from fcfun._ensemble import stack_params as stack_params
 from fcfun._environment import replay_environment as replay_environment
 from fcfun._errors import DivergenceError as DivergenceError
 from fcfun._gradcheck import gradcheck as gradcheck
@@ -156,6 +163,7 @@ __all__ = [
     "DivergenceError",
     "EarlyStopping",
     "EmptyState",
+    "Ensemble",
     "FloatArray",
     "History",
     "Initializer",
@@ -218,6 +226,7 @@ __all__ = [
     "final",
     "fingerprint",
     "fit",
+    "fit_ensemble",
     "fit_iter",
     "flatten",
     "forward",
@@ -246,11 +255,15 @@ __all__ = [
     "masked",
     "mean_absolute_error",
     "mean_squared_error",
+    "member",
+    "member_by_member",
+    "member_seeds",
     "mlp",
     "multi_transform",
     "observe",
     "plateau_scale",
     "predict",
+    "predict_ensemble",
     "quantile",
     "r2_score",
     "relu",
@@ -274,6 +287,7 @@ __all__ = [
     "softplus",
     "spec_from_names",
     "spec_names",
+    "stack_params",
     "step_decay",
     "stop_early",
     "stop_on_divergence",

@@ -167,21 +167,22 @@ softplus = Activation("softplus", _softplus_forward, _softplus_backward)
 
 
 def softmax_function(Z: FloatArray) -> FloatArray:
-    """Row-wise softmax ``exp(z - max z) / sum exp(z - max z)``.
+    """Row-wise softmax ``exp(z - max z) / sum exp(z - max z)`` (over the last axis, so
+    stacked members' rows too).
 
     >>> softmax_function(np.array([[0.0, 0.0], [1e4, -1e4]])).tolist()
     [[0.5, 0.5], [1.0, 0.0]]
     """
-    A: FloatArray = Z - Z.max(axis=1, keepdims=True)
+    A: FloatArray = Z - Z.max(axis=-1, keepdims=True)
     np.exp(A, out=A)
-    A /= A.sum(axis=1, keepdims=True)
+    A /= A.sum(axis=-1, keepdims=True)
     return A
 
 
 def _softmax_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
     # dZ_i = A_i (dA_i - sum_j dA_j A_j), the Jacobian-vector product of softmax.
     dZ = dA * A
-    dZ -= A * dZ.sum(axis=1, keepdims=True)
+    dZ -= A * dZ.sum(axis=-1, keepdims=True)
     return dZ
 
 

@@ -7,6 +7,13 @@ batch mean lives in the loss gradient, so these are exact vector-Jacobian produc
 network runs, layer by layer, on every path (``forward``, ``predict``,
 ``loss_and_grad``, training and the sharded gradients).
 
+Every function also runs ``k`` networks at once, stacked along a leading member axis:
+``X`` ``(k, m, n_in)``, ``W`` ``(k, n_in, n_out)``, ``b`` ``(k, 1, n_out)`` (what
+``fcfun.fit_ensemble`` trains). The products are then batched per member (``matmul``
+calls the same BLAS kernel on each member's matrices), transposes swap the last two
+axes (``.mT``) and the bias sums run over the row axis (``-2``), so member ``i``'s
+arrays are the bits of the same call on that member alone.
+
 Returned arrays are read-only, except with ``donate=True``: fcfun's own passes hand
 over arrays they own and get writeable results that they own in turn (see ``_types``).
 The network's functions run these with a fixed BLAS thread count (``_blas``), so that
@@ -39,11 +46,13 @@ def affine(layer: Dense, X: FloatArray) -> FloatArray:
 
 def linear_grads(layer: Dense, X: FloatArray, dZ: FloatArray, decay: float = 0.0) -> Dense:
     """``Dense(X.T @ dZ + decay * W, sum_rows(dZ))`` in new writeable arrays (``decay``: the
-    L2 term)."""
-    dW = X.T @ dZ
+    L2 term); ``db`` has ``b``'s shape (``(k, 1, n_out)`` for stacked members)."""
+    dW = (X.mT if X.ndim > 2 else X.T) @ dZ  # .T: a sparse first-layer X has no .mT
     if decay != 0:
         dW += decay * layer.W
-    # np.add.reduce is dZ.sum(axis=0) without the method's Python wrapper.
+    # np.add.reduce is dZ.sum(axis=...) without the method's Python wrapper.
+    if layer.b.ndim > 1:  # stacked members: b and db are (k, 1, n_out)
+        return Dense(dW, np.add.reduce(dZ, -2, keepdims=True))
     return Dense(dW, np.add.reduce(dZ, 0))
 
 
@@ -62,7 +71,7 @@ def linear_forward(layer: Dense, X: FloatArray) -> tuple[FloatArray, LinearCache
 def linear_backward(layer: Dense, cache: LinearCache, dZ: FloatArray) -> tuple[FloatArray, Dense]:
     """Gradient with respect to the input, ``dX = dZ @ W.T``, and the layer's gradient."""
     dW, db = linear_grads(layer, cache.X, dZ)
-    return seal(dZ @ layer.W.T), Dense(seal(dW), seal(db))
+    return seal(dZ @ layer.W.mT), Dense(seal(dW), seal(db))
 
 
 def dense_forward(
@@ -119,7 +128,7 @@ def dense_backward(
     in_place = activation.backward_in_place if donate else None
     dZ = activation.backward(dA, Z, A) if in_place is None else in_place(dA, Z, A)
     dW, db = linear_grads(layer, X, dZ, decay)
-    dX = dZ @ layer.W.T if input_grad else None
+    dX = dZ @ layer.W.mT if input_grad else None
     if donate:
         return dX, Dense(dW, db)
     return (None if dX is None else seal(dX)), Dense(seal(dW), seal(db))

@@ -87,6 +87,12 @@ class Optimizer(NamedTuple, Generic[S]):
     grads)``, and it returns the loss at ``params`` (the step's loss), the new parameters
     (read-only) and the new state. ``finished`` (optional) says whether a state is final
     (``lbfgs``'s convergence): ``fit`` ends a run after the epoch whose state is.
+    ``elementwise`` says that the update of every array element depends only on that
+    element (of the gradients, the state and the parameters) and on the update count.
+    Such an optimizer steps ``k`` networks stacked along a leading axis at once and gives
+    each the bits it would get alone; ``fit_ensemble`` runs it that way, and any other one
+    member by member. Every fcfun piece sets it except ``clip_by_global_norm``; ``chain``
+    does when all its pieces do.
     """
 
     init: Callable[[Params], S]
@@ -95,6 +101,7 @@ class Optimizer(NamedTuple, Generic[S]):
     set_scale: Callable[[S, float], S] | None = None
     step_with_objective: ObjectiveStep[S] | None = None
     finished: Callable[[S], bool] | None = None
+    elementwise: bool = False
 
 
 class EmptyState(NamedTuple):
@@ -172,19 +179,23 @@ def _in_dtypes(tree: Params, like: Params) -> Params:
     return tree
 
 
-def from_kernel(init: Callable[[Params], S], kernel: Update[S]) -> Optimizer[S]:
+def from_kernel(
+    init: Callable[[Params], S], kernel: Update[S], *, elementwise: bool = False
+) -> Optimizer[S]:
     """The optimizer whose donated update is ``kernel`` and whose ``update`` is ``kernel`` on
     a copy of the gradients (in the params' dtypes), sealed: one implementation, so the same
-    bits either way."""
+    bits either way. ``elementwise``: see ``Optimizer``."""
 
     def update(grads: Params, state: S, params: Params) -> tuple[Params, S]:
         updates, new_state = kernel(_copy_tree(grads, params), state, params)
         return seal_tree(updates), new_state
 
-    return Optimizer(init, update, kernel)
+    return Optimizer(init, update, kernel, elementwise=elementwise)
 
 
-def _stateless(kernel: Callable[[Params, Params], Params]) -> Optimizer[EmptyState]:
+def _stateless(
+    kernel: Callable[[Params, Params], Params], *, elementwise: bool
+) -> Optimizer[EmptyState]:
     """The stateless optimizer whose donated updates are ``kernel(grads, params)``."""
 
     def init(params: Params) -> EmptyState:
@@ -193,7 +204,7 @@ def _stateless(kernel: Callable[[Params, Params], Params]) -> Optimizer[EmptySta
     def update(grads: Params, state: EmptyState, params: Params) -> tuple[Params, EmptyState]:
         return kernel(grads, params), state
 
-    return from_kernel(init, update)
+    return from_kernel(init, update, elementwise=elementwise)
 
 
 def _zeros_like(params: Params, value: float = 0.0) -> Params:
@@ -420,6 +431,7 @@ def _chain(optimizers: tuple[Optimizer[Any], ...]) -> Optimizer[ChainState]:
         return ChainState(tuple(opt.init(params) for opt in optimizers))
 
     kernels = [opt.update_donated for opt in optimizers]
+    elementwise = all(opt.elementwise for opt in optimizers)
     if not all(kernel is not None for kernel in kernels):
 
         def update(grads: Params, state: ChainState, params: Params) -> tuple[Params, ChainState]:
@@ -431,7 +443,7 @@ def _chain(optimizers: tuple[Optimizer[Any], ...]) -> Optimizer[ChainState]:
                 grads = tuple(Dense(freeze(layer.W), freeze(layer.b)) for layer in grads)
             return grads, ChainState(tuple(new_states))
 
-        return Optimizer(init, update)
+        return Optimizer(init, update, None, elementwise=elementwise)
     steps: list[Update[Any]] = [kernel for kernel in kernels if kernel is not None]
     if len(steps) == 1:  # sgd(lr): no loop per step
         (only,) = steps
@@ -442,7 +454,7 @@ def _chain(optimizers: tuple[Optimizer[Any], ...]) -> Optimizer[ChainState]:
             updates, inner = only(grads, state.states[0], params)
             return updates, ChainState((inner,))
 
-        return from_kernel(init, update_one)
+        return from_kernel(init, update_one, elementwise=elementwise)
 
     def update_donated(
         grads: Params, state: ChainState, params: Params
@@ -453,7 +465,7 @@ def _chain(optimizers: tuple[Optimizer[Any], ...]) -> Optimizer[ChainState]:
             new_states.append(inner)
         return grads, ChainState(tuple(new_states))
 
-    return from_kernel(init, update_donated)
+    return from_kernel(init, update_donated, elementwise=elementwise)
 
 
 def scale(step_size: float) -> Optimizer[EmptyState]:
@@ -469,7 +481,7 @@ def scale(step_size: float) -> Optimizer[EmptyState]:
     """
     factor = check_real(step_size, "step_size")
     typed = _typed_factors(factor)
-    return _stateless(lambda grads, params: _scale_into(grads, factor, typed))
+    return _stateless(lambda grads, params: _scale_into(grads, factor, typed), elementwise=True)
 
 
 def scale_by_plateau() -> Optimizer[ScaleByPlateauState]:
@@ -505,7 +517,7 @@ def scale_by_plateau() -> Optimizer[ScaleByPlateauState]:
     def set_scale(state: ScaleByPlateauState, scale: float) -> ScaleByPlateauState:
         return ScaleByPlateauState(float(scale))
 
-    return from_kernel(init, update)._replace(set_scale=set_scale)
+    return from_kernel(init, update, elementwise=True)._replace(set_scale=set_scale)
 
 
 def scale_by_schedule(schedule: Schedule) -> Optimizer[ScaleByScheduleState]:
@@ -554,7 +566,7 @@ def _scale_by_count(factor: Callable[[int], float] | float) -> Optimizer[ScaleBy
                 state.step + 1
             )
 
-        return from_kernel(init, update)
+        return from_kernel(init, update, elementwise=True)
     constant, typed = factor, _typed_factors(factor)
 
     def update_constant(
@@ -562,7 +574,7 @@ def _scale_by_count(factor: Callable[[int], float] | float) -> Optimizer[ScaleBy
     ) -> tuple[Params, ScaleByScheduleState]:
         return _scale_into(grads, constant, typed), ScaleByScheduleState(state.step + 1)
 
-    return from_kernel(init, update_constant)
+    return from_kernel(init, update_constant, elementwise=True)
 
 
 def scale_by_learning_rate(lr: float | Schedule) -> Optimizer[ScaleByScheduleState]:
@@ -610,7 +622,7 @@ def add_decayed_weights(weight_decay: float) -> Optimizer[EmptyState]:
             b += rate * layer.b
         return grads
 
-    return _stateless(decay)
+    return _stateless(decay, elementwise=True)
 
 
 def clip_by_global_norm(max_norm: float) -> Optimizer[EmptyState]:
@@ -640,7 +652,7 @@ def clip_by_global_norm(max_norm: float) -> Optimizer[EmptyState]:
         factor = min(limit / (total + 1e-6), 1.0)
         return _scale_into(grads, factor, _typed_factors(factor))
 
-    return _stateless(clip)
+    return _stateless(clip, elementwise=False)  # one norm over all the arrays
 
 
 def trace(decay: float, nesterov: bool = False) -> Optimizer[TraceState]:
@@ -680,7 +692,7 @@ def trace(decay: float, nesterov: bool = False) -> Optimizer[TraceState]:
             buffers.append(Dense(accumulate(buffer.W, g.W), accumulate(buffer.b, g.b)))
         return grads, TraceState(tuple(buffers))
 
-    return from_kernel(init, update)
+    return from_kernel(init, update, elementwise=True)
 
 
 def scale_by_adam(
@@ -806,7 +818,7 @@ def _scale_by_moments(moments_at: Callable[[int], _Moments]) -> Optimizer[ScaleB
             nus.append(Dense(nu_W, nu_b))
         return tuple(updates), ScaleByAdamState(t, tuple(mus), tuple(nus))
 
-    return from_kernel(init, update)
+    return from_kernel(init, update, elementwise=True)
 
 
 def scale_by_rms(alpha: float = 0.99, eps: float = 1e-8) -> Optimizer[ScaleByRmsState]:
@@ -844,7 +856,7 @@ def scale_by_rms(alpha: float = 0.99, eps: float = 1e-8) -> Optimizer[ScaleByRms
         )
         return grads, ScaleByRmsState(nus)
 
-    return from_kernel(init, update)
+    return from_kernel(init, update, elementwise=True)
 
 
 def scale_by_stddev(alpha: float = 0.99, eps: float = 1e-8) -> Optimizer[ScaleByStddevState]:
@@ -894,7 +906,7 @@ def scale_by_stddev(alpha: float = 0.99, eps: float = 1e-8) -> Optimizer[ScaleBy
             nus.append(Dense(nu_W, nu_b))
         return grads, ScaleByStddevState(tuple(mus), tuple(nus))
 
-    return from_kernel(init, update)
+    return from_kernel(init, update, elementwise=True)
 
 
 def scale_by_adagrad(
@@ -935,7 +947,7 @@ def scale_by_adagrad(
         )
         return grads, ScaleByAdagradState(sums)
 
-    return from_kernel(init, update)
+    return from_kernel(init, update, elementwise=True)
 
 
 # --------------------------------------------------------------------------- aliases

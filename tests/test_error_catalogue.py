@@ -523,6 +523,53 @@ CATALOGUE = [
         ValueError,
         "validation X",
     ),
+    # Ensembles
+    Entry("an ensemble of k < 1 members", lambda: fcfun.member_seeds(0, 0), ValueError, "k"),
+    Entry(
+        "fit_ensemble with no seeds (k = 0)",
+        lambda: fcfun.fit_ensemble(
+            fcfun.TrainConfig(CE, fcfun.sgd(0.1), 4), X, Y, seeds=[], epochs=1
+        ),
+        ValueError,
+        "seeds",
+    ),
+    Entry(
+        "fit_ensemble seeds that are not a sequence",
+        lambda: fcfun.fit_ensemble(
+            fcfun.TrainConfig(CE, fcfun.sgd(0.1), 4), X, Y, seeds=untyped(3), epochs=1
+        ),
+        TypeError,
+        "seeds",
+    ),
+    Entry(
+        "a member index beyond the ensemble",
+        lambda: fcfun.member(fcfun.stack_params([P, P]), 2),
+        ValueError,
+        "i",
+    ),
+    Entry(
+        "predict_ensemble given one network's params",
+        lambda: fcfun.predict_ensemble(CE, P, X),
+        ValueError,
+        "ensemble",
+    ),
+    Entry("stack_params of no members", lambda: fcfun.stack_params([]), ValueError, "members"),
+    Entry(
+        "fit_ensemble of a spec with dropout",
+        lambda: fcfun.fit_ensemble(
+            fcfun.TrainConfig(
+                fcfun.mlp([4, 5, 3], output="softmax", loss="softmax_cross_entropy", dropout=0.5),
+                fcfun.sgd(0.1),
+                4,
+            ),
+            X,
+            Y,
+            seeds=[0],
+            epochs=1,
+        ),
+        ValueError,
+        "config.spec",
+    ),
     Entry("a quantile outside (0, 1)", lambda: fcfun.quantile(0.5, 1.5), ValueError, "quantile"),
     Entry("a Huber delta of 0", lambda: fcfun.huber(0.0), ValueError, "delta"),
     Entry(
