@@ -4,7 +4,8 @@ For each case of ``run.py`` (small: digits, 64-128-64-10, batch 32, 20 epochs; l
 60000 x 784, 784-512-256-10, batch 256, 1 epoch) and optimizer, times
 ``fcfun.fit_ensemble`` with ``k = 8`` members against ``fcfun.fit`` run once per member
 seed, interleaved (the order alternates each repeat), and checks that every member has
-the bits of its own fit. Run by hand::
+the bits of its own fit. Run by hand (``--quick``: small cases, fewer repeats;
+``--large``: the large rows only)::
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/ensemble.py
 """
@@ -64,6 +65,7 @@ def timed(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, list
 
 def main(argv: list[str]) -> None:
     quick = "--quick" in argv
+    only_large = "--large" in argv  # the large rows alone (they take the longest)
     blas = [
         f"{pool['internal_api']} {pool['version']} ({pool.get('architecture')} kernel, "
         f"{pool['num_threads']} threads)"
@@ -87,7 +89,7 @@ def main(argv: list[str]) -> None:
         ("small float64", lambda: small(np.dtype(np.float64)), 3 if quick else 7),
         ("large float32", lambda: large(np.dtype(np.float32)), 1 if quick else 3),
     ):
-        if quick and name.startswith("large"):
+        if (quick and name.startswith("large")) or (only_large and not name.startswith("large")):
             continue
         base = make()
         for optimizer in optimizers:

@@ -453,16 +453,26 @@ def train_step(
     The inner loop's building block, and the one public function that checks nothing: it
     runs once per batch, on batches that ``batches`` cut from a checked ``Dataset`` and on
     a state that ``train_epoch`` checked. ``fit`` builds the same step once per run
-    (``make_step``). Raises ``DivergenceError`` (through ``train_epoch``) when the batch
-    loss is not finite.
+    (``make_step``). Raises ``DivergenceError`` (holding the last finite parameters and
+    optimizer state in a ``TrainState`` with an empty history) when the batch loss is not
+    finite or a value overflows.
 
     On a batch of the parameters' dtype it equals, bit for bit, ``loss_and_grad`` then
     ``optimizer.update`` then ``apply_updates``; an optimizer with a donated update
     (every built-in) runs it in the fresh gradients' arrays (see ``donated_step``). An
     ``(X, Y)`` pair is taken as ``Batch(X, Y)``.
     """
-    with fixed_threads():  # a plain (X, Y) pair is a batch without weights
-        return make_step(batch_gradient(spec, alpha), optimizer)(state, Batch(*batch))
+    step = make_step(batch_gradient(spec, alpha), optimizer)
+    try:  # as in an epoch: an overflow is a divergence, never a warning
+        with fixed_threads(), np.errstate(over="raise", invalid="raise", divide="ignore"):
+            return step(state, Batch(*batch))  # a plain (X, Y) pair: a batch without weights
+    except _Diverged as diverged:
+        last_finite = TrainState(
+            diverged.params, diverged.opt_state, state.epoch, state.seed, History()
+        )
+        raise DivergenceError(
+            state.epoch, diverged.step, diverged.loss, last_finite, diverged.what
+        ) from None
 
 
 def all_finite(params: Params) -> bool:

@@ -403,3 +403,18 @@ def test_train_step_keeps_the_params_dtype_for_a_batch_of_another_dtype() -> Non
         updates, _ = optimizer.update(grads, optimizer.init(params), params)
         assert leaves(state.params) == leaves(fcfun.apply_updates(params, updates))
         assert all(a.dtype == params_dtype for layer in state.params for a in layer)
+
+
+def test_train_step_reports_a_divergence_with_the_last_finite_state() -> None:
+    spec = fcfun.mlp([2, 1], output="identity", loss="half_squared_error")
+    params = fcfun.init(spec, 0)
+    optimizer = fcfun.sgd(0.1)
+    state = fcfun.StepState(params, optimizer.init(params), 0.0, 0, None, 5, 3)
+    huge = (np.array([[1e200, 1e200]]), np.array([[1.0]]))
+    with pytest.raises(fcfun.DivergenceError, match="epoch 3, step 0: an overflow") as caught:
+        fcfun.train_step(spec, optimizer, state, huge)
+    assert caught.value.state.seed == 5
+    assert caught.value.state.epoch == 3
+    assert all(
+        np.array_equal(a.W, b.W) for a, b in zip(caught.value.state.params, params, strict=True)
+    )
