@@ -16,6 +16,7 @@ draws what the uninterrupted run drew.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -26,6 +27,10 @@ from fcfun._validation import check_int, check_seed, describe
 
 _TAG = 0x64726F70  # "drop": keeps these streams apart from every other seed-derived one
 """Last word of every mask stream's seed."""
+
+_SHIFT = np.uint64(11)
+_UNITS = 2.0**53
+"""A float64 uniform is the top 53 bits of a raw 64-bit word, times 2**-53."""
 
 Masks = tuple[FloatArray | None, ...]
 """One mask per hidden layer (``None`` where its rate is 0); ``()``: no dropout."""
@@ -95,9 +100,13 @@ def layer_mask(
     stream = np.random.PCG64(np.random.SeedSequence([key.seed, key.epoch, key.step, layer, _TAG]))
     if key.offset:
         stream.advance(key.offset * width)
-    uniform = np.random.Generator(stream).random((rows, width))
-    mask = np.zeros((rows, width), dtype=dtype)
-    mask[uniform >= rate] = dtype.type(1.0 / (1.0 - rate))
+    # The uniform a float64 draw makes of a raw word r is (r >> 11) * 2**-53, so u >= rate
+    # is (r >> 11) >= ceil(rate * 2**53) (a power-of-two scaling: exact), compared as
+    # integers without forming the floats.
+    raw = stream.random_raw((rows, width))
+    raw >>= _SHIFT
+    keep = raw >= np.uint64(math.ceil(rate * _UNITS))
+    mask: FloatArray = np.multiply(keep, dtype.type(1.0 / (1.0 - rate)), dtype=dtype)
     return mask
 
 

@@ -314,3 +314,19 @@ def test_a_checkpoint_with_a_bad_dropout_rate_is_refused(tmp_path: pathlib.Path)
             target.writestr(info.filename, data)
     with pytest.raises(ValueError, match=r"spec.*dropout\[1\] must be a rate in \[0, 1\), got 1.5"):
         fcfun.load(bad, optimizer=fcfun.adam(1e-2))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_masks_follow_the_documented_stream(dtype: type[np.floating[Any]]) -> None:
+    """The module docstring's rule, written out: PCG64(SeedSequence([seed, epoch, step,
+    layer, 0x64726F70])), one float64 uniform per entry row after row, kept when u >= p."""
+    spec = fcfun.mlp([3, 9, 5, 1], output="identity", loss="mean_squared_error", dropout=(0.3, 0.6))
+    key = fcfun.StepKey(seed=12, epoch=3, step=8, offset=4)
+    masks = fcfun.dropout_masks(spec, key, rows=6, dtype=dtype)
+    for layer, (rate, width) in enumerate(((0.3, 9), (0.6, 5))):
+        stream = np.random.PCG64(np.random.SeedSequence([12, 3, 8, layer, 0x64726F70]))
+        uniform = np.random.Generator(stream).random((10, width))[4:]  # rows 4..9
+        expected = np.where(uniform >= rate, dtype(1 / (1 - rate)), dtype(0))
+        got = _present(masks[layer])
+        assert got.dtype == dtype
+        assert np.array_equal(got, expected)
