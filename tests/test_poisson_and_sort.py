@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pathlib
 import pickle
+from typing import Any
 
 import numpy as np
 import pytest
@@ -48,7 +49,8 @@ def test_poisson_equals_the_hand_written_reference_and_sklearns_value() -> None:
 def test_the_fused_kernel_is_the_link_value_and_link_delta_bit_for_bit() -> None:
     Z, Y = _counts(1, (30, 2))
     for dtype in (np.float32, np.float64):
-        Zd, Yd = Z.astype(dtype), Y.astype(dtype)
+        Zd: fcfun.FloatArray = Z.astype(dtype)
+        Yd: fcfun.FloatArray = Y.astype(dtype)
         fused = fcfun.poisson.link_value_and_grad
         assert fused is not None
         loss, dZ = fused(Zd, Yd)
@@ -159,7 +161,7 @@ def test_d2_poisson_score_is_sklearns_d2_tweedie_score_with_power_1() -> None:
 LEVELS = (0.3, 0.35, 0.4, 0.45, 0.5)
 
 
-def _fit_quantiles(output: str) -> tuple[fcfun.MLP, fcfun.Params, np.ndarray, np.ndarray]:
+def _fit_quantiles(output: Any) -> tuple[fcfun.MLP, fcfun.Params, np.ndarray, np.ndarray]:
     """Close levels on few noisy rows: separate heads cross between (and beyond) the data."""
     rng = np.random.default_rng(6)
     X = rng.uniform(-1, 1, size=(60, 1))
