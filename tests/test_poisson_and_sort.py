@@ -122,7 +122,8 @@ def test_poisson_regression_learns_a_log_linear_rate_and_round_trips(
     fcfun.save(tmp_path / "run.npz", spec, state)
     loaded_spec, loaded = fcfun.load(tmp_path / "run.npz", optimizer=fcfun.adam(0.05))
     assert loaded_spec == spec
-    assert loaded_spec.loss is fcfun.poisson and loaded_spec.output is fcfun.exp
+    assert loaded_spec.loss is fcfun.poisson
+    assert loaded_spec.output is fcfun.exp
     assert fcfun.fingerprint(loaded) == fcfun.fingerprint(state)
     assert pickle.loads(pickle.dumps(spec)) == spec
     assert parse_loss("poisson") is fcfun.loss("poisson") is fcfun.poisson
@@ -205,5 +206,6 @@ def test_a_sort_output_round_trips_through_save_and_pickle(tmp_path: pathlib.Pat
     )
     fcfun.save(tmp_path / "q.npz", spec, state)
     loaded_spec, _ = fcfun.load(tmp_path / "q.npz", optimizer=fcfun.sgd(0.01))
-    assert loaded_spec == spec and loaded_spec.output is fcfun.sort
+    assert loaded_spec == spec
+    assert loaded_spec.output is fcfun.sort
     assert pickle.loads(pickle.dumps(spec)) == spec
