@@ -1327,7 +1327,8 @@ class FCRegressor(RegressorMixin, _FCBase):
         Y = Y[:, None] if Y.ndim == 1 else Y
         if self.loss == "poisson" and (Y < 0).any():
             raise ValueError(
-                f"y must be non-negative (counts or rates) for loss='poisson', got {float(Y.min())!r}"
+                "y must be non-negative (counts or rates) for loss='poisson', "
+                f"got {float(Y.min())!r}"
             )
         if self.loss == "quantile" and Y.shape[1] != 1:
             raise ValueError(
