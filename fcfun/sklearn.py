@@ -1171,6 +1171,11 @@ class FCRegressor(RegressorMixin, _FCBase):
     the validation ``score``. Differences from ``MLPRegressor`` are in the module
     docstring.
 
+    ``score`` is R² of ``predict`` (as ``MLPRegressor``'s, whatever its loss) for every
+    loss but 'quantile'; for 'quantile' it is the mean over levels of
+    ``sklearn.metrics.d2_pinball_score`` (the share of pinball loss explained over the
+    best constant; R² needs one prediction per target).
+
     Parameters
     ----------
     loss : str, default='squared_error'
@@ -1189,11 +1194,6 @@ class FCRegressor(RegressorMixin, _FCBase):
         For several quantile levels, given in increasing order: the output ``fcfun.sort``
         makes output ``j`` the ``j``-th smallest head, so predicted quantiles never
         cross (the monotone rearrangement; it never raises a row's pinball loss).
-
-    ``score`` is R² of ``predict`` (as ``MLPRegressor``'s, whatever its loss) for every
-    loss but 'quantile'; for 'quantile' it is the mean over levels of
-    ``sklearn.metrics.d2_pinball_score`` (the share of pinball loss explained over the
-    best constant; R² needs one prediction per target).
 
     Attributes
     ----------
