@@ -453,13 +453,31 @@ def _poisson_constant(Y: FloatArray) -> FloatArray:
     return Y * np.log(np.where(Y > 0, Y, 1.0)) - Y
 
 
-def _poisson_value(A: FloatArray, Y: FloatArray) -> float:
+def _poisson_elements(A: FloatArray, Y: FloatArray) -> FloatArray:
     # A - y log A + y log y - y, with A clipped to the smallest normal number (as the
     # cross-entropy clips its probabilities): finite for every A, its gradient 0 below.
     P = np.maximum(A, np.finfo(A.dtype).tiny)
     per_element = P - Y * np.log(P)
     per_element += _poisson_constant(Y)
-    return float(np.add.reduce(per_element, axis=None)) / int(A.shape[0])
+    return per_element
+
+
+def _poisson_value(A: FloatArray, Y: FloatArray) -> float:
+    return float(np.add.reduce(_poisson_elements(A, Y), axis=None)) / int(A.shape[0])
+
+
+def _poisson_rows(A: FloatArray, Y: FloatArray) -> FloatArray:
+    return _row_sums(_poisson_elements(A, Y))
+
+
+def _poisson_link_elements(Z: FloatArray, Y: FloatArray, exp_Z: FloatArray) -> FloatArray:
+    per_element = exp_Z - Y * Z
+    per_element += _poisson_constant(Y)
+    return per_element
+
+
+def _poisson_link_rows(Z: FloatArray, Y: FloatArray) -> FloatArray:
+    return _row_sums(_poisson_link_elements(Z, Y, np.exp(Z)))
 
 
 def _poisson_grad(A: FloatArray, Y: FloatArray) -> FloatArray:
@@ -482,8 +500,7 @@ def _poisson_link_value_and_grad(Z: FloatArray, Y: FloatArray) -> tuple[float, F
     itself does (``z > exp.max_input``), which training reports as divergence.
     """
     dZ = np.exp(Z)
-    per_element = dZ - Y * Z
-    per_element += _poisson_constant(Y)
+    per_element = _poisson_link_elements(Z, Y, dZ)
     loss = float(np.add.reduce(per_element, axis=None)) / int(Z.shape[0])
     dZ -= Y
     dZ /= Z.shape[0]
@@ -499,6 +516,8 @@ poisson = Loss(
     link_value_and_grad=_poisson_link_value_and_grad,
     targets=_poisson_targets,
     metric=d2_poisson_score,
+    rows=_poisson_rows,
+    link_rows=_poisson_link_rows,
 )
 """Half the Poisson deviance of a rate ``A > 0`` against counts or rates ``Y >= 0``.
 

@@ -182,3 +182,28 @@ def test_losses_without_an_mlpregressor_counterpart_refuse_to_sklearn() -> None:
     model = FCRegressor((2,), loss="huber", max_iter=2).fit(X, y)
     with pytest.raises(ValueError, match="loss='huber' has no MLPRegressor counterpart"):
         model.to_sklearn()
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_weighted_poisson_follows_mlpregressor_with_the_same_weights() -> None:
+    X, y = counts()
+    weight = np.random.default_rng(9).uniform(0.0, 3.0, len(y))
+    settings: dict[str, Any] = {
+        "hidden_layer_sizes": (5,),
+        "activation": "tanh",
+        "solver": "sgd",
+        "momentum": 0.0,
+        "shuffle": False,
+        "batch_size": len(y),  # mini-batches: scikit-learn's loss_curve_ weighs by rows
+        "learning_rate_init": 0.01,
+        "max_iter": 10,
+        "tol": 0.0,
+        "n_iter_no_change": 1000,
+    }
+    initial = sklearn_initial_params([3, 5, 1], "tanh", random_state=4)
+    reference = MLPRegressor(loss="poisson", random_state=4, **settings)
+    reference.fit(X, y, sample_weight=weight)
+    model = FCRegressor(loss="poisson", initial_params=initial, **settings)
+    model.fit(X, y, sample_weight=weight)
+    np.testing.assert_allclose(model.loss_curve_, reference.loss_curve_, rtol=1e-10)
+    np.testing.assert_allclose(model.predict(X), reference.predict(X), rtol=1e-10)
