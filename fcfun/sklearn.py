@@ -1229,10 +1229,6 @@ class FCRegressor(RegressorMixin, _FCBase):
         hidden_layer_sizes: int | Sequence[int] = (100,),
         activation: str = "relu",
         *,
-        loss: str = "squared_error",
-        huber_delta: float = 1.0,
-        quantile: float | Sequence[float] = 0.5,
-        non_crossing: bool = True,
         solver: str = "adam",
         alpha: float = 0.0001,
         batch_size: int | str = "auto",
@@ -1255,6 +1251,10 @@ class FCRegressor(RegressorMixin, _FCBase):
         n_iter_no_change: int | float = 10,
         initial_params: fcfun.Params | None = None,
         dropout: float = 0.0,
+        loss: str = "squared_error",
+        huber_delta: float = 1.0,
+        quantile: float | Sequence[float] = 0.5,
+        non_crossing: bool = True,
     ) -> None:
         super().__init__(
             hidden_layer_sizes,
