@@ -1249,6 +1249,7 @@ class FCRegressor(RegressorMixin, _FCBase):
         beta_2: float = 0.999,
         epsilon: float = 1e-8,
         n_iter_no_change: int | float = 10,
+        max_fun: int = 15000,
         initial_params: fcfun.Params | None = None,
         dropout: float = 0.0,
         loss: str = "squared_error",
@@ -1279,6 +1280,7 @@ class FCRegressor(RegressorMixin, _FCBase):
             beta_2=beta_2,
             epsilon=epsilon,
             n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
             initial_params=initial_params,
             dropout=dropout,
         )
