@@ -3,12 +3,14 @@
 from fcfun._activations import Activation as Activation
 from fcfun._activations import ActivationName as ActivationName
 from fcfun._activations import activation as activation
+from fcfun._activations import exp as exp
 from fcfun._activations import identity as identity
 from fcfun._activations import leaky_relu as leaky_relu
 from fcfun._activations import relu as relu
 from fcfun._activations import sigmoid as sigmoid
 from fcfun._activations import softmax as softmax
 from fcfun._activations import softplus as softplus
+from fcfun._activations import sort as sort
 from fcfun._activations import tanh as tanh
 from fcfun._dropout import StepKey as StepKey
 from fcfun._ensemble import Ensemble as Ensemble
@@ -47,10 +49,12 @@ from fcfun._losses import huber as huber
 from fcfun._losses import loss as loss
 from fcfun._losses import mean_absolute_error as mean_absolute_error
 from fcfun._losses import mean_squared_error as mean_squared_error
+from fcfun._losses import poisson as poisson
 from fcfun._losses import quantile as quantile
 from fcfun._losses import softmax_cross_entropy as softmax_cross_entropy
 from fcfun._metrics import Metric as Metric
 from fcfun._metrics import accuracy as accuracy
+from fcfun._metrics import d2_poisson_score as d2_poisson_score
 from fcfun._metrics import label_accuracy as label_accuracy
 from fcfun._metrics import r2_score as r2_score
 from fcfun._network import backward as backward
@@ -213,6 +217,7 @@ __all__ = [
     "constant",
     "cosine_decay",
     "cosine_warm_restarts",
+    "d2_poisson_score",
     "dataset",
     "dense_backward",
     "dense_forward",
@@ -222,6 +227,7 @@ __all__ = [
     "epoch_of",
     "epoch_order",
     "evaluate",
+    "exp",
     "exponential_decay",
     "final",
     "fingerprint",
@@ -262,6 +268,7 @@ __all__ = [
     "multi_transform",
     "observe",
     "plateau_scale",
+    "poisson",
     "predict",
     "predict_ensemble",
     "quantile",
@@ -285,6 +292,7 @@ __all__ = [
     "softmax",
     "softmax_cross_entropy",
     "softplus",
+    "sort",
     "spec_from_names",
     "spec_names",
     "stack_params",

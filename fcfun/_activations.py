@@ -2,7 +2,11 @@
 
 ``forward(Z) -> A`` and ``backward(dA, Z, A) -> dZ``; each backward uses whichever of ``Z``
 and ``A`` makes the derivative cheapest and exact. Every function is written so that no
-finite input, however large, emits an overflow warning.
+finite input up to the activation's ``max_input`` emits an overflow warning, and every
+built-in but ``exp`` has no ``max_input``: any finite input, however large. ``exp``'s output
+is beyond the float range above ``log(finfo(dtype).max)``, and it says so
+(``exp.max_input(dtype)``) instead of clamping: the network's checked entry points turn
+the overflow into ``ValueError`` (``predict``) or ``DivergenceError`` (``fit``).
 
 What makes a built-in fast is a field any ``Activation`` can fill: ``forward_in_place``
 and ``backward_in_place`` are kernels for arrays the caller donates (see ``_types``).
@@ -11,6 +15,7 @@ fcfun's passes use them when present and fall back to ``forward`` / ``backward``
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Callable
@@ -21,7 +26,7 @@ import numpy as np
 from fcfun._types import FloatArray
 
 ActivationName: TypeAlias = Literal[
-    "identity", "sigmoid", "relu", "leaky_relu", "tanh", "softplus", "softmax"
+    "identity", "sigmoid", "relu", "leaky_relu", "tanh", "softplus", "softmax", "exp", "sort"
 ]
 
 
@@ -39,6 +44,10 @@ class Activation(NamedTuple):
             caller then keeps ``A`` in place of ``Z``; and it must equal ``forward(Z)``.
         backward_in_place: optional ``(dA, Z, A) -> dZ`` that may write ``dZ`` over
             ``dA`` (donated); it must equal ``backward(dA, Z, A)``.
+        max_input: ``dtype -> z_max``, the largest input of ``dtype`` for which
+            ``forward`` and ``backward`` are finite and emit no overflow warning, for an
+            activation whose range ends (``exp``); ``None``, the default, promises that
+            for every finite input.
 
     >>> import numpy as np
     >>> def cube(Z): return Z**3
@@ -52,6 +61,7 @@ class Activation(NamedTuple):
     backward: Callable[[FloatArray, FloatArray, FloatArray], FloatArray]
     forward_in_place: Callable[[FloatArray], FloatArray] | None = None
     backward_in_place: Callable[[FloatArray, FloatArray, FloatArray], FloatArray] | None = None
+    max_input: Callable[[np.dtype[Any]], float] | None = None
 
     def __reduce__(self) -> tuple[Any, ...]:
         """fcfun's own activations pickle and copy as themselves, by name.
@@ -190,6 +200,68 @@ softmax = Activation("softmax", softmax_function, _softmax_backward)
 """Row-wise softmax for a multiclass output layer."""
 
 
+def _exp_forward(Z: FloatArray) -> FloatArray:
+    return np.exp(Z)
+
+
+def _exp_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
+    return dA * A
+
+
+def _exp_in_place(Z: FloatArray) -> FloatArray:
+    return np.exp(Z, out=Z)
+
+
+@functools.cache
+def _exp_max_input(dtype: np.dtype[Any]) -> float:
+    """The largest ``z`` of ``dtype`` whose ``exp`` is finite: ``log(finfo.max)``, rounded
+    down until numpy's ``exp`` no longer overflows (709.78 in float64, 88.72 in float32)."""
+    float_type = np.dtype(dtype).type
+    z = float_type(np.log(np.finfo(dtype).max))
+    with np.errstate(over="ignore"):
+        while not np.isfinite(np.exp(z)):
+            z = np.nextafter(z, float_type(0))
+    return float(z)
+
+
+exp = Activation(
+    "exp", _exp_forward, _exp_backward, forward_in_place=_exp_in_place, max_input=_exp_max_input
+)
+"""``g(z) = exp(z)``, ``g' = A``: the inverse of the log link, the output of ``poisson``.
+
+Its output is finite only for ``z <= exp.max_input(dtype)`` (709.78 in float64, 88.72 in
+float32); above that ``predict`` raises ``ValueError`` and training ``DivergenceError``.
+
+>>> exp.max_input(np.dtype(np.float32)) < 88.73 < exp.max_input(np.dtype(np.float64))
+True
+"""
+
+
+def _sort_forward(Z: FloatArray) -> FloatArray:
+    return np.sort(Z, axis=-1)
+
+
+def _sort_backward(dA: FloatArray, Z: FloatArray, A: FloatArray) -> FloatArray:
+    # A_j = Z_order[j]: the gradient of A_j goes back to the entry it came from.
+    dZ = np.empty_like(dA)
+    np.put_along_axis(dZ, np.argsort(Z, axis=-1, kind="stable"), dA, axis=-1)
+    return dZ
+
+
+sort = Activation("sort", _sort_forward, _sort_backward)
+"""Row-wise ascending sort ``A = sort(Z)``: the monotone rearrangement of a row.
+
+An output of ``quantile(l_1, ..., l_k)`` with ``l_1 < ... < l_k`` that never crosses:
+output ``j`` is the ``j``-th smallest head. Sorting never increases a row's pinball loss
+(the rearrangement inequality), and the true quantiles are already sorted, so the loss's
+minimiser is unchanged (Chernozhukov, Fernández-Val and Galichon, 2010); the gradient
+of ``A_j`` flows to the head it came from. Row-wise like softmax; it never overflows.
+
+>>> sort.forward(np.array([[0.9, -1.0, 0.1]])).tolist()
+[[-1.0, 0.1, 0.9]]
+"""
+
+
 def leaky_relu(slope: float = 0.01) -> Activation:
     """``g(z) = z`` for ``z > 0`` and ``slope * z`` otherwise.
 
@@ -230,7 +302,7 @@ def _leaky_relu(slope: float) -> Activation:
 
 
 _BY_NAME: dict[str, Activation] = {
-    a.name: a for a in (identity, sigmoid, relu, tanh, softplus, softmax)
+    a.name: a for a in (identity, sigmoid, relu, tanh, softplus, softmax, exp, sort)
 }
 
 

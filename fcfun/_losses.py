@@ -14,7 +14,10 @@ Conventions (``m`` samples, ``k`` outputs):
 * ``mean_squared_error`` averages over all ``m * k`` elements, as PyTorch's ``MSELoss``;
   its gradient is ``2 (A - Y) / (m k)``;
 * ``half_squared_error`` is ``sum((A - Y)**2) / (2 m)``, gradient ``(A - Y) / m``; for one
-  output it is scikit-learn's ``squared_error`` loss of ``MLPRegressor``.
+  output it is scikit-learn's ``squared_error`` loss of ``MLPRegressor``;
+* ``poisson`` is half the Poisson deviance summed over outputs and averaged over samples,
+  scikit-learn's ``poisson`` loss of ``MLPRegressor``; its link is ``exp`` (the log link),
+  with the same fused gradient ``(A - Y) / m``.
 
 Everything the network and the training loop need from a loss is a field of ``Loss`` that
 a user's loss can fill too: its fused kernel (``link_value_and_grad``), how it prepares
@@ -31,13 +34,21 @@ import numpy as np
 
 from fcfun._activations import (
     Activation,
+    exp,
     identity,
     sigmoid,
     sigmoid_function,
     softmax,
     softmax_function,
 )
-from fcfun._metrics import Metric, accuracy, label_accuracy, logit_label_accuracy, r2_score
+from fcfun._metrics import (
+    Metric,
+    accuracy,
+    d2_poisson_score,
+    label_accuracy,
+    logit_label_accuracy,
+    r2_score,
+)
 from fcfun._types import FloatArray
 from fcfun._validation import cast_finite
 
@@ -51,6 +62,7 @@ LossName: TypeAlias = Literal[
     "mean_squared_error",
     "half_squared_error",
     "mean_absolute_error",
+    "poisson",
 ]
 
 
@@ -420,6 +432,111 @@ half_squared_error = Loss(
 """``L = sum((A - Y)**2) / (2 m)``; with an identity output ``dZ = (A - Y) / m``."""
 
 
+# Poisson deviance -------------------------------------------------------------------
+
+
+def _poisson_targets(
+    Y: np.ndarray[Any, Any], k: int, dtype: np.dtype[Any], name: str
+) -> FloatArray:
+    out = column_targets(Y, k, dtype, name)
+    negative = out < 0
+    if negative.any():
+        raise ValueError(
+            f"{name} must be non-negative (counts or rates) for poisson, "
+            f"got {float(out[negative][0])!r}"
+        )
+    return out
+
+
+def _poisson_constant(Y: FloatArray) -> FloatArray:
+    """``y log(y) - y`` (``0 log 0 = 0``): the terms that make the loss 0 at ``A = Y``."""
+    return Y * np.log(np.where(Y > 0, Y, 1.0)) - Y
+
+
+def _poisson_elements(A: FloatArray, Y: FloatArray) -> FloatArray:
+    # A - y log A + y log y - y, with A clipped to the smallest normal number (as the
+    # cross-entropy clips its probabilities): finite for every A, its gradient 0 below.
+    P = np.maximum(A, np.finfo(A.dtype).tiny)
+    per_element = P - Y * np.log(P)
+    per_element += _poisson_constant(Y)
+    return per_element
+
+
+def _poisson_value(A: FloatArray, Y: FloatArray) -> float:
+    return float(np.add.reduce(_poisson_elements(A, Y), axis=None)) / int(A.shape[0])
+
+
+def _poisson_rows(A: FloatArray, Y: FloatArray) -> FloatArray:
+    return _row_sums(_poisson_elements(A, Y))
+
+
+def _poisson_link_elements(Z: FloatArray, Y: FloatArray, exp_Z: FloatArray) -> FloatArray:
+    per_element = exp_Z - Y * Z
+    per_element += _poisson_constant(Y)
+    return per_element
+
+
+def _poisson_link_rows(Z: FloatArray, Y: FloatArray) -> FloatArray:
+    return _row_sums(_poisson_link_elements(Z, Y, np.exp(Z)))
+
+
+def _poisson_grad(A: FloatArray, Y: FloatArray) -> FloatArray:
+    tiny = np.finfo(A.dtype).tiny
+    dA = 1.0 - Y / np.maximum(A, tiny)
+    dA *= A > tiny
+    dA /= A.shape[0]
+    return dA
+
+
+def _poisson_link_value(Z: FloatArray, Y: FloatArray) -> float:
+    return _poisson_link_value_and_grad(Z, Y)[0]
+
+
+def _poisson_link_value_and_grad(Z: FloatArray, Y: FloatArray) -> tuple[float, FloatArray]:
+    """The loss of an ``exp`` output with logits ``Z`` and ``dZ = (exp(Z) - Y) / m``.
+
+    ``exp(z) - y z + y log y - y`` needs no ``log`` of the output, so an output that
+    underflows to 0 still has a finite loss; ``exp`` overflows only where the output
+    itself does (``z > exp.max_input``), which training reports as divergence.
+    """
+    dZ = np.exp(Z)
+    per_element = _poisson_link_elements(Z, Y, dZ)
+    loss = float(np.add.reduce(per_element, axis=None)) / int(Z.shape[0])
+    dZ -= Y
+    dZ /= Z.shape[0]
+    return loss, dZ
+
+
+poisson = Loss(
+    "poisson",
+    _poisson_value,
+    _poisson_grad,
+    exp,
+    _poisson_link_value,
+    link_value_and_grad=_poisson_link_value_and_grad,
+    targets=_poisson_targets,
+    metric=d2_poisson_score,
+    rows=_poisson_rows,
+    link_rows=_poisson_link_rows,
+)
+"""Half the Poisson deviance of a rate ``A > 0`` against counts or rates ``Y >= 0``.
+
+``L = sum(Y log(Y / A) - Y + A) / m`` (``0 log 0 = 0``): summed over outputs, averaged
+over samples, and with the constant terms ``Y log Y - Y`` that make it 0 at ``A = Y``,
+so its value is scikit-learn's ``MLPRegressor(loss="poisson")`` loss (``loss_curve_``);
+the gradient does not depend on them. Its link is ``exp`` (the log link): with an
+``exp`` output it reads the logits, ``L = sum(exp(Z) - Y Z + Y log Y - Y) / m`` and
+``dZ = (exp(Z) - Y) / m``. Other outputs use ``dA = (1 - Y / A) / m``, ``A`` clipped to
+the smallest normal number. Negative targets raise ``ValueError``; the default metric is
+``d2_poisson_score``.
+
+>>> import numpy as np
+>>> Z, Y = np.log(np.array([[2.0], [1.0]])), np.array([[2.0], [0.0]])
+>>> round(poisson.link_value(Z, Y), 12)  # (0 + (0 - 0 + 1)) / 2
+0.5
+"""
+
+
 # Robust and quantile losses ---------------------------------------------------------
 
 
@@ -490,6 +607,10 @@ def quantile(*quantiles: float) -> Loss:
     ``L = sum_j mean_i max(q_j r, (q_j - 1) r)``; ``dA_j = -(q_j if r > 0 else q_j - 1) / m``.
     Targets are one column (``(m,)`` or ``(m, 1)``), repeated for every output. The
     default metric is the negated mean pinball loss (higher is better).
+
+    Separate heads can cross (a 0.9 quantile predicted below the 0.1 quantile). With
+    the levels in increasing order, the output activation ``sort`` makes output ``j``
+    the ``j``-th smallest head, so predictions never cross; see ``sort``.
 
     >>> quantile(0.1, 0.5, 0.9).name
     'quantile(0.1, 0.5, 0.9)'
@@ -583,6 +704,7 @@ _BY_NAME: dict[str, Loss] = {
         mean_squared_error,
         half_squared_error,
         mean_absolute_error,
+        poisson,
     )
 }
 

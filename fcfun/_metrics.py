@@ -1,7 +1,7 @@
 """Metrics of a network's output ``A`` against prepared targets ``Y`` (higher is better).
 
 Each ``Loss`` names its default metric (``Loss.metric``): accuracy for the
-classification losses, R² otherwise.
+classification losses, D² of the Poisson deviance for ``poisson``, R² otherwise.
 """
 
 from __future__ import annotations
@@ -51,3 +51,30 @@ def r2_score(A: FloatArray, Y: FloatArray) -> float:
     safe_total = np.where(total > 0, total, 1.0)
     scores = np.where(total > 0, 1.0 - residual / safe_total, np.where(residual > 0, 0.0, 1.0))
     return float(np.mean(scores))
+
+
+def d2_poisson_score(A: FloatArray, Y: FloatArray) -> float:
+    """Fraction of Poisson deviance explained, ``1 - D(Y, A) / D(Y, mean(Y))``, averaged
+    over outputs (scikit-learn's ``d2_tweedie_score(power=1)`` for one output).
+
+    ``D(Y, A) = 2 sum(Y log(Y / A) - Y + A)`` (``0 log 0 = 0``); an output ``A <= 0``
+    where ``Y > 0`` has infinite deviance. As ``r2_score``, a constant column scores 1
+    if predicted exactly, else 0.
+
+    >>> d2_poisson_score(np.array([[1.0], [2.0], [3.0]]), np.array([[1.0], [2.0], [3.0]]))
+    1.0
+    """
+    residual = _poisson_deviance(A, Y)
+    total = _poisson_deviance(np.broadcast_to(Y.mean(axis=0), Y.shape), Y)
+    safe_total = np.where(total > 0, total, 1.0)
+    scores = np.where(total > 0, 1.0 - residual / safe_total, np.where(residual > 0, 0.0, 1.0))
+    return float(np.mean(scores))
+
+
+def _poisson_deviance(A: FloatArray, Y: FloatArray) -> FloatArray:
+    """Each column's ``2 sum(Y log(Y / A) - Y + A)``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_ratio = np.log(np.where(Y > 0, Y, 1.0)) - np.log(np.maximum(A, 0.0))
+    per_element: FloatArray = np.where(Y > 0, Y * log_ratio, 0.0) - Y + A
+    deviance: FloatArray = 2 * per_element.sum(axis=0)
+    return deviance

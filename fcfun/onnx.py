@@ -17,7 +17,8 @@ its current meaning (``Softmax(axis=1)`` row-wise for any rank), so the widest r
 runtimes loads the model (onnxruntime since 1.6). Every op written has a float64 kernel in
 onnxruntime's CPU provider (the tests run each activation in float64 with onnxruntime
 1.32): ``MatMul``, ``Add``, ``Sub``, ``Mul``, ``Div``, ``Abs``, ``Neg``, ``Exp``, ``Log``,
-``Relu``, ``Tanh``, ``Softmax``, ``Less``, ``Greater``, ``Equal``, ``Where``, ``Identity``
+``Relu``, ``Tanh``, ``Softmax``, ``Less``, ``Greater``, ``Equal``, ``Where``, ``Identity``,
+``Shape``, ``Gather``, ``TopK`` (``sort``: the row's ``k`` smallest of ``k``, ascending)
 (and ``Cast``, ``Concat``, ``Reshape``, ``ArgMax``, ``Gather`` in the converters). Three
 activations are composed of these, each as fcfun computes it:
 
@@ -90,8 +91,16 @@ class _Graph(Protocol):
         """The name of an initializer holding ``value`` (its dtype and shape)."""
         ...
 
-    def node(self, op_type: str, inputs: Sequence[str], output: str, **attributes: Any) -> str:
-        """Add a node of the ``ai.onnx`` domain writing ``output``; return ``output``."""
+    def node(
+        self,
+        op_type: str,
+        inputs: Sequence[str],
+        output: str,
+        spare_outputs: Sequence[str] = (),
+        **attributes: Any,
+    ) -> str:
+        """Add a node of the ``ai.onnx`` domain writing ``output`` (and ``spare_outputs``,
+        outputs the op must have that nothing reads); return ``output``."""
         ...
 
 
@@ -127,11 +136,19 @@ class _ModelGraph:
             self._constants[key] = name
         return self._constants[key]
 
-    def node(self, op_type: str, inputs: Sequence[str], output: str, **attributes: Any) -> str:
+    def node(
+        self,
+        op_type: str,
+        inputs: Sequence[str],
+        output: str,
+        spare_outputs: Sequence[str] = (),
+        **attributes: Any,
+    ) -> str:
         from onnx import helper
 
+        outputs = [output, *spare_outputs]
         self.nodes.append(
-            helper.make_node(op_type, list(inputs), [output], name=output, **attributes)
+            helper.make_node(op_type, list(inputs), outputs, name=output, **attributes)
         )
         return output
 
@@ -193,6 +210,21 @@ def _softplus(graph: _Graph, Z: str, dtype: np.dtype[Any], hint: str) -> str:
     return _op(graph, "Add", [_op(graph, "Relu", [Z], f"{hint}_relu"), log1p], hint)
 
 
+def _exp(graph: _Graph, Z: str, dtype: np.dtype[Any], hint: str) -> str:
+    return _op(graph, "Exp", [Z], hint)
+
+
+def _sort(graph: _Graph, Z: str, dtype: np.dtype[Any], hint: str) -> str:
+    # fcfun's sort: each row ascending, as the k smallest of k (TopK, largest=0).
+    shape = _op(graph, "Shape", [Z], f"{hint}_shape")
+    second = graph.constant("axis_1", np.array([1], np.int64))
+    width = _op(graph, "Gather", [shape, second], f"{hint}_k")
+    order = graph.name(f"{hint}_order")
+    return graph.node(
+        "TopK", [Z, width], graph.name(hint), spare_outputs=[order], axis=1, largest=0, sorted=1
+    )
+
+
 def _leaky_relu(slope: float, graph: _Graph, Z: str, dtype: np.dtype[Any], hint: str) -> str:
     # fcfun's leaky_relu: where(z > 0, z, slope * z), slope rounded to the dtype as numpy does.
     positive = _op(graph, "Greater", [Z, _scalar(graph, 0.0, dtype)], f"{hint}_positive")
@@ -207,6 +239,8 @@ _EMIT: dict[str, _Emit] = {
     "tanh": _tanh,
     "softplus": _softplus,
     "softmax": _softmax,
+    "exp": _exp,
+    "sort": _sort,
 }
 """fcfun's activations by name, as nodes (``leaky_relu(<slope>)`` aside)."""
 
@@ -412,11 +446,18 @@ class _SklearnGraph:
             self._container.add_initializer(name, element, list(value.shape), tensor)
         return name
 
-    def node(self, op_type: str, inputs: Sequence[str], output: str, **attributes: Any) -> str:
+    def node(
+        self,
+        op_type: str,
+        inputs: Sequence[str],
+        output: str,
+        spare_outputs: Sequence[str] = (),
+        **attributes: Any,
+    ) -> str:
         self._container.add_node(
             op_type,
             list(inputs),
-            [output],
+            [output, *spare_outputs],
             name=self._scope.get_unique_operator_name(op_type),
             **attributes,
         )

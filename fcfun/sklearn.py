@@ -59,7 +59,10 @@ feature, with the same defaults. Where the two differ:
 * Regression trains ``half_squared_error``: ``sum((A - Y)**2) / (2 m)``, summed over
   outputs. For one output it is scikit-learn's ``squared_error``; for ``k`` outputs
   scikit-learn reports the mean over outputs (its gradient is the same sum), so
-  ``loss_curve_`` and ``tol`` are on a scale ``k`` times scikit-learn's.
+  ``loss_curve_`` and ``tol`` are on a scale ``k`` times scikit-learn's. ``loss='poisson'``
+  is scikit-learn's (same value, ``exp`` output, and ``y >= 0`` checked); fcfun adds
+  ``'huber'``, ``'absolute_error'`` and ``'quantile'`` (one output per level, never
+  crossing with ``non_crossing``), whose ``score`` is the mean D² pinball score.
 * Training diverging to a non-finite loss raises ``ValueError`` (from fcfun's
   ``DivergenceError``, kept as ``__cause__`` with the last finite state).
 * Arrays returned by ``predict`` / ``predict_proba`` and the fitted ``coefs_`` /
@@ -101,6 +104,7 @@ except ModuleNotFoundError as missing:
     ) from missing
 
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import d2_pinball_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils._param_validation import Interval, Options, StrOptions
@@ -160,13 +164,16 @@ _HIDDEN: dict[str, fcfun.Activation] = {
 }
 """The ``activation`` hyperparameter's values and the fcfun activations they name."""
 
-_OUTPUT: dict[Task, tuple[fcfun.Activation, fcfun.Loss, str]] = {
-    "binary": (fcfun.sigmoid, fcfun.binary_cross_entropy, "logistic"),
-    "multilabel": (fcfun.sigmoid, fcfun.binary_cross_entropy, "logistic"),
-    "multiclass": (fcfun.softmax, fcfun.softmax_cross_entropy, "softmax"),
-    "regression": (fcfun.identity, fcfun.half_squared_error, "identity"),
+_OUTPUT: dict[Task, tuple[fcfun.Activation, fcfun.Loss]] = {
+    "binary": (fcfun.sigmoid, fcfun.binary_cross_entropy),
+    "multilabel": (fcfun.sigmoid, fcfun.binary_cross_entropy),
+    "multiclass": (fcfun.softmax, fcfun.softmax_cross_entropy),
+    "regression": (fcfun.identity, fcfun.half_squared_error),
 }
-"""Output activation, loss and scikit-learn's ``out_activation_`` name, per task."""
+"""Output activation and loss, per task (``FCRegressor``'s ``loss`` chooses its own)."""
+
+Head: TypeAlias = tuple[fcfun.Activation, fcfun.Loss, int]
+"""The output layer: its activation, the loss and its number of units."""
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -194,12 +201,16 @@ _SPARSE = ["csr", "csc"]
 # Steps of a fit that need no estimator -----------------------------------------------
 
 
-def _spec(sizes: tuple[int, ...], activation: str, task: Task, dropout: float) -> fcfun.MLP:
-    """The network: ``activation`` (a hyperparameter value) hidden, the task's output,
-    ``dropout`` on every hidden layer in training."""
-    output, loss, _ = _OUTPUT[task]
+def _spec(sizes: tuple[int, ...], activation: str, head: Head, dropout: float) -> fcfun.MLP:
+    """The network: input and hidden ``sizes``, ``activation`` (a hyperparameter value)
+    hidden, the ``head`` output, ``dropout`` on every hidden layer in training."""
+    output, loss, n_outputs = head
     return fcfun.mlp(
-        sizes, hidden=_HIDDEN[activation], output=output, loss=loss, dropout=float(dropout)
+        (*sizes, n_outputs),
+        hidden=_HIDDEN[activation],
+        output=output,
+        loss=loss,
+        dropout=float(dropout),
     )
 
 
@@ -256,6 +267,20 @@ def _imported_task(labels: sklearn_interop.Labels) -> Task:
     if _is_multilabel(labels.binarizer):
         return "multilabel"
     return "binary" if len(labels.classes) <= 2 else "multiclass"
+
+
+def _mean_d2_pinball(
+    y: Array, A: Array, levels: tuple[float, ...], sample_weight: Any = None
+) -> float:
+    """The mean over levels of ``d2_pinball_score`` of output ``j`` at level ``j``."""
+    return float(
+        np.mean(
+            [
+                d2_pinball_score(y, A[:, j], alpha=level, sample_weight=sample_weight)
+                for j, level in enumerate(levels)
+            ]
+        )
+    )
 
 
 def _frozen(array: Array) -> Array:
@@ -383,7 +408,8 @@ class _FCBase(BaseEstimator):
             y_array, reset=reset, incremental=incremental, classes=classes
         )
         weight = self._sample_weight(sample_weight, y_array, X_array)
-        spec = _spec((X_array.shape[1], *hidden, Y.shape[1]), self.activation, task, self.dropout)
+        head = self._head(task, Y.shape[1])
+        spec = _spec((X_array.shape[1], *hidden), self.activation, head, self.dropout)
         if reset:
             self.seed_ = self._seed()  # the validation split needs it
         train, validation = self._validation_split(X_array, Y, stratify, weight)
@@ -448,6 +474,15 @@ class _FCBase(BaseEstimator):
         if weight.ndim == 0:  # scikit-learn's scalar: every sample weighs the same
             weight = np.full(X.shape[0], weight)
         return weight
+
+    def _head(self, task: Task, n_targets: int) -> Head:
+        """The output layer for ``task`` with ``n_targets`` target columns."""
+        output, loss = _OUTPUT[task]
+        return output, loss, n_targets
+
+    def _validation_metric(self) -> fcfun.Metric | None:
+        """The early-stopping score (``None``: the loss's own, accuracy or R²)."""
+        return None
 
     def _optimizer(self, n_samples: int) -> fcfun.Optimizer[Any]:
         """The ``solver`` with its hyperparameters, as an fcfun optimizer, for epochs of
@@ -652,6 +687,7 @@ class _FCBase(BaseEstimator):
                 dtype=X_train.dtype,
                 sample_weight=w_train,
                 plateau=self._plateau(),
+                metric=self._validation_metric(),
             )
         except fcfun.DivergenceError as error:
             raise ValueError(
@@ -676,7 +712,7 @@ class _FCBase(BaseEstimator):
         self.intercepts_ = [layer.b for layer in state.params]
         self.n_layers_ = len(spec.sizes)
         self.n_outputs_ = spec.sizes[-1]
-        self.out_activation_ = _OUTPUT[task][2]
+        self.out_activation_ = "logistic" if spec.output.name == "sigmoid" else spec.output.name
         self.n_iter_ = trained
         self.loss_curve_ = list(state.history.train_loss)
         self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else math.nan
@@ -733,7 +769,8 @@ class _FCBase(BaseEstimator):
 
     def _set_fitted_from(self, fit: sklearn_interop.MLPFit, task: Task) -> None:
         """Become fitted with a scikit-learn MLP's weights (no training history)."""
-        spec = _spec(fit.sizes, self.activation, task, self.dropout)
+        head = self._head(task, fit.sizes[-1])
+        spec = _spec(fit.sizes[:-1], self.activation, head, self.dropout)
         self.n_features_in_ = fit.n_features_in
         if fit.feature_names_in is not None:
             self.feature_names_in_ = fit.feature_names_in
@@ -1127,11 +1164,36 @@ class FCClassifier(ClassifierMixin, _FCBase):
 class FCRegressor(RegressorMixin, _FCBase):
     """A fully connected network regressor: scikit-learn's API over ``fcfun.fit``.
 
-    An identity output per target trained with ``half_squared_error``
+    By default an identity output per target trained with ``half_squared_error``
     (``sum((A - Y)**2) / (2 m)``: scikit-learn's ``squared_error`` for one target; for
     ``k`` targets the sum over targets, ``k`` times scikit-learn's reported mean).
-    Parameters are ``FCClassifier``'s; early stopping monitors the validation R².
-    Differences from ``MLPRegressor`` are in the module docstring.
+    Parameters are ``FCClassifier``'s and the loss's below; early stopping monitors
+    the validation ``score``. Differences from ``MLPRegressor`` are in the module
+    docstring.
+
+    ``score`` is R² of ``predict`` (as ``MLPRegressor``'s, whatever its loss) for every
+    loss but 'quantile'; for 'quantile' it is the mean over levels of
+    ``sklearn.metrics.d2_pinball_score`` (the share of pinball loss explained over the
+    best constant; R² needs one prediction per target).
+
+    Parameters
+    ----------
+    loss : str, default='squared_error'
+        'squared_error' (identity output, ``half_squared_error``); 'poisson'
+        (``MLPRegressor``'s: half the Poisson deviance with an ``exp`` output, the log
+        link; ``y >= 0``); fcfun's 'huber' (``fcfun.huber(huber_delta)``), 'absolute_error'
+        (``fcfun.mean_absolute_error``), both averaged over all elements as PyTorch,
+        and 'quantile' (``fcfun.quantile``: one output per level of ``quantile``, a
+        single target column).
+    huber_delta : float, default=1.0
+        The residual beyond which 'huber' is linear (PyTorch's ``HuberLoss(delta)``).
+    quantile : float or sequence of float, default=0.5
+        The level(s) in (0, 1) that 'quantile' estimates (scikit-learn's
+        ``QuantileRegressor(quantile=)``; a sequence is fcfun's: one output each).
+    non_crossing : bool, default=True
+        For several quantile levels, given in increasing order: the output ``fcfun.sort``
+        makes output ``j`` the ``j``-th smallest head, so predicted quantiles never
+        cross (the monotone rearrangement; it never raises a row's pinball loss).
 
     Attributes
     ----------
@@ -1153,6 +1215,79 @@ class FCRegressor(RegressorMixin, _FCBase):
     >>> model.fit(X, 2 * X[:, 0] + 1).predict([[0.5]]).round(1)
     array([2.])
     """
+
+    _parameter_constraints: dict[str, list[Any]] = {  # noqa: RUF012 (scikit-learn's name)
+        **_FCBase._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "poisson", "huber", "absolute_error", "quantile"})],
+        "huber_delta": [Interval(Real, 0, None, closed="neither")],
+        "quantile": [Interval(Real, 0, 1, closed="neither"), "array-like"],
+        "non_crossing": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes: int | Sequence[int] = (100,),
+        activation: str = "relu",
+        *,
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: int | str = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: int | np.random.RandomState | None = None,
+        tol: float = 1e-4,
+        verbose: bool = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int | float = 10,
+        max_fun: int = 15000,
+        initial_params: fcfun.Params | None = None,
+        dropout: float = 0.0,
+        loss: str = "squared_error",
+        huber_delta: float = 1.0,
+        quantile: float | Sequence[float] = 0.5,
+        non_crossing: bool = True,
+    ) -> None:
+        super().__init__(
+            hidden_layer_sizes,
+            activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+            initial_params=initial_params,
+            dropout=dropout,
+        )
+        self.loss = loss
+        self.huber_delta = huber_delta
+        self.quantile = quantile
+        self.non_crossing = non_crossing
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Self:
         """Train on ``X`` ``(n_samples, n_features)`` and targets ``y``.
@@ -1191,7 +1326,67 @@ class FCRegressor(RegressorMixin, _FCBase):
         self, y: Array, *, reset: bool, incremental: bool, classes: Array | None
     ) -> tuple[Array, Task, Array | None]:
         Y = np.asarray(y, dtype=float)
-        return (Y[:, None] if Y.ndim == 1 else Y), "regression", None
+        Y = Y[:, None] if Y.ndim == 1 else Y
+        if self.loss == "poisson" and (Y < 0).any():
+            raise ValueError(
+                "y must be non-negative (counts or rates) for loss='poisson', "
+                f"got {float(Y.min())!r}"
+            )
+        if self.loss == "quantile" and Y.shape[1] != 1:
+            raise ValueError(
+                f"y must be one target column for loss='quantile' (one output per level), "
+                f"got shape {np.shape(y)}"
+            )
+        return Y, "regression", None
+
+    def _levels(self) -> tuple[float, ...]:
+        """``quantile`` as a tuple of levels, checked (increasing for ``non_crossing``)."""
+        levels = tuple(float(q) for q in np.atleast_1d(np.asarray(self.quantile, dtype=float)))
+        fcfun.quantile(*levels)  # each in (0, 1), at least one
+        if self.non_crossing and any(b <= a for a, b in itertools.pairwise(levels)):
+            raise ValueError(
+                f"quantile must be strictly increasing for non_crossing=True, got {levels}"
+            )
+        return levels
+
+    def _head(self, task: Task, n_targets: int) -> Head:
+        if self.loss == "quantile":
+            levels = self._levels()
+            ordered = self.non_crossing and len(levels) > 1
+            return (fcfun.sort if ordered else fcfun.identity), fcfun.quantile(*levels), len(levels)
+        if self.loss == "poisson":
+            return fcfun.exp, fcfun.poisson, n_targets
+        if self.loss == "huber":
+            return fcfun.identity, fcfun.huber(float(self.huber_delta)), n_targets
+        if self.loss == "absolute_error":
+            return fcfun.identity, fcfun.mean_absolute_error, n_targets
+        return super()._head(task, n_targets)
+
+    def _validation_metric(self) -> fcfun.Metric:
+        """``score`` on the network's output and the prepared (repeated) target columns."""
+        if self.loss != "quantile":
+            return fcfun.r2_score
+        levels = self._levels()
+        return lambda A, Y: _mean_d2_pinball(Y[:, 0], A, levels)
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """R² of ``predict(X)`` against ``y``; for ``loss='quantile'`` the mean over levels
+        of ``sklearn.metrics.d2_pinball_score``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        float
+        """
+        if self.loss != "quantile":
+            return super().score(X, y, sample_weight=sample_weight)
+        A = self._output(X)
+        return _mean_d2_pinball(column_or_1d(y), A, self._levels(), sample_weight)
 
     def predict(self, X: Any) -> Array:
         """Predicted targets (read-only).
@@ -1217,7 +1412,9 @@ class FCRegressor(RegressorMixin, _FCBase):
         """A fitted ``MLPRegressor`` with these weights and hyperparameters.
 
         As ``FCClassifier.to_sklearn``; its ``loss_curve_`` is copied in fcfun's
-        convention (for several targets, ``n_outputs_`` times scikit-learn's).
+        convention (for several targets, ``n_outputs_`` times scikit-learn's for
+        'squared_error'). Only 'squared_error' and 'poisson' have an ``MLPRegressor``
+        counterpart; other losses raise ``ValueError``.
 
         Returns
         -------
@@ -1232,7 +1429,7 @@ class FCRegressor(RegressorMixin, _FCBase):
         Parameters
         ----------
         mlp : sklearn.neural_network.MLPRegressor
-            A fitted regressor with ``loss='squared_error'``.
+            A fitted regressor (``loss`` 'squared_error' or 'poisson', which it keeps).
 
         Returns
         -------

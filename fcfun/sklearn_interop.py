@@ -300,9 +300,21 @@ def classifier_to_sklearn(estimator: Fitted, labels: Labels) -> Any:
     return mlp
 
 
+_SKLEARN_LOSSES = ("squared_error", "poisson")
+"""The regression losses both have, with the same output (identity, exp) and value."""
+
+
 def regressor_to_sklearn(estimator: Fitted) -> Any:
-    """A fitted ``MLPRegressor`` with a fitted regressor's weights and settings."""
-    return _fitted_mlp(MLPRegressor, estimator)
+    """A fitted ``MLPRegressor`` with a fitted regressor's weights and settings (its loss
+    'squared_error' or 'poisson'; fcfun's other losses raise ``ValueError``)."""
+    loss = estimator.get_params()["loss"]
+    if loss not in _SKLEARN_LOSSES:
+        raise ValueError(
+            f"loss={loss!r} has no MLPRegressor counterpart; expected one of {_SKLEARN_LOSSES}"
+        )
+    mlp = _fitted_mlp(MLPRegressor, estimator)
+    mlp.set_params(loss=loss)
+    return mlp
 
 
 def _fitted_mlp(mlp_class: Callable[..., Any], estimator: Fitted) -> Any:
@@ -371,10 +383,10 @@ def classifier_from_sklearn(mlp: Any) -> tuple[MLPFit, Labels]:
 
 
 def regressor_from_sklearn(mlp: Any) -> MLPFit:
-    """A fitted ``MLPRegressor``'s weights and settings (``loss='squared_error'`` only)."""
-    if mlp.get_params()["loss"] != "squared_error":
-        raise ValueError(f"only loss='squared_error' MLPRegressors convert, got {mlp.loss!r}")
-    return _mlp_fit(mlp)
+    """A fitted ``MLPRegressor``'s weights and settings, its loss included."""
+    fit = _mlp_fit(mlp)
+    fit.hyperparameters["loss"] = mlp.get_params()["loss"]
+    return fit
 
 
 def _mlp_fit(mlp: Any) -> MLPFit:

@@ -21,6 +21,8 @@ ALL = [
     fcfun.tanh,
     fcfun.softplus,
     fcfun.softmax,
+    fcfun.exp,
+    fcfun.sort,
 ]
 
 # Scalar reference formulas, written with the math module (elementwise activations).
@@ -31,6 +33,7 @@ SCALAR: dict[str, Callable[[float], float]] = {
     "leaky_relu(0.1)": lambda z: z if z > 0 else 0.1 * z,
     "tanh": math.tanh,
     "softplus": lambda z: math.log(1 + math.exp(z)),
+    "exp": math.exp,
 }
 
 
@@ -102,8 +105,10 @@ def test_the_seed_relu_backward_fails_the_same_check() -> None:
 def test_extreme_inputs_are_finite_and_warning_free(
     act: fcfun.Activation, dtype: type[np.floating[Any]]
 ) -> None:
-    # The suite turns warnings into errors, so an overflow warning fails here.
-    Z = np.array([[-1e4, -50.0, 0.0, 50.0, 1e4]], dtype=dtype)
+    # The suite turns warnings into errors, so an overflow warning fails here. An
+    # activation whose range ends (exp) is held to its own max_input, and no further.
+    top = act.max_input(np.dtype(dtype)) if act.max_input is not None else 1e4
+    Z = np.array([[-1e4, -50.0, 0.0, 50.0, 1e4]], dtype=dtype).clip(max=top)
     A = act.forward(Z)
     dZ = act.backward(np.ones_like(Z), Z, A)
     assert A.dtype == dtype
@@ -145,3 +150,34 @@ def test_relu_in_place_is_maximum_with_zero_bit_for_bit(dtype: Any) -> None:
         assert np.shares_memory(A, written)
         assert A.dtype == dtype
         assert A.tobytes() == np.maximum(given, 0.0).tobytes()
+
+
+def test_every_builtin_is_tested_here() -> None:
+    from fcfun._activations import _BY_NAME
+
+    assert set(_BY_NAME) <= {a.name for a in ALL}
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_exp_max_input_is_the_last_finite_input(dtype: Any) -> None:
+    """``exp`` is finite and warning-free up to ``max_input`` and overflows just above it:
+    the bound it states is exact, not a safety margin."""
+    assert fcfun.exp.max_input is not None
+    top = np.asarray(fcfun.exp.max_input(np.dtype(dtype)), dtype)
+    assert float(top) == fcfun.exp.max_input(np.dtype(dtype))  # representable in dtype
+    assert np.isfinite(fcfun.exp.forward(top[None, None])).all()
+    above = np.nextafter(top, np.asarray(np.inf, dtype))
+    with pytest.warns(RuntimeWarning, match="overflow"):
+        fcfun.exp.forward(above[None, None])
+    assert float(top) == pytest.approx(math.log(float(np.finfo(dtype).max)), abs=0.01)
+    assert all(a.max_input is None for a in ALL if a is not fcfun.exp)
+
+
+def test_sort_sorts_rows_and_sends_gradients_back_to_their_heads() -> None:
+    Z = np.array([[0.3, -2.0, 1.5], [2.0, 1.0, 0.0]])
+    A = fcfun.sort.forward(Z)
+    np.testing.assert_array_equal(A, [[-2.0, 0.3, 1.5], [0.0, 1.0, 2.0]])
+    dA = np.array([[10.0, 20.0, 30.0], [1.0, 2.0, 3.0]])
+    np.testing.assert_array_equal(
+        fcfun.sort.backward(dA, Z, A), [[20.0, 10.0, 30.0], [3.0, 2.0, 1.0]]
+    )

@@ -579,6 +579,22 @@ CATALOGUE = [
         "Y",
     ),
     Entry(
+        "negative targets for Poisson",
+        fit(spec=fcfun.mlp([4, 1], output="exp", loss="poisson"), Y=np.array([1, 0, -2, 3, 0, 1])),
+        ValueError,
+        "Y",
+    ),
+    Entry(
+        "an exp output beyond the float range",
+        lambda: fcfun.predict(
+            fcfun.mlp([1, 1], output="exp", loss="poisson"),
+            (fcfun.Dense(np.ones((1, 1)), np.zeros(1)),),
+            np.array([[710.0]]),
+        ),
+        ValueError,
+        "X",
+    ),
+    Entry(
         "a mask of the wrong length",
         lambda: fcfun.masked(fcfun.sgd(0.1), (fcfun.Leaves(True, False),)).init(P),
         ValueError,

@@ -24,8 +24,10 @@ HEADS = [
     ("identity", "softmax_cross_entropy"),
     ("identity", "mean_squared_error"),
     ("tanh", "half_squared_error"),
+    ("exp", "poisson"),
+    ("sort", "mean_absolute_error"),
 ]
-HIDDEN = ["identity", "sigmoid", "relu", "leaky_relu", "tanh", "softplus", "softmax"]
+HIDDEN = ["identity", "sigmoid", "relu", "leaky_relu", "tanh", "softplus", "softmax", "exp", "sort"]
 FLOATS: list[type[np.float32] | type[np.float64]] = [np.float32, np.float64]
 DTYPES = [np.float16, np.float32, np.float64, np.int8, np.int64, np.uint8, np.bool_, np.complex64]
 

@@ -57,6 +57,18 @@ SPECS = {
         fcfun.mlp([4, 6, 3], hidden="tanh", output="identity", loss=fcfun.quantile(0.1, 0.5, 0.9)),
         TARGETS[:, 0],
     ),
+    "quantile (sorted heads)": (
+        fcfun.mlp([4, 6, 3], hidden="tanh", output="sort", loss=fcfun.quantile(0.1, 0.5, 0.9)),
+        TARGETS[:, 0],
+    ),
+    "poisson": (
+        fcfun.mlp([4, 6, 2], hidden="tanh", output="exp", loss="poisson"),
+        np.round(np.abs(3 * TARGETS)),
+    ),
+    "poisson (unfused)": (
+        fcfun.mlp([4, 6, 2], hidden="tanh", output="softplus", loss="poisson"),
+        np.round(np.abs(3 * TARGETS)),
+    ),
 }
 
 

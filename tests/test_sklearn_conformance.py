@@ -61,7 +61,6 @@ EXCLUDED = {
         "the validation set and goes on, fcfun.fit refuses the non-finite validation loss "
         "(ValueError)"
     ),
-    "test_mlp_vs_poisson_glm_equivalent": "loss='poisson' is not implemented",
 }
 
 ACTIVATION_TYPES = ["identity", "logistic", "tanh", "relu"]

@@ -114,7 +114,8 @@ def test_the_classifier_takes_every_shared_hyperparameter_and_class_weight() -> 
     shared = list(inspect.signature(_FCBase.__init__).parameters)
     own = list(inspect.signature(FCClassifier.__init__).parameters)
     assert own == [*shared, "class_weight"]
-    assert list(inspect.signature(FCRegressor.__init__).parameters) == shared
+    losses = ["loss", "huber_delta", "quantile", "non_crossing"]
+    assert list(inspect.signature(FCRegressor.__init__).parameters) == [*shared, *losses]
 
 
 def test_weighted_lbfgs_follows_mlpclassifier() -> None:
