@@ -9,6 +9,7 @@ import numpy as np
 
 from fcfun._blas import fixed_threads
 from fcfun._dropout import Masks
+from fcfun._losses import SampleWeight, weighted
 from fcfun._network import (
     check_masks,
     checked_arguments,
@@ -28,7 +29,7 @@ def _loss(
     Y: FloatArray,
     alpha: float,
     masks: Masks,
-    weight: FloatArray | None,
+    weight: SampleWeight | None,
 ) -> float:
     return output_and_value(spec, params, X, Y, alpha, masks, weight)[1]
 
@@ -49,7 +50,7 @@ def numerical_grad(
     alpha: float,
     eps: float,
     masks: Masks = (),
-    weight: FloatArray | None = None,
+    weight: SampleWeight | None = None,
 ) -> Params:
     """Fourth-order central differences of the loss in every parameter.
 
@@ -127,7 +128,10 @@ def gradcheck(
         None if mask is None else mask.astype(np.float64)
         for mask in check_masks(spec, masks, X_checked.shape[0], X_checked.dtype)
     )
-    weight = check_sample_weight(spec, sample_weight, X_checked.shape[0], np.dtype(np.float64))
+    checked_weight = check_sample_weight(
+        spec, sample_weight, X_checked.shape[0], np.dtype(np.float64)
+    )
+    weight = None if checked_weight is None else weighted(checked_weight)
     X_checked, Y_checked = X_checked.astype(np.float64), Y_checked.astype(np.float64)
     activations = training_activations(spec)
     with fixed_threads():

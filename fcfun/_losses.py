@@ -745,20 +745,35 @@ def is_builtin_loss(value: Loss) -> bool:
         return False
 
 
-def weighted_value_and_grad(
-    loss: Loss, A: FloatArray, Y: FloatArray, weight: FloatArray, *, link: bool
-) -> tuple[float, FloatArray]:
-    """The weighted mean loss ``sum_i s_i l_i / sum_i s_i`` and its gradient (unchecked).
+class SampleWeight(NamedTuple):
+    """Samples' weights ``s`` and their sum, taken once per batch (``weighted``)."""
 
-    ``A`` is the output (or, with ``link``, the logits of a link output), ``weight`` the
-    samples' weights ``s``. The gradient is the loss's own, each row ``i`` scaled by
-    ``m s_i / sum_i s_i`` (the loss's gradient holds the ``1 / m``). Needs ``rows`` (or
-    ``link_rows``), which the caller checked.
-    """
+    weight: FloatArray
+    total: float
+
+
+def weighted(weight: FloatArray) -> SampleWeight:
+    """``weight`` with its sum."""
+    return SampleWeight(weight, float(np.add.reduce(weight)))
+
+
+def weighted_value(
+    loss: Loss, A: FloatArray, Y: FloatArray, weight: SampleWeight, *, link: bool
+) -> float:
+    """The weighted mean loss ``sum_i s_i l_i / sum_i s_i`` (unchecked; ``A`` the logits of
+    a link output with ``link``). Needs ``rows`` (or ``link_rows``), which the caller
+    checked, and a positive total."""
     rows_of = loss.link_rows if link else loss.rows
     assert rows_of is not None
-    total = float(np.add.reduce(weight))
-    value = float(np.dot(weight, rows_of(A, Y))) / total
+    return float(np.dot(weight.weight, rows_of(A, Y))) / weight.total
+
+
+def weighted_value_and_grad(
+    loss: Loss, A: FloatArray, Y: FloatArray, weight: SampleWeight, *, link: bool
+) -> tuple[float, FloatArray]:
+    """``weighted_value`` and its gradient: the loss's own, each row ``i`` scaled by
+    ``m s_i / sum_i s_i`` (the loss's gradient holds the ``1 / m``)."""
+    value = weighted_value(loss, A, Y, weight, link=link)
     dA = link_value_and_grad(loss, A, Y)[1] if link else loss.grad(A, Y)
-    dA *= (weight * (A.shape[0] / total))[:, None]
+    dA *= (weight.weight * (A.shape[0] / weight.total))[:, None]
     return value, dA

@@ -23,7 +23,14 @@ from fcfun._blas import fixed_threads
 from fcfun._dropout import Masks, StepKey, check_key, sealed, step_masks
 from fcfun._initializers import Initializer, glorot_uniform, zeros
 from fcfun._layers import dense_backward, dense_forward
-from fcfun._losses import link_delta, link_value_and_grad, weighted_value_and_grad
+from fcfun._losses import (
+    SampleWeight,
+    link_delta,
+    link_value_and_grad,
+    weighted,
+    weighted_value,
+    weighted_value_and_grad,
+)
 from fcfun._sources import Rows, check_rows, read_chunk, read_rows
 from fcfun._spec import MLP, check_sample_weight, check_spec, check_targets, params_dtype
 from fcfun._types import (
@@ -163,7 +170,7 @@ def penalty(params: Params, alpha: float, m: float) -> float:
 
 
 def output_value_and_grad(
-    spec: MLP, A: FloatArray, Y: FloatArray, weight: FloatArray | None = None
+    spec: MLP, A: FloatArray, Y: FloatArray, weight: SampleWeight | None = None
 ) -> tuple[float, FloatArray]:
     """The loss and its gradient at the output of ``training_activations``' forward pass:
     ``dZ`` from the logits when fused, else ``dA``; weighted by the samples' ``weight``
@@ -209,25 +216,23 @@ def output_and_value(
     Y: FloatArray,
     alpha: float = 0.0,
     masks: Masks = (),
-    weight: FloatArray | None = None,
+    weight: SampleWeight | None = None,
 ) -> tuple[FloatArray, float]:
     """The network's output and the penalized mean loss over checked data, a chunk of rows
     at a time (unchecked; for evaluation, validation and gradient checks). With dropout
     ``masks`` (rows of ``X``'s, in memory) the data is passed whole; with samples'
     ``weight`` the loss is their weighted mean."""
     activations = training_activations(spec)
-    if masks:
-        assert isinstance(X, np.ndarray)
-        A, _ = forward_pass(params, activations, X, donate=True, masks=masks)
+    if masks:  # X is in memory (dense or sparse): read whole
+        A, _ = forward_pass(
+            params, activations, read_rows(X, slice(None), Y.dtype), donate=True, masks=masks
+        )
     else:
         A = outputs(params, activations, X, Y.dtype)
     if weight is not None:
-        rows_of = spec.loss.link_rows if spec.fused else spec.loss.rows
-        assert rows_of is not None
-        total = float(np.add.reduce(weight))
-        loss = float(np.dot(weight, rows_of(A, Y))) / total
+        loss = weighted_value(spec.loss, A, Y, weight, link=spec.fused)
         A = spec.output.forward(A) if spec.fused else A
-        return A, loss + penalty(params, alpha, total)
+        return A, loss + penalty(params, alpha, weight.total)
     if spec.fused:  # A holds the logits
         loss = spec.loss.link_value(A, Y)
         A = spec.output.forward(A)
@@ -244,7 +249,7 @@ def value_and_grad(
     Y: FloatArray,
     alpha: float = 0.0,
     masks: Masks = (),
-    weight: FloatArray | None = None,
+    weight: SampleWeight | None = None,
 ) -> tuple[float, Params]:
     """The penalized loss and its gradient, in writeable arrays the caller owns.
 
@@ -255,7 +260,7 @@ def value_and_grad(
     """
     A, caches = forward_pass(params, activations, X, donate=True, masks=masks)
     loss, dA = output_value_and_grad(spec, A, Y, weight)
-    m: float = X.shape[0] if weight is None else float(np.add.reduce(weight))
+    m: float = X.shape[0] if weight is None else weight.total
     grads = backward_pass(
         params, activations, caches, dA, decay=alpha / m, donate=True, masks=masks
     )
@@ -406,7 +411,8 @@ def loss_and_grad(
     alpha = check_real(alpha, "alpha", low=0.0)
     spec, params, X, Y_checked = checked_arguments(spec, params, X, Y)
     checked_masks = check_masks(spec, masks, X.shape[0], X.dtype)
-    weight = check_sample_weight(spec, sample_weight, X.shape[0], X.dtype)
+    checked_weight = check_sample_weight(spec, sample_weight, X.shape[0], X.dtype)
+    weight = None if checked_weight is None else weighted(checked_weight)
     with fixed_threads(), np.errstate(over="ignore", invalid="ignore"):
         loss, grads = value_and_grad(
             spec, training_activations(spec), params, X, Y_checked, alpha, checked_masks, weight

@@ -28,6 +28,7 @@ from toolz import accumulate, drop, pipe
 from fcfun._blas import fixed_threads
 from fcfun._dropout import StepKey, step_masks
 from fcfun._errors import DivergenceError
+from fcfun._losses import weighted
 from fcfun._metrics import Metric
 from fcfun._network import init, output_and_value, training_activations, value_and_grad
 from fcfun._optimizers import ObjectiveStep, Optimizer, donated_step
@@ -42,7 +43,7 @@ from fcfun._sources import Rows, check_source, is_streamed, read_rows
 from fcfun._spec import MLP, check_sample_weight, check_spec, check_targets, params_dtype
 from fcfun._state import History, TrainState
 from fcfun._tree import flatten, structure
-from fcfun._types import FloatArray, FloatDType, IntArray, Params, freeze, own_params
+from fcfun._types import Dense, FloatArray, FloatDType, IntArray, Params, freeze, own_params
 from fcfun._validation import (
     check_bool,
     check_callable,
@@ -361,10 +362,13 @@ def batch_gradient(spec: MLP, alpha: float = 0.0) -> Gradient[Batch]:
     rates, widths = spec.dropout, spec.sizes[1:-1]
 
     def gradient(params: Params, batch: Batch, key: StepKey) -> tuple[float, Params, float]:
-        X, Y, weight = batch
+        X, Y, sample_weight = batch
+        weight = None if sample_weight is None else weighted(sample_weight)
+        if weight is not None and weight.total == 0:  # a batch that weighs nothing
+            return 0.0, tuple(Dense(np.zeros_like(p.W), np.zeros_like(p.b)) for p in params), 0.0
         masks = step_masks(rates, widths, key, X.shape[0], X.dtype) if rates else ()
         loss, grads = value_and_grad(spec, activations, params, X, Y, alpha, masks, weight)
-        return loss, grads, (X.shape[0] if weight is None else float(np.add.reduce(weight)))
+        return loss, grads, (X.shape[0] if weight is None else weight.total)
 
     return gradient
 
@@ -390,6 +394,8 @@ def make_step(
         except FloatingPointError:  # inside an epoch, numpy raises on overflow
             what = _OVERFLOWED.format("loss and gradient")
             raise _Diverged(state.step, math.inf, state.params, state.opt_state, what) from None
+        if rows == 0:  # a batch whose samples all weigh 0 changes nothing
+            return state._replace(step=state.step + 1)
         if not math.isfinite(loss):
             # Finite parameters whose loss overflowed are the last finite state; parameters
             # made non-finite by the previous step are not, and the state before them is.
@@ -893,8 +899,9 @@ def fit(
             zero), travelling with their rows through every epoch order and batch: each
             batch's loss is ``sum_i s_i l_i / sum_i s_i`` over its rows, its L2 penalty
             ``alpha / (2 sum_i s_i) * sum ||W||^2``, and the epoch's training loss the
-            batches' losses averaged by their weights. ``None``: all samples weigh the
-            same (bit for bit the unweighted run).
+            batches' losses averaged by their weights. A batch whose samples all weigh 0
+            is a step that changes nothing (no update, no weight in the mean). ``None``:
+            all samples weigh the same (bit for bit the unweighted run).
         plateau: a ``ReduceOnPlateau`` that sets the learning-rate scale after every
             epoch (``plateau_scale(plateau, history)``) in the optimizer's
             ``scale_by_plateau`` piece (``chain(adam(1e-3), scale_by_plateau())``);

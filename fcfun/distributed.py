@@ -59,6 +59,7 @@ from toolz import pipe
 
 from fcfun._blas import fixed_threads
 from fcfun._dropout import StepKey, step_masks
+from fcfun._losses import weighted
 from fcfun._metrics import Metric
 from fcfun._network import penalty, training_activations, value_and_grad
 from fcfun._optimizers import Optimizer
@@ -241,7 +242,7 @@ def _shard_loss_and_grad(
                 rows.Y,
                 0.0,
                 masks,
-                rows.sample_weight,
+                None if rows.sample_weight is None else weighted(rows.sample_weight),
             )
     except FloatingPointError:
         return math.inf, params

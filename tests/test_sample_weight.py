@@ -245,3 +245,16 @@ def test_a_loss_without_per_sample_values_cannot_be_weighted() -> None:
     with pytest.raises(ValueError, match=r"sample_weight needs a loss with per-sample values"):
         fcfun.loss_and_grad(spec, fcfun.init(spec, 0), X, TARGETS, sample_weight=np.ones(30))
     assert math.isfinite(fcfun.loss_and_grad(spec, fcfun.init(spec, 0), X, TARGETS)[0])
+
+
+def test_a_batch_that_weighs_nothing_changes_nothing() -> None:
+    """Weights 0 0 | 1 1 | ... in batches of 2: the first step updates nothing, and the run
+    equals the one that starts from the second batch's rows."""
+    spec, Y = SPECS["half_squared_error"]
+    weight = np.r_[0.0, 0.0, np.ones(28)]
+    settings: dict[str, Any] = {"epochs": 1, "batch_size": 2, "shuffle": False, "seed": 0}
+    weighted = fcfun.fit(spec, X, Y, optimizer=fcfun.sgd(0.1), sample_weight=weight, **settings)
+    rest = fcfun.fit(spec, X[2:], Y[2:], optimizer=fcfun.sgd(0.1), **settings)
+    for a, b in zip(weighted.params, rest.params, strict=True):
+        np.testing.assert_allclose(a.W, b.W, rtol=1e-13, atol=1e-15)
+    assert weighted.history.train_loss[0] == pytest.approx(rest.history.train_loss[0], rel=1e-12)
