@@ -149,7 +149,7 @@ DROPOUT_CASES: dict[str, tuple[fcfun.MLP, Any]] = {
         BINARY,
     ),
     "identity, two rates": (
-        fcfun.mlp([5, 6, 4, 2], output="identity", loss="huber", dropout=(0.2, 0.4)),
+        fcfun.mlp([5, 6, 4, 2], output="identity", loss=fcfun.huber(1.0), dropout=(0.2, 0.4)),
         TARGETS,
     ),
 }
