@@ -58,6 +58,22 @@ OPTIMIZERS: dict[str, fcfun.Optimizer[Any]] = {
         fcfun.clip_by_global_norm(0.3), fcfun.sgd(0.1)
     ),
     "a user's optimizer (member by member)": scaled_by_two(),
+    "adam with decay on the weights only (masked)": fcfun.chain(
+        fcfun.scale_by_adam(),
+        fcfun.masked(fcfun.add_decayed_weights(0.1), fcfun.weights_only(MSE)),
+        fcfun.scale_by_learning_rate(1e-2),
+    ),
+    "a frozen first layer (multi_transform)": fcfun.multi_transform(
+        {"frozen": fcfun.set_to_zero(), "train": fcfun.adam(1e-2)},
+        fcfun.layer_labels("frozen", "train"),
+    ),
+    "a global norm on one layer (multi_transform, member by member)": fcfun.multi_transform(
+        {
+            "clipped": fcfun.chain(fcfun.clip_by_global_norm(0.3), fcfun.sgd(0.1)),
+            "plain": fcfun.sgd(0.1),
+        },
+        fcfun.layer_labels("clipped", "plain"),
+    ),
 }
 
 SEEDS = (3, 11, 3, 2024)  # a repeated seed gives two equal members
@@ -248,6 +264,15 @@ def test_optimizers_declare_whether_they_are_elementwise() -> None:
     ):
         assert optimizer.elementwise
     assert not fcfun.clip_by_global_norm(1.0).elementwise
+    spec = fcfun.mlp([3, 4, 2], output="softmax", loss="softmax_cross_entropy")
+    assert fcfun.masked(fcfun.add_decayed_weights(0.1), fcfun.weights_only(spec)).elementwise
+    assert not fcfun.masked(fcfun.clip_by_global_norm(1.0), fcfun.weights_only(spec)).elementwise
+    assert fcfun.set_to_zero().elementwise
+    labels = fcfun.layer_labels("a", "b")
+    assert fcfun.multi_transform({"a": fcfun.sgd(0.1), "b": fcfun.adam()}, labels).elementwise
+    assert not fcfun.multi_transform(
+        {"a": fcfun.sgd(0.1), "b": fcfun.clip_by_global_norm(1.0)}, labels
+    ).elementwise
     assert not fcfun.chain(fcfun.clip_by_global_norm(1.0), fcfun.sgd(0.1)).elementwise
     assert not scaled_by_two().elementwise
 
