@@ -1,14 +1,16 @@
 """Ensembles in one pass: ``k`` networks trained together, their parameters stacked.
 
 Member ``i`` is the network ``fit(spec, X, Y, optimizer=..., seed=seeds[i], ...)`` would
-train: its own initial parameters ``init(spec, seeds[i])`` and its own batch order
-``epoch_order(seeds[i], e, m)``. The members' arrays are stacked along a leading axis,
-``W`` ``(k, n_in, n_out)`` and ``b`` ``(k, 1, n_out)``, and a step runs the network's one
-fold (``forward_pass`` / ``backward_pass``) on the stacked arrays: one batched product
-per layer and direction instead of ``k``. Only the loss runs member by member (a loss
-is a mean over one network's rows, a Python float). An optimizer that declares itself
-``elementwise`` (every fcfun optimizer without ``clip_by_global_norm``) steps all members
-at once; any other one steps each member's slice in turn (``member_by_member``).
+train: its own initial parameters ``init(spec, seeds[i])``, its own batch order
+``epoch_order(seeds[i], e, m)`` and, with dropout, its own masks (those of
+``StepKey(seeds[i], e, step)``). The members' arrays are stacked along a leading axis,
+``W`` ``(k, n_in, n_out)`` and ``b`` ``(k, 1, n_out)`` (masks ``(k, rows, width)``), and a
+step runs the network's one fold (``forward_pass`` / ``backward_pass``) on the stacked
+arrays: one batched product per layer and direction instead of ``k``. Only the loss runs
+member by member (a loss is a mean over one network's rows, a Python float). An optimizer
+that declares itself ``elementwise`` (every fcfun optimizer without
+``clip_by_global_norm``) steps all members at once; any other one steps each member's
+slice in turn (``member_by_member``).
 
 Batched ``matmul`` calls the same BLAS kernel on each member's matrices and every other
 operation is elementwise or a reduction over one member's rows, so member ``i`` equals
@@ -26,6 +28,7 @@ from typing import Any, Generic, NamedTuple, TypeAlias, TypeVar
 import numpy as np
 
 from fcfun._blas import fixed_threads
+from fcfun._dropout import Masks, StepKey, step_masks
 from fcfun._network import (
     CHUNK_ROWS,
     backward_pass,
@@ -52,9 +55,11 @@ from fcfun._validation import check_bool, check_float_dtype, check_int, check_se
 
 S = TypeVar("S")
 
-StackedGradient: TypeAlias = Callable[[Params, FloatArray, FloatArray], tuple[FloatArray, Params]]
-"""``(params, X, Y) -> (losses, grads)`` of stacked members: one loss per member and the
-stacked gradients, in arrays the caller owns."""
+StackedGradient: TypeAlias = Callable[
+    [Params, FloatArray, FloatArray, Masks], tuple[FloatArray, Params]
+]
+"""``(params, X, Y, masks) -> (losses, grads)`` of stacked members: one loss per member
+and the stacked gradients, in arrays the caller owns."""
 
 _MEMBERS_KEY = 0x656E73
 """The spawn key that tells member seeds apart from every other stream of a seed."""
@@ -256,17 +261,22 @@ def stacked_optimizer(optimizer: Optimizer[Any], k: int) -> Optimizer[Any]:
 
 
 def ensemble_gradient(spec: MLP, alpha: float, k: int) -> StackedGradient:
-    """``(params, X, Y) -> (losses, grads)`` of stacked members on their batches ``X``
-    ``(k, b, n_in)``, ``Y`` ``(k, b, n_out)``: one fold forward and back; the loss (and its
-    L2 penalty) per member, as ``value_and_grad``."""
+    """``(params, X, Y, masks) -> (losses, grads)`` of stacked members on their batches
+    ``X`` ``(k, b, n_in)``, ``Y`` ``(k, b, n_out)`` with their stacked dropout ``masks``
+    (``stacked_masks``; ``()`` without dropout): one fold forward and back; the loss (and
+    its L2 penalty) per member, as ``value_and_grad``."""
     activations = training_activations(spec)
 
-    def gradient(params: Params, X: FloatArray, Y: FloatArray) -> tuple[FloatArray, Params]:
-        A, caches = forward_pass(params, activations, X, donate=True)
+    def gradient(
+        params: Params, X: FloatArray, Y: FloatArray, masks: Masks
+    ) -> tuple[FloatArray, Params]:
+        A, caches = forward_pass(params, activations, X, donate=True, masks=masks)
         outputs = [output_value_and_grad(spec, A[i], Y[i]) for i in range(k)]
         dA = np.stack([d for _, d in outputs])
         m = X.shape[1]
-        grads = backward_pass(params, activations, caches, dA, decay=alpha / m, donate=True)
+        grads = backward_pass(
+            params, activations, caches, dA, decay=alpha / m, donate=True, masks=masks
+        )
         if alpha == 0:  # penalty(...) is 0.0; the sum still makes a loss of -0.0 read 0.0
             return np.array([loss + 0.0 for loss, _ in outputs]), grads
         losses = [
@@ -275,6 +285,22 @@ def ensemble_gradient(spec: MLP, alpha: float, k: int) -> StackedGradient:
         return np.array(losses), grads
 
     return gradient
+
+
+def stacked_masks(
+    spec: MLP, seeds: tuple[int, ...], epoch: int, step: int, rows: int, dtype: np.dtype[Any]
+) -> Masks:
+    """Every member's dropout masks for one step, stacked: hidden layer ``l``'s is
+    ``(k, rows, width)``, member ``i``'s slice the mask ``fit`` with ``seeds[i]`` draws
+    (``StepKey(seeds[i], epoch, step)``); ``()`` without dropout."""
+    if not spec.dropout:
+        return ()
+    widths = spec.sizes[1:-1]
+    members = [
+        step_masks(spec.dropout, widths, StepKey(seed, epoch, step), rows, dtype) for seed in seeds
+    ]
+    drawn = ([mask for mask in layer if mask is not None] for layer in zip(*members, strict=True))
+    return tuple(np.stack(layer) if layer else None for layer in drawn)
 
 
 def fit_ensemble(
@@ -293,9 +319,12 @@ def fit_ensemble(
     batch_size=config.batch_size, seed=seeds[i], alpha=config.alpha,
     shuffle=config.shuffle, dtype=dtype)``, bit for bit: its ``params`` are
     ``member(ensemble, i)`` and its ``history.train_loss`` is ``ensemble.train_loss[i]``.
+    With dropout in ``config.spec`` each member draws the masks its own ``fit`` draws.
 
     Args:
-        config: the members' shared settings (``config.metric`` is unused: no validation).
+        config: the members' shared settings (``config.metric`` is unused: no validation;
+            ``config.plateau`` must be ``None``: a plateau reads a run's history, and the
+            members' histories differ).
         X: inputs ``(m, n_in)``, as ``fit`` takes them.
         Y: targets, as ``fit`` takes them.
         epochs: the epoch count to reach.
@@ -314,10 +343,10 @@ def fit_ensemble(
             finite state).
     """
     config = check_config(config)
-    if config.spec.dropout:
+    if config.plateau is not None:
         raise ValueError(
-            "config.spec must have no dropout for fit_ensemble (members are trained without "
-            f"dropout masks), got dropout {config.spec.dropout}"
+            "config.plateau must be None for fit_ensemble (each member's plateau would read "
+            "its own history; use a schedule, or fit each member), got a ReduceOnPlateau"
         )
     epochs = check_int(epochs, "epochs", minimum=0)
     start = _start(config, seeds, params, data_dtype(X) if dtype is None else dtype)
@@ -328,11 +357,12 @@ def fit_ensemble(
     m, n_in, batch_size = data.X.shape[0], data.X.shape[1], config.batch_size
 
     def batch_step(state: _Carry, rows: IntArray) -> _Carry:
-        params_, opt_state, loss_sum, step = state
+        params_, opt_state, loss_sum, step, epoch = state
         X_batch = read_rows(data.X, rows.ravel(), resolved).reshape(k, -1, n_in)
         Y_batch = np.take(data.Y, rows, axis=0)
+        masks = stacked_masks(config.spec, start.seeds, epoch, step, rows.shape[1], resolved)
         try:
-            losses, grads = gradient(params_, X_batch, Y_batch)
+            losses, grads = gradient(params_, X_batch, Y_batch, masks)
         except FloatingPointError:
             what = "an overflow in the loss and gradient"
             raise _Diverged(step, np.full(k, math.inf), what) from None
@@ -342,7 +372,7 @@ def fit_ensemble(
             params_, opt_state = update(grads, opt_state, params_)
         except FloatingPointError:
             raise _Diverged(step, losses, "an overflow in the optimizer update") from None
-        return _Carry(params_, opt_state, loss_sum + losses * rows.shape[1], step + 1)
+        return _Carry(params_, opt_state, loss_sum + losses * rows.shape[1], step + 1, epoch)
 
     def epoch_step(state: Ensemble[Any], epoch: int) -> Ensemble[Any]:
         if config.shuffle:
@@ -350,10 +380,10 @@ def fit_ensemble(
         else:
             orders = np.broadcast_to(np.arange(m), (k, m))
         batches = (orders[:, i : i + batch_size] for i in range(0, m, batch_size))
-        begin = _Carry(state.params, state.opt_state, np.zeros(k), 0)
+        begin = _Carry(state.params, state.opt_state, np.zeros(k), 0, epoch)
         try:
             with fixed_threads(), np.errstate(over="raise", invalid="raise", divide="ignore"):
-                params_, opt_state, loss_sum, _ = functools.reduce(batch_step, batches, begin)
+                params_, opt_state, loss_sum, *_ = functools.reduce(batch_step, batches, begin)
         except _Diverged as diverged:
             raise diverged.report(epoch, state.seeds) from None
         if not all_finite(params_):
@@ -377,6 +407,7 @@ class _Carry(NamedTuple):
     opt_state: Any
     loss_sum: FloatArray
     step: int
+    epoch: int
 
 
 class _Diverged(Exception):

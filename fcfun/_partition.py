@@ -9,7 +9,9 @@ An inner optimizer sees the whole tree with the leaves it does not own replaced 
 arrays, so every piece (elementwise, or a global norm over the leaves it owns) runs
 unchanged and its state holds only what it needs; the updates of the other leaves pass
 through untouched (``masked``) or come from their own label's optimizer
-(``multi_transform``). Both have donated kernels when their inner optimizers do.
+(``multi_transform``). Both have donated kernels when their inner optimizers do, and are
+``elementwise`` when those are (a mask picks whole leaves, so it holds for stacked
+ensemble parameters too).
 
 >>> import fcfun, numpy as np
 >>> spec = fcfun.mlp([3, 4, 2], output="softmax", loss="softmax_cross_entropy")
@@ -158,7 +160,7 @@ def masked(inner: Optimizer[Any], mask: Mask) -> Optimizer[MaskedState]:
             return tuple(Dense(freeze(u.W), freeze(u.b)) for u in updates), new_state
 
         return Optimizer(init, update)
-    return from_kernel(init, apply(inner.update_donated))
+    return from_kernel(init, apply(inner.update_donated), elementwise=inner.elementwise)
 
 
 def set_to_zero() -> Optimizer[EmptyState]:
@@ -179,7 +181,7 @@ def set_to_zero() -> Optimizer[EmptyState]:
             b.fill(0.0)
         return grads, state
 
-    return from_kernel(init, update)
+    return from_kernel(init, update, elementwise=True)
 
 
 def multi_transform(
@@ -235,7 +237,7 @@ def multi_transform(
         return run
 
     if all(part.update_donated is not None for part in parts):
-        return from_kernel(init, apply(True))
+        return from_kernel(init, apply(True), elementwise=all(part.elementwise for part in parts))
     return Optimizer(init, apply(False))
 
 

@@ -58,6 +58,22 @@ OPTIMIZERS: dict[str, fcfun.Optimizer[Any]] = {
         fcfun.clip_by_global_norm(0.3), fcfun.sgd(0.1)
     ),
     "a user's optimizer (member by member)": scaled_by_two(),
+    "adam with decay on the weights only (masked)": fcfun.chain(
+        fcfun.scale_by_adam(),
+        fcfun.masked(fcfun.add_decayed_weights(0.1), fcfun.weights_only(MSE)),
+        fcfun.scale_by_learning_rate(1e-2),
+    ),
+    "a frozen first layer (multi_transform)": fcfun.multi_transform(
+        {"frozen": fcfun.set_to_zero(), "train": fcfun.adam(1e-2)},
+        fcfun.layer_labels("frozen", "train"),
+    ),
+    "a global norm on one layer (multi_transform, member by member)": fcfun.multi_transform(
+        {
+            "clipped": fcfun.chain(fcfun.clip_by_global_norm(0.3), fcfun.sgd(0.1)),
+            "plain": fcfun.sgd(0.1),
+        },
+        fcfun.layer_labels("clipped", "plain"),
+    ),
 }
 
 SEEDS = (3, 11, 3, 2024)  # a repeated seed gives two equal members
@@ -133,6 +149,57 @@ def test_batch_sizes_and_storage_order(batch_size: int, shuffle: bool) -> None:
     )
 
 
+DROPOUT_CASES: dict[str, tuple[fcfun.MLP, Any]] = {
+    "softmax, one rate": (
+        fcfun.mlp([5, 12, 3], output="softmax", loss="softmax_cross_entropy", dropout=0.3),
+        LABELS,
+    ),
+    "sigmoid, a rate per layer, one of them 0": (
+        fcfun.mlp(
+            [5, 6, 4, 1],
+            hidden="tanh",
+            output="sigmoid",
+            loss="binary_cross_entropy",
+            dropout=(0.5, 0.0),
+        ),
+        BINARY,
+    ),
+    "identity, two rates": (
+        fcfun.mlp([5, 6, 4, 2], output="identity", loss=fcfun.huber(1.0), dropout=(0.2, 0.4)),
+        TARGETS,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", DROPOUT_CASES, ids=str)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: d.__name__)
+def test_with_dropout_each_member_draws_the_masks_of_its_own_fit(
+    case: str, dtype: type[Any]
+) -> None:
+    spec, Y = DROPOUT_CASES[case]
+    optimizer = fcfun.adam(1e-2)
+    config = fcfun.TrainConfig(spec, optimizer, batch_size=8, alpha=1e-3)
+    ensemble = fcfun.fit_ensemble(config, X.astype(dtype), Y, seeds=SEEDS, epochs=3)
+    assert_members_equal_fits(
+        ensemble, spec, X.astype(dtype), Y, optimizer, epochs=3, batch_size=8, alpha=1e-3
+    )
+    no_dropout = fcfun.fit_ensemble(
+        config._replace(spec=spec._replace(dropout=())), X.astype(dtype), Y, seeds=SEEDS, epochs=3
+    )
+    assert ensemble.train_loss != no_dropout.train_loss  # the masks took part
+
+
+def test_with_dropout_members_by_member_and_resumed_runs_equal_their_fits() -> None:
+    spec = fcfun.mlp([5, 12, 3], output="softmax", loss="softmax_cross_entropy", dropout=0.5)
+    optimizer = fcfun.chain(fcfun.clip_by_global_norm(0.5), fcfun.sgd(0.1, momentum=0.9))
+    config = fcfun.TrainConfig(spec, optimizer, batch_size=16)
+    whole = fcfun.fit_ensemble(config, X, LABELS, seeds=(7, 8), epochs=4)
+    assert_members_equal_fits(whole, spec, X, LABELS, optimizer, epochs=4, batch_size=16)
+    half = fcfun.fit_ensemble(config, X, LABELS, seeds=(7, 8), epochs=2)
+    resumed = fcfun.fit_ensemble(config, X, LABELS, params=half, epochs=4)
+    assert fcfun.fingerprint(resumed) == fcfun.fingerprint(whole)
+
+
 def test_a_stacked_optimizer_state_holds_each_members_state() -> None:
     optimizer = fcfun.adam(1e-2)
     config = fcfun.TrainConfig(CE, optimizer, batch_size=8)
@@ -197,6 +264,15 @@ def test_optimizers_declare_whether_they_are_elementwise() -> None:
     ):
         assert optimizer.elementwise
     assert not fcfun.clip_by_global_norm(1.0).elementwise
+    spec = fcfun.mlp([3, 4, 2], output="softmax", loss="softmax_cross_entropy")
+    assert fcfun.masked(fcfun.add_decayed_weights(0.1), fcfun.weights_only(spec)).elementwise
+    assert not fcfun.masked(fcfun.clip_by_global_norm(1.0), fcfun.weights_only(spec)).elementwise
+    assert fcfun.set_to_zero().elementwise
+    labels = fcfun.layer_labels("a", "b")
+    assert fcfun.multi_transform({"a": fcfun.sgd(0.1), "b": fcfun.adam()}, labels).elementwise
+    assert not fcfun.multi_transform(
+        {"a": fcfun.sgd(0.1), "b": fcfun.clip_by_global_norm(1.0)}, labels
+    ).elementwise
     assert not fcfun.chain(fcfun.clip_by_global_norm(1.0), fcfun.sgd(0.1)).elementwise
     assert not scaled_by_two().elementwise
 

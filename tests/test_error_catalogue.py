@@ -555,12 +555,13 @@ CATALOGUE = [
     ),
     Entry("stack_params of no members", lambda: fcfun.stack_params([]), ValueError, "members"),
     Entry(
-        "fit_ensemble of a spec with dropout",
+        "fit_ensemble with a plateau rule",
         lambda: fcfun.fit_ensemble(
             fcfun.TrainConfig(
-                fcfun.mlp([4, 5, 3], output="softmax", loss="softmax_cross_entropy", dropout=0.5),
-                fcfun.sgd(0.1),
+                CE,
+                fcfun.chain(fcfun.sgd(0.1), fcfun.scale_by_plateau()),
                 4,
+                plateau=fcfun.ReduceOnPlateau(patience=2),
             ),
             X,
             Y,
@@ -568,7 +569,7 @@ CATALOGUE = [
             epochs=1,
         ),
         ValueError,
-        "config.spec",
+        "config.plateau",
     ),
     Entry("a quantile outside (0, 1)", lambda: fcfun.quantile(0.5, 1.5), ValueError, "quantile"),
     Entry("a Huber delta of 0", lambda: fcfun.huber(0.0), ValueError, "delta"),
