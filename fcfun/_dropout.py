@@ -57,6 +57,8 @@ def check_rates(dropout: object, n_hidden: int) -> tuple[float, ...]:
     """Per-hidden-layer rates from one rate or a sequence of them, each in ``[0, 1)``;
     ``()`` when every rate is 0 (no dropout at all)."""
     numeric = int | float | np.integer | np.floating
+    if isinstance(dropout, np.ndarray) and dropout.ndim <= 1:  # scikit-learn users pass arrays
+        dropout = dropout.tolist()
     if isinstance(dropout, bool | str) or not isinstance(dropout, numeric | Sequence):
         raise TypeError(
             f"dropout must be a rate in [0, 1) or a sequence of {n_hidden} (one per hidden "

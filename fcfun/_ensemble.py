@@ -38,7 +38,7 @@ from fcfun._network import (
     penalty,
     training_activations,
 )
-from fcfun._optimizers import Optimizer, donated_step, from_kernel
+from fcfun._optimizers import Optimizer, donated_step, from_kernel, refuse_objective_steps
 from fcfun._sources import check_rows, read_chunk, read_rows
 from fcfun._spec import MLP, check_spec, params_dtype
 from fcfun._training import (
@@ -51,7 +51,14 @@ from fcfun._training import (
     epoch_order,
 )
 from fcfun._types import Dense, FloatArray, FloatDType, IntArray, Params, freeze, seal
-from fcfun._validation import check_bool, check_float_dtype, check_int, check_seed, describe
+from fcfun._validation import (
+    check_bool,
+    check_float_dtype,
+    check_int,
+    check_seed,
+    describe,
+    is_sparse,
+)
 
 S = TypeVar("S")
 
@@ -342,7 +349,13 @@ def fit_ensemble(
             names the member and its seed (``fit`` with that seed reports its last
             finite state).
     """
-    config = check_config(config)
+    config = check_config(config, has_validation=False)
+    refuse_objective_steps((config.optimizer,), "config.optimizer")
+    if is_sparse(X):
+        raise TypeError(
+            "X must be a dense array or a row source for fit_ensemble, got a sparse matrix; "
+            "densify it, or fit each member with fcfun.fit"
+        )
     if config.plateau is not None:
         raise ValueError(
             "config.plateau must be None for fit_ensemble (each member's plateau would read "
@@ -491,6 +504,11 @@ def predict_ensemble(
     k, dtype = _check_stacked(spec, params)
     average = check_bool(average, "average")
     chunk = check_int(chunk_size, "chunk_size", minimum=1)
+    if is_sparse(X):
+        raise TypeError(
+            "X must be a dense array or a row source for predict_ensemble, got a sparse "
+            "matrix; densify it, or predict each member with fcfun.predict"
+        )
     rows = check_rows(X, spec.sizes[0])
     out = np.empty((k, rows.shape[0], spec.sizes[-1]), dtype=dtype)
     with fixed_threads(), np.errstate(over="ignore", invalid="ignore"):

@@ -488,7 +488,9 @@ def lbfgs(
         )  # fmt: skip
         return f, _params(point.x, params), new_state
 
-    return Optimizer(init, update, step_with_objective=step, finished=finished)
+    return Optimizer(
+        init, update, step_with_objective=step, finished=finished, fixed_objective=True
+    )
 
 
 def _remember(

@@ -463,7 +463,12 @@ def check_masks(spec: MLP, masks: object, m: int, dtype: np.dtype[Any]) -> Masks
     if masks is None:
         return ()
     widths = spec.sizes[1:-1]
-    if not isinstance(masks, tuple) or len(masks) != len(widths):
+    if not isinstance(masks, tuple):
+        raise TypeError(
+            f"masks must be None or a tuple of {len(widths)} masks (one per hidden layer, "
+            f"from fcfun.dropout_masks), got {describe(masks)}"
+        )
+    if len(masks) != len(widths):
         raise ValueError(
             f"masks must be None or a tuple of {len(widths)} masks (one per hidden layer, "
             f"from fcfun.dropout_masks), got {describe(masks)}"

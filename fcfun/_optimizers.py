@@ -87,6 +87,9 @@ class Optimizer(NamedTuple, Generic[S]):
     grads)``, and it returns the loss at ``params`` (the step's loss), the new parameters
     (read-only) and the new state. ``finished`` (optional) says whether a state is final
     (``lbfgs``'s convergence): ``fit`` ends a run after the epoch whose state is.
+    ``fixed_objective`` says that the steps assume one objective throughout (``lbfgs``
+    reuses the loss and gradient of its last point): ``fit`` refuses it with mini-batches
+    or dropout, where every step's objective differs.
     ``elementwise`` says that the update of every array element depends only on that
     element (of the gradients, the state and the parameters) and on the update count.
     Such an optimizer steps ``k`` networks stacked along a leading axis at once and gives
@@ -102,6 +105,7 @@ class Optimizer(NamedTuple, Generic[S]):
     step_with_objective: ObjectiveStep[S] | None = None
     finished: Callable[[S], bool] | None = None
     elementwise: bool = False
+    fixed_objective: bool = False
 
 
 class EmptyState(NamedTuple):
@@ -409,6 +413,7 @@ def chain(*optimizers: Optimizer[Any]) -> Optimizer[ChainState]:
     >>> updates[0].W
     array([[-2.]])
     """
+    refuse_objective_steps(optimizers, "optimizers")
     setters = [opt.set_scale for opt in optimizers]
     if all(setter is None for setter in setters):
         return _chain(optimizers)
@@ -422,6 +427,17 @@ def chain(*optimizers: Optimizer[Any]) -> Optimizer[ChainState]:
         )
 
     return _chain(optimizers)._replace(set_scale=set_scale)
+
+
+def refuse_objective_steps(optimizers: tuple[Optimizer[Any], ...], name: str) -> None:
+    """Refuse an optimizer that steps with its objective (``lbfgs``) as a piece of a
+    composition: composers transform updates, and it has none to give."""
+    for i, opt in enumerate(optimizers):
+        if opt.step_with_objective is not None:
+            raise ValueError(
+                f"{name}[{i}] must be an optimizer of updates to be composed, got one that "
+                "steps with its objective (a line search, as lbfgs); train with it alone"
+            )
 
 
 def _chain(optimizers: tuple[Optimizer[Any], ...]) -> Optimizer[ChainState]:

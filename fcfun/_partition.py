@@ -118,6 +118,11 @@ def _check_leaves(leaves: object, kind: type, name: str) -> None:
 def _check_optimizer(value: object, name: str) -> None:
     if not isinstance(value, Optimizer):
         raise TypeError(f"{name} must be an fcfun Optimizer, got {describe(value)}")
+    if value.step_with_objective is not None:
+        raise ValueError(
+            f"{name} must be an optimizer of updates to act on part of the parameters, got "
+            "one that steps with its objective (a line search, as lbfgs); train with it alone"
+        )
 
 
 def masked(inner: Optimizer[Any], mask: Mask) -> Optimizer[MaskedState]:

@@ -66,7 +66,7 @@ def mlp(
     hidden: Activation | ActivationName | Sequence[Activation | ActivationName] = relu,
     output: Activation | ActivationName,
     loss: Loss | LossName,
-    dropout: float | Sequence[float] = 0.0,
+    dropout: float | Sequence[float] | np.ndarray[Any, Any] = 0.0,
 ) -> MLP:
     """Describe a network: layer sizes, hidden activations, output activation and loss.
 

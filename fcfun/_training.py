@@ -442,6 +442,8 @@ def _searched_step(
     if not math.isfinite(loss):
         raise _Diverged(state.step, loss, state.params, state.opt_state)
     previous = (state.params, state.opt_state)
+    if not rows:  # the optimizer used no evaluation (a cached loss): the batch's weight
+        rows.append(gradient(state.params, batch, key)[2])
     loss_sum, count = state.loss_sum + loss * rows[0], state.step + 1
     return StepState(params, opt_state, loss_sum, count, previous, state.seed, state.epoch)
 
@@ -739,6 +741,18 @@ def data_dtype(X: object) -> np.dtype[Any]:
     return given if given in (np.float32, np.float64) else np.dtype(np.float64)
 
 
+def check_fixed_objective(
+    optimizer: Optimizer[Any], spec: MLP, batch_size: int, m: int, name: str = "optimizer"
+) -> None:
+    """Refuse mini-batches or dropout for an optimizer whose steps assume one objective."""
+    if optimizer.fixed_objective and (batch_size < m or spec.dropout):
+        raise ValueError(
+            f"{name} steps one fixed objective (full batch, no dropout), as lbfgs does: "
+            f"batch_size must be at least the {m} rows and spec.dropout (), got "
+            f"batch_size={batch_size} and dropout={spec.dropout}"
+        )
+
+
 def validation_data(
     spec: MLP, validation: tuple[Any, Any] | None, dtype: np.dtype[Any]
 ) -> Dataset | None:
@@ -782,6 +796,7 @@ def prepare(
         scale = plateau_walk(config.plateau, plateau_scores(config.plateau, start.history)).scale
         start = start._replace(opt_state=config.optimizer.set_scale(start.opt_state, scale))
     data = dataset(config.spec, X, Y, resolved, sample_weight)
+    check_fixed_objective(config.optimizer, config.spec, config.batch_size, data.X.shape[0])
     checked_validation = validation_data(config.spec, validation, resolved)
     epoch = epoch_of(config, data, checked_validation)
     epochs_left = range(start.epoch, max(epochs, start.epoch))
@@ -791,6 +806,8 @@ def prepare(
 def states(run: Run[S], epochs: Iterable[int] | None = None) -> Iterator[TrainState[S]]:
     """The lazy stream of the run's states, one per epoch trained (not the start); it ends
     after a state whose optimizer state is ``run.finished`` (``Optimizer.finished``)."""
+    if run.finished is not None and run.finished(run.start.opt_state):
+        return iter(())  # a run continued from a finished state has nothing to train
     stream = drop(1, accumulate(run.epoch, run.epochs if epochs is None else epochs, run.start))
     return stream if run.finished is None else _until(run.finished, stream)
 

@@ -89,17 +89,27 @@ def freeze(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
 
     A writeable array gets a read-only view, so the caller's own array keeps its flags.
     """
-    if not isinstance(a, np.ndarray) or not a.flags.writeable:
-        return a  # a checked sparse input's arrays are read-only already
+    if hasattr(a, "tocsr"):  # a sparse matrix fcfun made (a checked X's rows)
+        return _frozen_sparse(a)
+    if not a.flags.writeable:
+        return a
     view = a.view()
     view.flags.writeable = False
     return view
 
 
+def _frozen_sparse(matrix: Any) -> npt.NDArray[Any]:
+    """A CSR matrix fcfun made, its three arrays made read-only in place."""
+    for array in (matrix.data, matrix.indices, matrix.indptr):
+        array.flags.writeable = False
+    frozen: npt.NDArray[Any] = matrix  # sparse rows travel as FloatArray (see check_sparse)
+    return frozen
+
+
 def read_only_copy(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """``a`` if it is read-only already, else a read-only copy that nobody else can write."""
-    if not isinstance(a, np.ndarray) or not a.flags.writeable:
-        return a  # a checked sparse input's arrays are read-only already
+    if not a.flags.writeable:
+        return a
     copy = a.copy()
     copy.flags.writeable = False
     return copy

@@ -690,6 +690,11 @@ def fit_sharded(
     start, resolved = start_state(
         spec, optimizer, seed, params, data_dtype(X) if dtype is None else dtype
     )
+    if optimizer.fixed_objective and spec.dropout:
+        raise ValueError(
+            "optimizer steps one fixed objective (no dropout), as lbfgs does: spec.dropout "
+            f"must be (), got {spec.dropout}"
+        )
     checked_validation = validation_data(spec, validation, resolved)
     with scatter(
         executor,

@@ -473,6 +473,11 @@ class _FCBase(BaseEstimator):
         weight = np.asarray(sample_weight)
         if weight.ndim == 0:  # scikit-learn's scalar: every sample weighs the same
             weight = np.full(X.shape[0], weight)
+        if weight.shape != (X.shape[0],):  # checked here, before a validation split
+            raise ValueError(
+                f"sample_weight must have shape ({X.shape[0]},), one weight per sample of X, "
+                f"got shape {weight.shape}"
+            )
         return weight
 
     def _head(self, task: Task, n_targets: int) -> Head:
@@ -597,7 +602,8 @@ class _FCBase(BaseEstimator):
         return self.state_._replace(opt_state=optimizer.init(self.state_.params))
 
     def _check_same_network(self, spec: fcfun.MLP) -> None:
-        if spec != self.spec_:
+        # dropout is how the network trains, not what it is: a later fit may change it
+        if spec._replace(dropout=()) != self.spec_._replace(dropout=()):
             raise ValueError(
                 "warm_start and partial_fit continue the previous network, with layer "
                 f"sizes {self.spec_.sizes} and activations "
@@ -1027,7 +1033,15 @@ class FCClassifier(ClassifierMixin, _FCBase):
                 f"class_weight must name classes of y, {classes.tolist()}, got unknown "
                 f"class {unknown[0]!r}"
             )
-        return np.array([float(self.class_weight.get(c, 1.0)) for c in classes.tolist()])
+        weights = np.array([float(self.class_weight.get(c, 1.0)) for c in classes.tolist()])
+        bad = ~np.isfinite(weights) | (weights < 0)
+        if bad.any():
+            index = int(np.argmax(bad))
+            raise ValueError(
+                "class_weight must map classes to finite non-negative weights, got "
+                f"{weights[index]!r} for class {classes.tolist()[index]!r}"
+            )
+        return weights
 
     def _targets(
         self, y: Array, *, reset: bool, incremental: bool, classes: Array | None
