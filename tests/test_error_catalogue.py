@@ -607,6 +607,13 @@ CATALOGUE = [
         ValueError,
         "labels",
     ),
+    Entry("L-BFGS with mini-batches", fit(optimizer=fcfun.lbfgs()), ValueError, "optimizer"),
+    Entry(
+        "L-BFGS as a piece of a chain",
+        lambda: fcfun.chain(fcfun.scale(1.0), fcfun.lbfgs()),
+        ValueError,
+        "optimizers[1]",
+    ),
     Entry("a sparse X of the wrong width", fit(X=_sparse(np.ones((6, 3)))), ValueError, "X"),
     Entry(
         "a negative sample weight",
