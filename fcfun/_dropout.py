@@ -28,7 +28,7 @@ from fcfun._validation import check_int, check_seed, describe
 _TAG = 0x64726F70  # "drop": keeps these streams apart from every other seed-derived one
 """Last word of every mask stream's seed."""
 
-_SHIFT = np.uint64(11)
+_SHIFT = 11
 _UNITS = 2.0**53
 """A float64 uniform is the top 53 bits of a raw 64-bit word, times 2**-53."""
 
@@ -103,11 +103,9 @@ def layer_mask(
     if key.offset:
         stream.advance(key.offset * width)
     # The uniform a float64 draw makes of a raw word r is (r >> 11) * 2**-53, so u >= rate
-    # is (r >> 11) >= ceil(rate * 2**53) (a power-of-two scaling: exact), compared as
-    # integers without forming the floats.
-    raw = stream.random_raw((rows, width))
-    raw >>= _SHIFT
-    keep = raw >= np.uint64(math.ceil(rate * _UNITS))
+    # is (r >> 11) >= t with t = ceil(rate * 2**53) (a power-of-two scaling: exact), which
+    # is r >= t << 11: compared as integers, without forming the floats.
+    keep = stream.random_raw((rows, width)) >= np.uint64(math.ceil(rate * _UNITS) << _SHIFT)
     mask: FloatArray = np.multiply(keep, dtype.type(1.0 / (1.0 - rate)), dtype=dtype)
     return mask
 
