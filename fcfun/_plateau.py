@@ -17,7 +17,7 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Literal, NamedTuple
 
-from fcfun._state import History
+from fcfun._state import History, check_monitor, watched
 from fcfun._validation import check_int, check_real, describe
 
 
@@ -92,16 +92,7 @@ def check_plateau(rule: object, has_validation: bool) -> ReduceOnPlateau:
         )
     if rule.rule not in ("pytorch", "sklearn"):
         raise ValueError(f"plateau.rule must be 'pytorch' or 'sklearn', got {rule.rule!r}")
-    if rule.monitor not in ("train_loss", "val_loss", "val_metric"):
-        raise ValueError(
-            "plateau.monitor must be 'train_loss', 'val_loss' or 'val_metric', "
-            f"got {rule.monitor!r}"
-        )
-    if rule.monitor != "train_loss" and not has_validation:
-        raise ValueError(
-            f"plateau.monitor={rule.monitor!r} needs validation data, got validation=None; "
-            "pass validation=(X_val, Y_val) or monitor='train_loss'"
-        )
+    check_monitor(rule.monitor, "plateau.monitor", has_validation)
     factor = check_real(
         rule.factor, "plateau.factor", low=0.0, high=1.0, low_open=True, high_open=True
     )
@@ -117,9 +108,7 @@ def check_plateau(rule: object, has_validation: bool) -> ReduceOnPlateau:
 
 def plateau_scores(rule: ReduceOnPlateau, history: History) -> tuple[float, ...]:
     """The values ``rule`` watches, one per epoch, oriented so that lower is better."""
-    if rule.monitor == "val_metric":
-        return tuple(-value for value in history.val_metric)
-    return history.val_loss if rule.monitor == "val_loss" else history.train_loss
+    return watched(history, rule.monitor)
 
 
 def _bar(rule: ReduceOnPlateau, best: float) -> float:

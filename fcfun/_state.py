@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Generic, NamedTuple, TypeVar
+from typing import Generic, Literal, NamedTuple, TypeAlias, TypeVar
 
 from fcfun._types import Params
 
@@ -42,3 +42,29 @@ class TrainState(NamedTuple, Generic[S]):
     epoch: int
     seed: int
     history: History
+
+
+Monitor: TypeAlias = Literal["val_loss", "val_metric", "train_loss"]
+"""What a rule that reads the history (early stopping, a plateau) watches."""
+
+_MONITORS = ("val_loss", "val_metric", "train_loss")
+
+
+def check_monitor(monitor: object, name: str, has_validation: bool) -> None:
+    """A ``Monitor``, and one that has data: the validation ones need validation data."""
+    if monitor not in _MONITORS:
+        raise ValueError(
+            f"{name} must be 'val_loss', 'val_metric' or 'train_loss', got {monitor!r}"
+        )
+    if monitor != "train_loss" and not has_validation:
+        raise ValueError(
+            f"{name}={monitor!r} needs validation data, got validation=None; pass "
+            "validation=(X_val, Y_val) or monitor='train_loss'"
+        )
+
+
+def watched(history: History, monitor: Monitor) -> tuple[float, ...]:
+    """The values ``monitor`` names, one per epoch, oriented so that lower is better."""
+    if monitor == "val_metric":
+        return tuple(-value for value in history.val_metric)
+    return history.val_loss if monitor == "val_loss" else history.train_loss

@@ -41,7 +41,7 @@ from fcfun._plateau import (
 )
 from fcfun._sources import Rows, check_source, is_streamed, read_rows
 from fcfun._spec import MLP, check_sample_weight, check_spec, check_targets, params_dtype
-from fcfun._state import History, TrainState
+from fcfun._state import History, TrainState, check_monitor, watched
 from fcfun._tree import flatten, structure
 from fcfun._types import Dense, FloatArray, FloatDType, IntArray, Params, freeze, own_params
 from fcfun._validation import (
@@ -1062,23 +1062,12 @@ def _check_early_stopping(rule: EarlyStopping, has_validation: bool) -> None:
     check_real(rule.min_delta, "early_stopping.min_delta", low=0.0)
     if rule.rule not in ("min_delta", "sklearn"):
         raise ValueError(f"early_stopping.rule must be 'min_delta' or 'sklearn', got {rule.rule!r}")
-    if rule.monitor not in ("val_loss", "val_metric", "train_loss"):
-        raise ValueError(
-            "early_stopping.monitor must be 'val_loss', 'val_metric' or 'train_loss', "
-            f"got {rule.monitor!r}"
-        )
-    if rule.monitor != "train_loss" and not has_validation:
-        raise ValueError(
-            f"early_stopping.monitor={rule.monitor!r} needs validation data, got "
-            "validation=None; pass validation=(X_val, Y_val) or monitor='train_loss'"
-        )
+    check_monitor(rule.monitor, "early_stopping.monitor", has_validation)
 
 
 def monitored(rule: EarlyStopping, history: History) -> tuple[float, ...]:
     """The values ``rule`` watches, one per epoch, oriented so that lower is better."""
-    if rule.monitor == "val_metric":
-        return tuple(-value for value in history.val_metric)
-    return history.val_loss if rule.monitor == "val_loss" else history.train_loss
+    return watched(history, rule.monitor)
 
 
 def _watch(rule: EarlyStopping, score: float, best: float, since_best: int) -> tuple[float, int]:
