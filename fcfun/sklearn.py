@@ -19,12 +19,11 @@ feature, with the same defaults. Where the two differ:
   ``'adagrad'`` (PyTorch rules; ``adamw`` with PyTorch's decoupled decay 0.01 on top
   of ``alpha``). ``learning_rate`` and ``power_t`` are
   scikit-learn's, for ``'sgd'`` only: ``'invscaling'`` is ``fcfun.inverse_scaling`` of the
-  samples seen before each epoch, ``'adaptive'`` is ``fcfun.ReduceOnPlateau(rule='sklearn')``
-  (the rate divided by 5 when the stopping count exceeds ``n_iter_no_change``, the fit
-  ending once it is at most 1e-6). A ``warm_start`` fit differs: ``'adaptive'`` reads the
-  whole history, so it continues the rate (scikit-learn restarts at
-  ``learning_rate_init``), and ``'invscaling'`` counts this fit's samples only (scikit-learn
-  all fits').
+  samples seen before each epoch (``t_``, over every fit a warm start continues),
+  ``'adaptive'`` is ``fcfun.ReduceOnPlateau(rule='sklearn')`` (the rate divided by 5 when
+  the stopping count exceeds ``n_iter_no_change``, the fit ending once it is at most
+  1e-6). A ``warm_start`` fit differs with ``'adaptive'``: it reads the whole history, so
+  it continues the rate (scikit-learn restarts at ``learning_rate_init``).
   ``'lbfgs'`` is ``fcfun.lbfgs(gtol=tol, max_fun=max_fun)``, fcfun's own transcription of
   the L-BFGS-B iteration scikit-learn runs through scipy (no scipy call: one training
   step, one state), full batch, one epoch per iteration; from the same weights it
@@ -413,7 +412,11 @@ class _FCBase(BaseEstimator):
         if reset:
             self.seed_ = self._seed()  # the validation split needs it
         train, validation = self._validation_split(X_array, Y, stratify, weight)
-        optimizer = self._optimizer(int(train[0].shape[0]))
+        n_train = int(train[0].shape[0])
+        # Samples the solver saw in earlier fits (scikit-learn's t_): a warm_start fit's
+        # 'invscaling' rate goes on from them; partial_fit's optimizer state counts its own.
+        seen = 0 if reset else int(getattr(self, "t_", 0))
+        optimizer = self._optimizer(n_train, seen=0 if incremental else seen)
         start = (
             self._check_initial_params(spec)
             if reset
@@ -422,7 +425,10 @@ class _FCBase(BaseEstimator):
         rule = None if incremental else self._stopping_rule()
         epochs = _start_epoch(start) + (1 if incremental else int(self.max_iter))
         state = self._run_epochs(spec, optimizer, start, train, validation, rule, epochs)
-        self._set_fitted(spec, task, state, trained=state.epoch - _start_epoch(start))
+        trained = state.epoch - _start_epoch(start)
+        self._set_fitted(spec, task, state, trained=trained)
+        if self.solver != "lbfgs":
+            self.t_ = seen + trained * n_train
         if not incremental and (self.n_iter_ == self.max_iter or self.solver == "lbfgs"):
             self._warn_unless_converged(rule, state)
         return self
@@ -489,9 +495,9 @@ class _FCBase(BaseEstimator):
         """The early-stopping score (``None``: the loss's own, accuracy or R²)."""
         return None
 
-    def _optimizer(self, n_samples: int) -> fcfun.Optimizer[Any]:
+    def _optimizer(self, n_samples: int, seen: int = 0) -> fcfun.Optimizer[Any]:
         """The ``solver`` with its hyperparameters, as an fcfun optimizer, for epochs of
-        ``n_samples`` rows.
+        ``n_samples`` rows after ``seen`` samples of earlier fits.
 
         ``'sgd'`` is scikit-learn's: the learning rate scales the gradient before the
         momentum, so the velocity carries the rates it was made with
@@ -502,7 +508,7 @@ class _FCBase(BaseEstimator):
         b1, b2, eps = float(self.beta_1), float(self.beta_2), float(self.epsilon)
         if self.solver == "sgd":
             momentum = float(self.momentum)
-            rate = fcfun.scale_by_learning_rate(self._learning_rate(lr, n_samples))
+            rate = fcfun.scale_by_learning_rate(self._learning_rate(lr, n_samples, seen))
             pieces: list[fcfun.Optimizer[Any]] = [rate]
             if self.learning_rate == "adaptive":
                 pieces.append(fcfun.scale_by_plateau())
@@ -519,17 +525,19 @@ class _FCBase(BaseEstimator):
             return fcfun.rmsprop(lr, eps=eps)
         return fcfun.adagrad(lr, eps=eps)
 
-    def _learning_rate(self, lr: float, n_samples: int) -> float | fcfun.Schedule:
+    def _learning_rate(self, lr: float, n_samples: int, seen: int = 0) -> float | fcfun.Schedule:
         """``lr``, or for ``'invscaling'`` the schedule of the update count that gives
-        epoch ``e`` scikit-learn's ``lr / (t + 1) ** power_t``, ``t = e * n_samples`` the
-        samples seen before it."""
+        epoch ``e`` of this fit scikit-learn's rate: ``lr`` for ``e = 0`` (a fit makes a
+        new optimizer), then ``lr / (t + 1) ** power_t`` with ``t = seen + e * n_samples``
+        the samples seen before it (``seen``: earlier fits', a warm start's ``t_``)."""
         if self.learning_rate != "invscaling":
             return lr
         rate = fcfun.inverse_scaling(lr, float(self.power_t))
         steps = -(-n_samples // self._batch_size(n_samples))  # updates per epoch
 
         def schedule(step: int) -> float:
-            return rate(step // steps * n_samples)
+            epoch = step // steps
+            return rate(seen + epoch * n_samples) if epoch else lr
 
         return schedule
 
@@ -876,6 +884,9 @@ class FCClassifier(ClassifierMixin, _FCBase):
         ``W`` and ``b`` of every layer, read-only views of ``params_``.
     n_iter_ : int
         Epochs trained by the last ``fit`` (1 for ``partial_fit``).
+    t_ : int
+        Training samples the solver has seen, over all fits continued by warm_start /
+        partial_fit (scikit-learn's ``t_``; ``'invscaling'`` reads it). Not for ``'lbfgs'``.
     loss_curve_ : list of float
         Training loss per epoch, over all fits continued by warm_start / partial_fit.
     loss_ : float
@@ -1154,10 +1165,10 @@ class FCClassifier(ClassifierMixin, _FCBase):
     def from_sklearn(cls, mlp: Any) -> Self:
         """A fitted ``FCClassifier`` from a fitted ``MLPClassifier``.
 
-        Hyperparameters are copied where fcfun has them ('lbfgs' becomes 'adam'; the
-        learning-rate schedule is dropped); weights and classes are copied. There is no
-        training history (``n_iter_ == 0``, ``loss_curve_ == []``); ``partial_fit`` or
-        a ``warm_start`` fit continues from the copied weights.
+        Hyperparameters are copied (every one of ``MLPClassifier``'s has an fcfun
+        counterpart); weights and classes are copied. There is no training history
+        (``n_iter_ == 0``, ``loss_curve_ == []``); ``partial_fit`` or a ``warm_start`` fit
+        continues from the copied weights.
 
         Parameters
         ----------
@@ -1172,6 +1183,7 @@ class FCClassifier(ClassifierMixin, _FCBase):
         estimator = cls(**fit.hyperparameters)
         estimator._set_labels(labels)
         estimator._set_fitted_from(fit, _imported_task(labels))
+        estimator.t_ = int(getattr(mlp, "t_", 0))  # samples seen: 'invscaling' goes on
         return estimator
 
 
@@ -1452,4 +1464,5 @@ class FCRegressor(RegressorMixin, _FCBase):
         fit = sklearn_interop.regressor_from_sklearn(mlp)
         estimator = cls(**fit.hyperparameters)
         estimator._set_fitted_from(fit, "regression")
+        estimator.t_ = int(getattr(mlp, "t_", 0))  # samples seen: 'invscaling' goes on
         return estimator

@@ -320,8 +320,9 @@ def regressor_to_sklearn(estimator: Fitted) -> Any:
 def _fitted_mlp(mlp_class: Callable[..., Any], estimator: Fitted) -> Any:
     """A new ``mlp_class`` with ``estimator``'s hyperparameters and fitted state.
 
-    Its ``t_`` and no-improvement count restart at 0 and its best weights are the
-    current ones, so ``warm_start`` and ``partial_fit`` continue from here.
+    Its ``t_`` is the estimator's (the samples seen), its no-improvement count restarts at 0
+    and its best weights are the current ones, so ``warm_start`` and ``partial_fit``
+    continue from here.
     """
     check_is_fitted(estimator)
     mlp = mlp_class(**hyperparameters_to_sklearn(estimator.get_params(), estimator.seed_))
@@ -335,7 +336,7 @@ def _fitted_mlp(mlp_class: Callable[..., Any], estimator: Fitted) -> Any:
     mlp.n_outputs_ = estimator.n_outputs_
     mlp.out_activation_ = estimator.out_activation_
     mlp.n_iter_ = estimator.n_iter_
-    mlp.t_ = 0
+    mlp.t_ = int(getattr(estimator, "t_", 0))  # the samples seen, for 'invscaling' to go on
     mlp.loss_curve_ = list(estimator.loss_curve_)
     mlp.loss_ = estimator.loss_
     mlp.best_loss_ = estimator.best_loss_

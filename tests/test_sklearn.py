@@ -210,6 +210,25 @@ def test_partial_fit_keeps_the_learning_rate_as_mlpclassifier(learning_rate: str
     assert max_difference(model.coefs_, reference.coefs_) < 1e-12
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_warm_start_invscaling_rate_counts_every_fits_samples_as_mlpclassifier() -> None:
+    """A second warm_start fit restarts at learning_rate_init for its first epoch (a new
+    optimizer), then lr / (t + 1) ** power_t with t counting the first fit's samples too."""
+    X, y = iris()
+    settings = sgd_settings((8,), "relu", max_iter=4, n_samples=len(X))
+    settings.update(learning_rate="invscaling", power_t=0.5, batch_size=50, warm_start=True)
+    initial = sklearn_initial_params([X.shape[1], 8, 3], "relu", random_state=6)
+    reference = MLPClassifier(random_state=6, **settings)
+    model = FCClassifier(initial_params=initial, **settings)
+    for _ in range(2):
+        reference.fit(X, y)
+        model.fit(X, y)
+    assert model.t_ == reference.t_ == 8 * len(X)
+    assert model.to_sklearn().t_ == FCClassifier.from_sklearn(reference).t_ == 8 * len(X)
+    np.testing.assert_allclose(model.loss_curve_, reference.loss_curve_, rtol=0, atol=1e-12)
+    assert max_difference(model.coefs_, reference.coefs_) < 1e-12
+
+
 def test_the_sklearn_rule_moves_the_best_by_any_improvement() -> None:
     """min_delta 0.1: 0.95, 0.91, 0.89 each improve by less than 0.1 on the best before
     them, so scikit-learn's count runs to 3; measured from the last improvement by more
