@@ -38,7 +38,7 @@ from fcfun._network import (
     penalty,
     training_activations,
 )
-from fcfun._optimizers import Optimizer, donated_step, from_kernel, refuse_objective_steps
+from fcfun._optimizers import Optimizer, donated_step, from_kernel
 from fcfun._sources import check_rows, read_chunk, read_rows
 from fcfun._spec import MLP, check_spec, params_dtype
 from fcfun._training import (
@@ -350,7 +350,11 @@ def fit_ensemble(
             finite state).
     """
     config = check_config(config, has_validation=False)
-    refuse_objective_steps((config.optimizer,), "config.optimizer")
+    if config.optimizer.step_with_objective is not None:
+        raise ValueError(
+            "config.optimizer must be an optimizer of updates for fit_ensemble, got one that "
+            "steps with its objective (a line search, as lbfgs); fit each member with fcfun.fit"
+        )
     if is_sparse(X):
         raise TypeError(
             "X must be a dense array or a row source for fit_ensemble, got a sparse matrix; "

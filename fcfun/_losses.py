@@ -481,9 +481,11 @@ def _poisson_link_rows(Z: FloatArray, Y: FloatArray) -> FloatArray:
 
 
 def _poisson_grad(A: FloatArray, Y: FloatArray) -> FloatArray:
+    # 1 - Y / A where A > tiny, 0 where the loss clips A (never Y / tiny: it overflows)
     tiny = np.finfo(A.dtype).tiny
-    dA = 1.0 - Y / np.maximum(A, tiny)
-    dA *= A > tiny
+    inside = A > tiny
+    dA = np.divide(Y, A, out=np.zeros_like(A), where=inside)
+    np.subtract(1.0, dA, out=dA, where=inside)
     dA /= A.shape[0]
     return dA
 

@@ -57,8 +57,9 @@ def d2_poisson_score(A: FloatArray, Y: FloatArray) -> float:
     """Fraction of Poisson deviance explained, ``1 - D(Y, A) / D(Y, mean(Y))``, averaged
     over outputs (scikit-learn's ``d2_tweedie_score(power=1)`` for one output).
 
-    ``D(Y, A) = 2 sum(Y log(Y / A) - Y + A)`` (``0 log 0 = 0``); an output ``A <= 0``
-    where ``Y > 0`` has infinite deviance. As ``r2_score``, a constant column scores 1
+    ``D(Y, A) = 2 sum(Y log(Y / A) - Y + A)`` (``0 log 0 = 0``), with ``A`` clipped to the
+    dtype's smallest normal number as the ``poisson`` loss clips it (a non-positive output
+    scores as that number, so the score is at most 1). As ``r2_score``, a constant column scores 1
     if predicted exactly, else 0.
 
     >>> d2_poisson_score(np.array([[1.0], [2.0], [3.0]]), np.array([[1.0], [2.0], [3.0]]))
@@ -72,9 +73,9 @@ def d2_poisson_score(A: FloatArray, Y: FloatArray) -> float:
 
 
 def _poisson_deviance(A: FloatArray, Y: FloatArray) -> FloatArray:
-    """Each column's ``2 sum(Y log(Y / A) - Y + A)``."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_ratio = np.log(np.where(Y > 0, Y, 1.0)) - np.log(np.maximum(A, 0.0))
-    per_element: FloatArray = np.where(Y > 0, Y * log_ratio, 0.0) - Y + A
+    """Each column's ``2 sum(Y log(Y / A) - Y + A)``, ``A`` clipped to the smallest normal."""
+    clipped = np.maximum(A, np.finfo(A.dtype).tiny)
+    log_ratio = np.log(np.where(Y > 0, Y, 1.0)) - np.log(clipped)
+    per_element: FloatArray = np.where(Y > 0, Y * log_ratio, 0.0) - Y + clipped
     deviance: FloatArray = 2 * per_element.sum(axis=0)
     return deviance

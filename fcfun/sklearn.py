@@ -416,7 +416,7 @@ class _FCBase(BaseEstimator):
         # Samples the solver saw in earlier fits (scikit-learn's t_): a warm_start fit's
         # 'invscaling' rate goes on from them; partial_fit's optimizer state counts its own.
         seen = 0 if reset else int(getattr(self, "t_", 0))
-        optimizer = self._optimizer(n_train, seen=0 if incremental else seen)
+        optimizer = self._optimizer(n_train, seen=seen, incremental=incremental)
         start = (
             self._check_initial_params(spec)
             if reset
@@ -427,8 +427,7 @@ class _FCBase(BaseEstimator):
         state = self._run_epochs(spec, optimizer, start, train, validation, rule, epochs)
         trained = state.epoch - _start_epoch(start)
         self._set_fitted(spec, task, state, trained=trained)
-        if self.solver != "lbfgs":
-            self.t_ = seen + trained * n_train
+        self.t_ = seen + (0 if self.solver == "lbfgs" else trained * n_train)
         if not incremental and (self.n_iter_ == self.max_iter or self.solver == "lbfgs"):
             self._warn_unless_converged(rule, state)
         return self
@@ -495,9 +494,12 @@ class _FCBase(BaseEstimator):
         """The early-stopping score (``None``: the loss's own, accuracy or R²)."""
         return None
 
-    def _optimizer(self, n_samples: int, seen: int = 0) -> fcfun.Optimizer[Any]:
+    def _optimizer(
+        self, n_samples: int, seen: int = 0, incremental: bool = False
+    ) -> fcfun.Optimizer[Any]:
         """The ``solver`` with its hyperparameters, as an fcfun optimizer, for epochs of
-        ``n_samples`` rows after ``seen`` samples of earlier fits.
+        ``n_samples`` rows after ``seen`` samples of earlier fits (``incremental``: the
+        one epoch of a ``partial_fit``).
 
         ``'sgd'`` is scikit-learn's: the learning rate scales the gradient before the
         momentum, so the velocity carries the rates it was made with
@@ -508,7 +510,9 @@ class _FCBase(BaseEstimator):
         b1, b2, eps = float(self.beta_1), float(self.beta_2), float(self.epsilon)
         if self.solver == "sgd":
             momentum = float(self.momentum)
-            rate = fcfun.scale_by_learning_rate(self._learning_rate(lr, n_samples, seen))
+            rate = fcfun.scale_by_learning_rate(
+                self._learning_rate(lr, n_samples, seen, incremental)
+            )
             pieces: list[fcfun.Optimizer[Any]] = [rate]
             if self.learning_rate == "adaptive":
                 pieces.append(fcfun.scale_by_plateau())
@@ -525,14 +529,22 @@ class _FCBase(BaseEstimator):
             return fcfun.rmsprop(lr, eps=eps)
         return fcfun.adagrad(lr, eps=eps)
 
-    def _learning_rate(self, lr: float, n_samples: int, seen: int = 0) -> float | fcfun.Schedule:
-        """``lr``, or for ``'invscaling'`` the schedule of the update count that gives
-        epoch ``e`` of this fit scikit-learn's rate: ``lr`` for ``e = 0`` (a fit makes a
-        new optimizer), then ``lr / (t + 1) ** power_t`` with ``t = seen + e * n_samples``
-        the samples seen before it (``seen``: earlier fits', a warm start's ``t_``)."""
+    def _learning_rate(
+        self, lr: float, n_samples: int, seen: int = 0, incremental: bool = False
+    ) -> float | fcfun.Schedule:
+        """``lr``, or for ``'invscaling'`` scikit-learn's rate as a schedule of the update
+        count: ``lr / (t + 1) ** power_t`` with ``t`` the samples seen before the epoch.
+
+        A ``fit`` makes a new optimizer, whose first epoch runs at ``lr``; its epoch ``e``
+        then sees ``t = seen + e * n_samples`` (``seen``: earlier fits', a warm start's
+        ``t_``). A ``partial_fit`` is one epoch of the kept optimizer, at the rate its last
+        epoch left: ``t = seen`` (``lr`` before any)."""
         if self.learning_rate != "invscaling":
             return lr
         rate = fcfun.inverse_scaling(lr, float(self.power_t))
+        if incremental:
+            constant = rate(seen) if seen else lr
+            return lambda step: constant
         steps = -(-n_samples // self._batch_size(n_samples))  # updates per epoch
 
         def schedule(step: int) -> float:
@@ -614,9 +626,9 @@ class _FCBase(BaseEstimator):
         if spec._replace(dropout=()) != self.spec_._replace(dropout=()):
             raise ValueError(
                 "warm_start and partial_fit continue the previous network, with layer "
-                f"sizes {self.spec_.sizes} and activations "
-                f"{[a.name for a in self.spec_.activations]}; got "
-                f"{spec.sizes} and {[a.name for a in spec.activations]}"
+                f"sizes {self.spec_.sizes}, activations "
+                f"{[a.name for a in self.spec_.activations]} and loss {self.spec_.loss.name}; "
+                f"got {spec.sizes}, {[a.name for a in spec.activations]} and {spec.loss.name}"
             )
 
     def _validation_split(

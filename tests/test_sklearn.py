@@ -229,6 +229,26 @@ def test_a_warm_start_invscaling_rate_counts_every_fits_samples_as_mlpclassifier
     assert max_difference(model.coefs_, reference.coefs_) < 1e-12
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_partial_fit_after_fit_continues_the_invscaling_rate_as_mlpregressor() -> None:
+    """A partial_fit runs at the rate the kept optimizer's last epoch left, lr / (t_ + 1)
+    ** power_t with t_ every sample seen so far, whatever the rows of this call."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = X[:, 0] + 0.1 * rng.normal(size=40)
+    settings = sgd_settings((4,), "tanh", max_iter=3, n_samples=40)
+    settings.update(learning_rate="invscaling", power_t=0.5, learning_rate_init=0.1, batch_size=10)
+    initial = sklearn_initial_params([3, 4, 1], "tanh", random_state=1)
+    reference = MLPRegressor(random_state=1, **settings).fit(X, y)
+    model = FCRegressor(initial_params=initial, **settings).fit(X, y)
+    for rows in (slice(0, 10), slice(10, 35)):
+        reference.partial_fit(X[rows], y[rows])
+        model.partial_fit(X[rows], y[rows])
+    assert model.t_ == reference.t_ == 3 * 40 + 10 + 25
+    np.testing.assert_allclose(model.loss_curve_, reference.loss_curve_, rtol=0, atol=1e-12)
+    assert max_difference(model.coefs_, reference.coefs_) < 1e-12
+
+
 def test_the_sklearn_rule_moves_the_best_by_any_improvement() -> None:
     """min_delta 0.1: 0.95, 0.91, 0.89 each improve by less than 0.1 on the best before
     them, so scikit-learn's count runs to 3; measured from the last improvement by more
