@@ -66,6 +66,24 @@ class Case(NamedTuple):
             return fcfun.sgd(self.lr, momentum=MOMENTUM)
         return fcfun.adam(ADAM_LR, b1=ADAM_B1, b2=ADAM_B2, eps=ADAM_EPS)
 
+    def fit(
+        self,
+        spec: fcfun.MLP | None = None,
+        seed: int = SEED,
+        params: fcfun.Params | None = None,
+    ) -> fcfun.TrainState[Any]:
+        """``fcfun.fit`` of this case (``spec``: another network of the same sizes)."""
+        return fcfun.fit(
+            self.spec if spec is None else spec,
+            self.X,
+            self.Y,
+            optimizer=self.fcfun_optimizer(),
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            seed=seed,
+            params=params,
+        )
+
     def params(self) -> fcfun.Params:
         """fcfun's initial parameters: every competitor starts from copies of these."""
         return fcfun.init(self.spec, SEED, dtype=self.dtype)

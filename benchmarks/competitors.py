@@ -28,16 +28,7 @@ Competitor = Callable[[Case, fcfun.Params], Trained]
 
 
 def fcfun_fit(case: Case, params: fcfun.Params) -> Trained:
-    state = fcfun.fit(
-        case.spec,
-        case.X,
-        case.Y,
-        optimizer=case.fcfun_optimizer(),
-        epochs=case.epochs,
-        batch_size=case.batch_size,
-        seed=SEED,
-        params=params,
-    )
+    state = case.fit(params=params)
     return Trained(state.params, list(state.history.train_loss))
 
 

@@ -14,30 +14,14 @@ from __future__ import annotations
 
 import math
 import platform
-import statistics
 import sys
-from typing import Any
 
 import numpy as np
-from cases import Case, large, small
-from ensemble import timed
+from cases import large, small
+from run import interleaved
 from threadpoolctl import threadpool_info
 
-import fcfun
-
 RATE = 0.2
-
-
-def fitted(case: Case, spec: fcfun.MLP) -> fcfun.TrainState[Any]:
-    return fcfun.fit(
-        spec,
-        case.X,
-        case.Y,
-        optimizer=case.fcfun_optimizer(),
-        epochs=case.epochs,
-        batch_size=case.batch_size,
-        seed=0,
-    )
 
 
 def main(argv: list[str]) -> None:
@@ -58,15 +42,14 @@ def main(argv: list[str]) -> None:
     ):
         case = make()._replace(optimizer="sgd")
         with_dropout = case.spec._replace(dropout=(RATE,) * (case.spec.n_layers - 1))
-        fitted(case, case.spec), fitted(case, with_dropout)  # warm-up
-        times = timed(
+        times = interleaved(
             {
-                "plain": lambda case=case: fitted(case, case.spec),
-                "dropout": lambda case=case, spec=with_dropout: fitted(case, spec),
+                "plain": lambda case=case: case.fit(),
+                "dropout": lambda case=case, spec=with_dropout: case.fit(spec),
             },
             repeats,
         )
-        plain, dropped = statistics.median(times["plain"]), statistics.median(times["dropout"])
+        plain, dropped = times["plain"], times["dropout"]
         steps = case.epochs * math.ceil(case.X.shape[0] / case.batch_size)
         print(
             f"| {name} | {steps} | {plain:.3f} | {dropped:.3f} | {dropped / plain:.2f} | "

@@ -12,16 +12,13 @@ the bits of its own fit. Run by hand (``--quick``: small cases, fewer repeats;
 
 from __future__ import annotations
 
-import gc
 import platform
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from cases import Case, OptimizerName, large, small
+from run import interleaved
 from threadpoolctl import threadpool_info
 
 import fcfun
@@ -31,36 +28,12 @@ SEED = 0
 
 
 def separate_fits(case: Case, seeds: tuple[int, ...]) -> list[fcfun.TrainState[Any]]:
-    return [
-        fcfun.fit(
-            case.spec,
-            case.X,
-            case.Y,
-            optimizer=case.fcfun_optimizer(),
-            epochs=case.epochs,
-            batch_size=case.batch_size,
-            seed=seed,
-        )
-        for seed in seeds
-    ]
+    return [case.fit(seed=seed) for seed in seeds]
 
 
 def one_pass(case: Case, seeds: tuple[int, ...]) -> fcfun.Ensemble[Any]:
     config = fcfun.TrainConfig(case.spec, case.fcfun_optimizer(), case.batch_size)
     return fcfun.fit_ensemble(config, case.X, case.Y, seeds=seeds, epochs=case.epochs)
-
-
-def timed(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:
-    """Wall times of every run, ``repeats`` each, the order alternating per repeat."""
-    names = list(runs)
-    times: dict[str, list[float]] = {name: [] for name in names}
-    for r in range(repeats):
-        for name in names if r % 2 == 0 else names[::-1]:
-            gc.collect()
-            start = time.perf_counter()
-            runs[name]()
-            times[name].append(time.perf_counter() - start)
-    return times
 
 
 def main(argv: list[str]) -> None:
@@ -100,15 +73,15 @@ def main(argv: list[str]) -> None:
                 and ensemble.train_loss[i] == state.history.train_loss
                 for i, state in enumerate(fits)
             )
-            times = timed(
+            times = interleaved(
                 {
                     "fits": lambda case=case: separate_fits(case, seeds),
                     "ensemble": lambda case=case: one_pass(case, seeds),
                 },
                 repeats,
+                warmup=False,  # the equality check above ran both
             )
-            fits_s = statistics.median(times["fits"])
-            ensemble_s = statistics.median(times["ensemble"])
+            fits_s, ensemble_s = times["fits"], times["ensemble"]
             print(
                 f"| {name} | {case.optimizer_label} | {fits_s:.3f} | {ensemble_s:.3f} | "
                 f"{fits_s / ensemble_s:.2f} | {equal} |",
