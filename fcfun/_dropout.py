@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from fcfun._types import FloatArray, freeze
-from fcfun._validation import check_int, check_seed, describe
+from fcfun._validation import check_int, check_real, check_seed, describe
 
 _TAG = 0x64726F70  # "drop": keeps these streams apart from every other seed-derived one
 """Last word of every mask stream's seed."""
@@ -78,17 +78,11 @@ def check_rates(dropout: object, n_hidden: int) -> tuple[float, ...]:
         )
     else:
         rates = (dropout,) * n_hidden
-    checked = tuple(_rate(rate, f"dropout[{i}]") for i, rate in enumerate(rates))
+    checked = tuple(
+        check_real(rate, f"dropout[{i}]", low=0.0, high=1.0, high_open=True)
+        for i, rate in enumerate(rates)
+    )
     return checked if any(checked) else ()
-
-
-def _rate(rate: object, name: str) -> float:
-    if isinstance(rate, bool) or not isinstance(rate, int | float | np.integer | np.floating):
-        raise TypeError(f"{name} must be a rate in [0, 1), got {describe(rate)}")
-    value = float(rate)
-    if not 0.0 <= value < 1.0:  # also refuses NaN
-        raise ValueError(f"{name} must be a rate in [0, 1), got {value!r}")
-    return value
 
 
 def layer_mask(

@@ -264,9 +264,9 @@ def test_the_estimators_train_with_dropout_and_replay() -> None:
 @pytest.mark.parametrize(
     ("dropout", "error", "text"),
     [
-        (1.0, ValueError, "dropout[0] must be a rate in [0, 1), got 1.0"),
-        (-0.1, ValueError, "dropout[0] must be a rate in [0, 1), got -0.1"),
-        (math.nan, ValueError, "dropout[0] must be a rate in [0, 1), got nan"),
+        (1.0, ValueError, "dropout[0] must be a finite real number in [0, 1), got 1.0"),
+        (-0.1, ValueError, "dropout[0] must be a finite real number in [0, 1), got -0.1"),
+        (math.nan, ValueError, "dropout[0] must be a finite real number in [0, 1), got nan"),
         ((0.1,), ValueError, "dropout must be one rate or a sequence of 2"),
         ("0.1", TypeError, "dropout must be a rate in [0, 1) or a sequence of 2"),
     ],
@@ -312,7 +312,9 @@ def test_a_checkpoint_with_a_bad_dropout_rate_is_refused(tmp_path: pathlib.Path)
                 np.save(buffer, np.array([0.3, 1.5]))
                 data = buffer.getvalue()
             target.writestr(info.filename, data)
-    with pytest.raises(ValueError, match=r"spec.*dropout\[1\] must be a rate in \[0, 1\), got 1.5"):
+    with pytest.raises(
+        ValueError, match=r"spec.*dropout\[1\] must be a finite real number in \[0, 1\), got 1.5"
+    ):
         fcfun.load(bad, optimizer=fcfun.adam(1e-2))
 
 
