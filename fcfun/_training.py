@@ -330,12 +330,14 @@ def epoch_batches(
         if not shuffle:
             return batches(data, batch_size)
         if gather_once:  # in memory: the batches are slices (views) of the epoch's data
-            gathered = epoch_data(data, seed, epoch, shuffle)
-            if gathered.sample_weight is not None:
-                return batches(gathered, batch_size)
-            X, Y = gathered.X, gathered.Y
+            X, Y, W = epoch_data(data, seed, epoch, shuffle)
             return (
-                Batch(X[i : i + batch_size], Y[i : i + batch_size]) for i in range(0, m, batch_size)
+                Batch(
+                    X[i : i + batch_size],
+                    Y[i : i + batch_size],
+                    W if W is None else W[i : i + batch_size],
+                )
+                for i in range(0, m, batch_size)
             )
         order = epoch_order(seed, epoch, m)
         spans = (order[i : i + batch_size] for i in range(0, m, batch_size))
