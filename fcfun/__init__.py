@@ -22,6 +22,7 @@ from fcfun._ensemble import predict_ensemble as predict_ensemble
 from fcfun._ensemble import stack_params as stack_params
 from fcfun._environment import replay_environment as replay_environment
 from fcfun._errors import DivergenceError as DivergenceError
+from fcfun._flat import flat as flat
 from fcfun._gradcheck import gradcheck as gradcheck
 from fcfun._initializers import Initializer as Initializer
 from fcfun._initializers import glorot_normal as glorot_normal
@@ -63,6 +64,7 @@ from fcfun._network import forward as forward
 from fcfun._network import init as init
 from fcfun._network import loss_and_grad as loss_and_grad
 from fcfun._network import predict as predict
+from fcfun._network import unflat as unflat
 from fcfun._optimizers import ChainState as ChainState
 from fcfun._optimizers import EmptyState as EmptyState
 from fcfun._optimizers import Objective as Objective
@@ -234,6 +236,7 @@ __all__ = [
     "fit",
     "fit_ensemble",
     "fit_iter",
+    "flat",
     "flatten",
     "forward",
     "glorot_normal",
@@ -305,6 +308,7 @@ __all__ = [
     "trace",
     "train_epoch",
     "train_step",
+    "unflat",
     "unflatten",
     "weights_only",
     "zeros",

@@ -29,6 +29,7 @@ import numpy as np
 
 from fcfun._blas import fixed_threads
 from fcfun._dropout import Masks, StepKey, step_masks
+from fcfun._flat import pack, vector_of, views
 from fcfun._network import (
     CHUNK_ROWS,
     backward_pass,
@@ -38,7 +39,7 @@ from fcfun._network import (
     penalty,
     training_activations,
 )
-from fcfun._optimizers import Optimizer, donated_step, from_kernel
+from fcfun._optimizers import FlatParams, Optimizer, donated_step, from_kernel
 from fcfun._sources import check_rows, read_chunk, read_rows
 from fcfun._spec import MLP, check_spec, params_dtype
 from fcfun._training import (
@@ -134,7 +135,8 @@ def stack_params(members: Sequence[Params]) -> Params:
                 f"members must be Params of one network shape, got member 0 with {first} "
                 f"and member {i} with {_shapes(params)}"
             )
-    return tuple(seal_dense(layer) for layer in _stacked(members))
+    stacked = _stacked(members)
+    return views(stacked, seal(pack(stacked)))  # one (k, P) vector (the flat layout)
 
 
 def _stacked(members: Sequence[Params]) -> Params:
@@ -241,19 +243,20 @@ def member_by_member(optimizer: Optimizer[S], k: int) -> Optimizer[tuple[S, ...]
         return tuple(optimizer.init(_member(params, i)) for i in range(k))
 
     def kernel(
-        grads: Params, states: tuple[S, ...], params: Params
-    ) -> tuple[Params, tuple[S, ...]]:
+        g: FloatArray, states: tuple[S, ...], params: FlatParams
+    ) -> tuple[FloatArray, tuple[S, ...]]:
         updates, new_states = [], []
         for i, state in enumerate(states):
-            own = _member(params, i)
-            if donated is not None:  # the member's views of the donated gradients
-                update, new_state = donated(_member(grads, i), state, own)
+            own = _member(params.layers, i)
+            if donated is not None:  # the member's row of the donated gradient vector
+                update, new_state = donated(g[i], state, FlatParams(params.vector[i], own))
             else:
-                frozen = tuple(Dense(freeze(W), freeze(b)) for W, b in _member(grads, i))
-                update, new_state = optimizer.update(frozen, state, own)
+                frozen = views(own, freeze(g[i]))
+                layers, new_state = optimizer.update(frozen, state, own)
+                update = vector_of(layers)
             updates.append(update)
             new_states.append(new_state)
-        return _stacked(updates), tuple(new_states)
+        return np.stack(updates), tuple(new_states)
 
     return from_kernel(init, kernel)
 

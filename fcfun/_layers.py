@@ -44,16 +44,34 @@ def affine(layer: Dense, X: FloatArray) -> FloatArray:
     return Z
 
 
-def linear_grads(layer: Dense, X: FloatArray, dZ: FloatArray, decay: float = 0.0) -> Dense:
-    """``Dense(X.T @ dZ + decay * W, sum_rows(dZ))`` in new writeable arrays (``decay``: the
-    L2 term); ``db`` has ``b``'s shape (``(k, 1, n_out)`` for stacked members)."""
-    dW = (X.mT if X.ndim > 2 else X.T) @ dZ  # .T: a sparse first-layer X has no .mT
+def linear_grads(
+    layer: Dense, X: FloatArray, dZ: FloatArray, decay: float = 0.0, out: Dense | None = None
+) -> Dense:
+    """``Dense(X.T @ dZ + decay * W, sum_rows(dZ))`` (``decay``: the L2 term), written into
+    ``out`` (writeable arrays of the gradient's shapes: the layer's views of the network's
+    gradient vector) or into new writeable arrays; ``db`` has ``b``'s shape (``(k, 1,
+    n_out)`` for stacked members)."""
+    XT = X.mT if X.ndim > 2 else X.T  # .T: a sparse first-layer X has no .mT
+    stacked = layer.b.ndim > 1  # stacked members: b and db are (k, 1, n_out)
+    dW: FloatArray
+    db: FloatArray
+    if out is None:
+        dW = XT @ dZ
+        # np.add.reduce is dZ.sum(axis=...) without the method's Python wrapper.
+        db = np.add.reduce(dZ, -2, keepdims=True) if stacked else np.add.reduce(dZ, 0)
+    else:
+        dW, db = out
+        if hasattr(XT, "tocsr"):  # a sparse X: scipy's product, then into the vector
+            dW[...] = XT @ dZ
+        else:
+            np.matmul(XT, dZ, out=dW)
+        if stacked:
+            np.add.reduce(dZ, -2, keepdims=True, out=db)
+        else:
+            np.add.reduce(dZ, 0, out=db)
     if decay != 0:
         dW += decay * layer.W
-    # np.add.reduce is dZ.sum(axis=...) without the method's Python wrapper.
-    if layer.b.ndim > 1:  # stacked members: b and db are (k, 1, n_out)
-        return Dense(dW, np.add.reduce(dZ, -2, keepdims=True))
-    return Dense(dW, np.add.reduce(dZ, 0))
+    return Dense(dW, db)
 
 
 def linear_forward(layer: Dense, X: FloatArray) -> tuple[FloatArray, LinearCache]:
@@ -111,6 +129,7 @@ def dense_backward(
     decay: float = 0.0,
     donate: bool = False,
     input_grad: bool = True,
+    out: Dense | None = None,
 ) -> tuple[FloatArray | None, Dense]:
     """``dZ = g'(Z) * dA`` then the linear layer's: returns ``(dX, Dense(dW, db))``.
 
@@ -123,11 +142,13 @@ def dense_backward(
         donate: fcfun's own passes: ``dA`` is donated (the activation's
             ``backward_in_place`` may overwrite it) and the results are left writeable.
         input_grad: ``False`` skips ``dX`` (``None``), which a first layer never needs.
+        out: where to write ``dW`` and ``db`` (the network's passes give the layer's views
+            of one gradient vector); new arrays when ``None``.
     """
     X, Z, A = cache
     in_place = activation.backward_in_place if donate else None
     dZ = activation.backward(dA, Z, A) if in_place is None else in_place(dA, Z, A)
-    dW, db = linear_grads(layer, X, dZ, decay)
+    dW, db = linear_grads(layer, X, dZ, decay, out)
     dX = dZ @ layer.W.mT if input_grad else None
     if donate:
         return dX, Dense(dW, db)

@@ -21,7 +21,8 @@ import numpy as np
 from fcfun._activations import Activation, identity
 from fcfun._blas import fixed_threads
 from fcfun._dropout import Masks, StepKey, check_key, sealed, step_masks
-from fcfun._initializers import Initializer, glorot_uniform, zeros
+from fcfun._flat import layer_views, n_params, size_of, views
+from fcfun._initializers import Initializer, glorot_uniform
 from fcfun._layers import dense_backward, dense_forward
 from fcfun._losses import (
     SampleWeight,
@@ -35,12 +36,12 @@ from fcfun._sources import Rows, check_rows, read_chunk, read_rows
 from fcfun._spec import MLP, check_sample_weight, check_spec, check_targets, params_dtype
 from fcfun._types import (
     Caches,
-    Dense,
     DenseCache,
     FloatArray,
     FloatDType,
     Params,
     freeze,
+    seal,
     seal_tree,
 )
 from fcfun._validation import (
@@ -73,18 +74,51 @@ def init(
     seed = check_seed(seed)
     resolved = check_float_dtype(dtype)
     streams = np.random.SeedSequence(seed).spawn(spec.n_layers)
-    layers: list[Dense] = []
-    for stream, n_in, n_out in zip(streams, spec.sizes, spec.sizes[1:], strict=False):
+    vector = np.zeros(n_params(spec.sizes), dtype=resolved)  # every b starts at zero
+    layers = layer_views(spec.sizes, vector)
+    for index, (stream, n_in, n_out) in enumerate(
+        zip(streams, spec.sizes, spec.sizes[1:], strict=False)
+    ):
         W = weights(stream, n_in, n_out, resolved)
         if not (isinstance(W, np.ndarray) and W.shape == (n_in, n_out) and W.dtype == resolved):
             raise ValueError(
                 f"weights must return a {resolved} array of shape {(n_in, n_out)} for "
-                f"layer {len(layers)}, got {describe(W)}"
+                f"layer {index}, got {describe(W)}"
             )
         if not np.isfinite(W).all():
             raise ValueError("weights must return finite values, got NaN or inf")
-        layers.append(Dense(freeze(W), zeros(n_out, resolved)))
-    return tuple(layers)
+        layers[index].W[...] = W
+    return layer_views(spec.sizes, seal(vector))  # read-only views of a read-only vector
+
+
+def unflat(spec: MLP, vector: Any) -> Params:
+    """The parameters held by one vector of the flat layout (``flat``'s inverse): views of
+    it, no copy, read-only.
+
+    ``vector`` is ``(P,)`` for one network, or ``(k, P)`` for ``k`` stacked members
+    (layers ``(k, n_in, n_out)`` and ``(k, 1, n_out)``), of float32 or float64; ``P`` is
+    the spec's parameter count, layer by layer, ``W`` (row-major) then ``b``.
+
+    >>> import fcfun, numpy as np
+    >>> spec = fcfun.mlp([2, 3, 1], output="identity", loss="half_squared_error")
+    >>> params = fcfun.unflat(spec, np.arange(13.0))
+    >>> params[0].W.tolist(), params[0].b.tolist(), params[1].b.tolist()
+    ([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]], [6.0, 7.0, 8.0], [12.0])
+    """
+    spec = check_spec(spec)
+    size = n_params(spec.sizes)
+    if not (
+        isinstance(vector, np.ndarray)
+        and vector.ndim in (1, 2)
+        and vector.shape[-1] == size
+        and vector.dtype in (np.float32, np.float64)
+    ):
+        raise ValueError(
+            f"vector must be a float32 or float64 array of shape ({size},) or (k, {size}) "
+            f"(the spec's {size} parameters), got {describe(vector)}"
+        )
+    contiguous = vector if vector.flags.c_contiguous else np.ascontiguousarray(vector)
+    return layer_views(spec.sizes, freeze(contiguous))
 
 
 # The two folds -----------------------------------------------------------------------
@@ -131,8 +165,12 @@ def backward_pass(
     gradient, a new array by the ``Loss`` contract) and the gradients are left writeable.
     ``masks`` are the forward pass's: the gradient reaching a masked hidden output is
     multiplied by its mask. Never forms the gradient with respect to the network input.
+    Every layer's gradient is written into one new vector (``(k, P)`` for stacked
+    members) in the flat layout of ``_flat``; the returned layers are its views.
     """
-    grads: list[Dense] = []
+    dtype = np.result_type(params[0].W.dtype, dA.dtype)
+    vector = np.empty((*params[0].W.shape[:-2], size_of(params)), dtype=dtype)
+    grads = views(params, vector)
     for index in range(len(params) - 1, -1, -1):
         mask = masks[index] if index < len(masks) else None
         if mask is not None:
@@ -140,7 +178,7 @@ def backward_pass(
                 dA *= mask
             else:
                 dA = dA * mask
-        dX, grad = dense_backward(
+        dX, _ = dense_backward(
             params[index],
             activations[index],
             caches[index],
@@ -148,12 +186,13 @@ def backward_pass(
             decay=decay,
             donate=donate,
             input_grad=index > 0,
+            out=grads[index],
         )
-        grads.append(grad)
         if dX is not None:
             dA = dX
-    grads.reverse()
-    return tuple(grads)
+    if not donate:
+        seal(vector)
+    return grads
 
 
 def training_activations(spec: MLP) -> tuple[Activation, ...]:

@@ -26,14 +26,18 @@ Conventions:
   bad one.
 
 Speed through the protocol, not by recognition. An optimizer may also fill
-``update_donated``: the same update for gradients the caller *donates* (see ``_types``),
-free to compute in their arrays. Every piece here is written once, as such a kernel on
-arrays it owns; its ``update`` is the kernel run on a copy of the gradients, so the two
-give the same bits by construction. ``chain`` has a donated update when all its pieces
-do, and the training step (``donated_step``) then writes the new parameters into the
-updates' arrays too, which is ``update`` then ``apply_updates`` bit for bit, without the
-copies. A user's optimizer with only ``update`` runs through ``update`` and
-``apply_updates``.
+``update_donated``: the same update on the flat vectors (``_flat``: one vector per
+network) for a gradient vector the caller *donates* (see ``_types``), free to compute in
+it. Every piece here is written once, as such a kernel: a handful of numpy calls on the
+whole vector whatever the network's depth, its state holding vectors. Its ``update`` is
+the kernel run on a packed copy of the gradients, so the two give the same bits by
+construction. ``chain`` has a donated update when all its pieces do, and the training
+step (``donated_step``) then writes the new parameters into the updates' vector too,
+which is ``update`` then ``apply_updates`` bit for bit, without the copies. A user's
+optimizer with only ``update`` runs through ``update`` and ``apply_updates``.
+
+Reductions (the global norm) act on the last axis only, so a ``(k, P)`` stack of
+``k`` networks steps at once and each member gets the bits it would get alone.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from typing import Any, Generic, Literal, NamedTuple, TypeAlias, TypeVar
 
 import numpy as np
 
+from fcfun._flat import pack, vector_of, views
 from fcfun._schedules import Schedule
 from fcfun._types import Dense, FloatArray, Params, freeze, seal, seal_tree
 from fcfun._validation import check_bool, check_real, describe
@@ -65,6 +70,19 @@ ObjectiveStep: TypeAlias = Callable[[Objective, S, Params], tuple[float, Params,
 """``(objective, state, params) -> (loss at params, new_params, new_state)``."""
 
 
+class FlatParams(NamedTuple):
+    """The parameters in both forms a kernel may need: their ``vector`` (``(P,)``, or
+    ``(k, P)`` for stacked members) and its ``layers`` (the views ``Params`` of it)."""
+
+    vector: FloatArray
+    layers: Params
+
+
+Kernel: TypeAlias = Callable[[FloatArray, S, FlatParams], tuple[FloatArray, S]]
+"""``(gradient vector, state, params) -> (update vector, new_state)``: an update on the
+flat vectors, the gradient donated (see ``Optimizer.update_donated``)."""
+
+
 class Optimizer(NamedTuple, Generic[S]):
     """A gradient transformation: two pure functions over ``Params``, and an optional kernel.
 
@@ -72,11 +90,14 @@ class Optimizer(NamedTuple, Generic[S]):
     ``(updates, new_state)``. Updates are added to the parameters by ``apply_updates``.
     Generic over the state type ``S``: ``adam(...)`` is an ``Optimizer[ChainState]``.
 
-    ``update_donated`` (optional) is ``update`` for gradients the caller donates: it may
-    write into their arrays, returns updates in writeable arrays that the caller then
-    owns (the gradients' own, or fresh ones), and a state whose arrays are read-only and
-    share no memory with those updates. It must equal ``update`` bit for bit. The training
-    loop uses it when present; every optimizer fcfun builds has one.
+    ``update_donated`` (optional) is ``update`` on the flat vectors for a gradient vector
+    the caller donates: ``(g, state, params) -> (u, new_state)`` with ``g`` the gradient
+    vector (``(P,)``, or ``(k, P)`` for stacked members, in the params' dtype), which it
+    may write into, and ``params`` a ``FlatParams`` (the vector and its layers). It
+    returns the update vector, writeable, which the caller then owns (``g``'s own array or
+    a fresh one), and a state whose arrays are read-only and share no memory with it. It
+    must equal ``update`` bit for bit. The training loop uses it when present; every
+    optimizer fcfun builds has one.
 
     ``set_scale`` (optional) is ``(state, scale) -> state`` with the learning-rate scale
     that the run sets between epochs (``fit(..., plateau=...)``) replaced by ``scale``;
@@ -100,7 +121,7 @@ class Optimizer(NamedTuple, Generic[S]):
 
     init: Callable[[Params], S]
     update: Update[S]
-    update_donated: Update[S] | None = None
+    update_donated: Kernel[S] | None = None
     set_scale: Callable[[S, float], S] | None = None
     step_with_objective: ObjectiveStep[S] | None = None
     finished: Callable[[S], bool] | None = None
@@ -131,92 +152,86 @@ class ScaleByScheduleState(NamedTuple):
 
 
 class TraceState(NamedTuple):
-    """The state of ``trace``: the momentum buffer (PyTorch's ``momentum_buffer``)."""
+    """The state of ``trace``: the momentum buffer (PyTorch's ``momentum_buffer``), a
+    vector in the flat layout."""
 
-    momentum_buffer: Params
+    momentum_buffer: FloatArray
 
 
 class ScaleByAdamState(NamedTuple):
-    """The state of ``scale_by_adam``: update count, first and second moment averages."""
+    """The state of ``scale_by_adam``: update count, first and second moment averages
+    (vectors in the flat layout)."""
 
     step: int
-    mu: Params
-    nu: Params
+    mu: FloatArray
+    nu: FloatArray
 
 
 class ScaleByRmsState(NamedTuple):
-    """The state of ``scale_by_rms``: the average of squared gradients (``square_avg``)."""
+    """The state of ``scale_by_rms``: the average of squared gradients (``square_avg``),
+    a vector in the flat layout."""
 
-    nu: Params
+    nu: FloatArray
 
 
 class ScaleByStddevState(NamedTuple):
-    """The state of ``scale_by_stddev``: averages of gradients and of their squares."""
+    """The state of ``scale_by_stddev``: averages of gradients and of their squares
+    (vectors in the flat layout)."""
 
-    mu: Params
-    nu: Params
+    mu: FloatArray
+    nu: FloatArray
 
 
 class ScaleByAdagradState(NamedTuple):
-    """The state of ``scale_by_adagrad``: the running sum of squared gradients."""
+    """The state of ``scale_by_adagrad``: the running sum of squared gradients, a vector
+    in the flat layout."""
 
-    sum_of_squares: Params
+    sum_of_squares: FloatArray
 
 
 # ------------------------------------------------------------------ the kernel protocol
 
 
-def _copy_tree(tree: Params, like: Params) -> Params:
-    """Fresh writeable copies of every array of ``tree`` in the dtypes of ``like``."""
-    return tuple(
-        Dense(np.array(layer.W, dtype=target.W.dtype), np.array(layer.b, dtype=target.b.dtype))
-        for layer, target in zip(tree, like, strict=True)
-    )
-
-
-def _in_dtypes(tree: Params, like: Params) -> Params:
-    """``tree`` itself when its dtypes are ``like``'s (the training loop's case), else a copy
-    in them: the kernels compute in the params' dtype, and their states keep it."""
-    for layer, target in zip(tree, like, strict=True):
-        if layer.W.dtype is not target.W.dtype or layer.b.dtype is not target.b.dtype:
-            return _copy_tree(tree, like)
-    return tree
+def flat_params(params: Params) -> FlatParams:
+    """``params`` with their vector (no copy when they are its views, else packed)."""
+    return FlatParams(vector_of(params), params)
 
 
 def from_kernel(
-    init: Callable[[Params], S], kernel: Update[S], *, elementwise: bool = False
+    init: Callable[[Params], S], kernel: Kernel[S], *, elementwise: bool = False
 ) -> Optimizer[S]:
     """The optimizer whose donated update is ``kernel`` and whose ``update`` is ``kernel`` on
-    a copy of the gradients (in the params' dtypes), sealed: one implementation, so the same
-    bits either way. ``elementwise``: see ``Optimizer``."""
+    a packed copy of the gradients (in the params' dtype), its update vector sealed and
+    returned as layers: one implementation, so the same bits either way. ``elementwise``:
+    see ``Optimizer``."""
 
     def update(grads: Params, state: S, params: Params) -> tuple[Params, S]:
-        updates, new_state = kernel(_copy_tree(grads, params), state, params)
-        return seal_tree(updates), new_state
+        flat = flat_params(params)
+        updates, new_state = kernel(pack(grads, flat.vector.dtype), state, flat)
+        return views(params, seal(updates)), new_state
 
     return Optimizer(init, update, kernel, elementwise=elementwise)
 
 
 def _stateless(
-    kernel: Callable[[Params, Params], Params], *, elementwise: bool
+    kernel: Callable[[FloatArray, FlatParams], FloatArray], *, elementwise: bool = True
 ) -> Optimizer[EmptyState]:
-    """The stateless optimizer whose donated updates are ``kernel(grads, params)``."""
+    """The stateless optimizer whose donated updates are ``kernel(g, params)``."""
 
     def init(params: Params) -> EmptyState:
         return EmptyState()
 
-    def update(grads: Params, state: EmptyState, params: Params) -> tuple[Params, EmptyState]:
-        return kernel(grads, params), state
+    def update(
+        g: FloatArray, state: EmptyState, params: FlatParams
+    ) -> tuple[FloatArray, EmptyState]:
+        return kernel(g, params), state
 
     return from_kernel(init, update, elementwise=elementwise)
 
 
-def _zeros_like(params: Params, value: float = 0.0) -> Params:
-    """Read-only arrays shaped and typed like ``params``, filled with ``value``."""
-    return tuple(
-        Dense(seal(np.full_like(layer.W, value)), seal(np.full_like(layer.b, value)))
-        for layer in params
-    )
+def _zeros_like(params: Params, value: float = 0.0) -> FloatArray:
+    """A read-only vector shaped and typed like ``params``' vector, filled with ``value``."""
+    return seal(np.full_like(vector_of(params), value))
 
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -238,13 +253,10 @@ def _typed_factors(factor: float) -> dict[np.dtype[Any], FloatArray]:
     }
 
 
-def _scale_into(grads: Params, factor: float, typed: dict[np.dtype[Any], FloatArray]) -> Params:
-    """``g * factor`` written into the donated ``grads``; ``typed`` is
-    ``_typed_factors(factor)``."""
-    for W, b in grads:
-        W *= typed.get(W.dtype, factor)
-        b *= typed.get(b.dtype, factor)
-    return grads
+def _scale_into(g: FloatArray, factor: float, typed: dict[np.dtype[Any], FloatArray]) -> FloatArray:
+    """``g * factor`` written into the donated ``g``; ``typed`` is ``_typed_factors(factor)``."""
+    g *= typed.get(g.dtype, factor)
+    return g
 
 
 def _lerp_into(start: FloatArray, end: FloatArray, weight: float) -> FloatArray:
@@ -327,7 +339,7 @@ def apply_updates(params: Params, updates: Params) -> Params:
     (array([[1.5, 1.5]], dtype=float32), dtype('float32'), False)
     """
     _check_same_structure(params, updates)
-    return _add(params, updates, donated=False)
+    return _add(params, updates)
 
 
 def _check_same_structure(params: Params, updates: Params) -> None:
@@ -346,37 +358,23 @@ def _check_same_structure(params: Params, updates: Params) -> None:
                 )
 
 
-def _add(params: Params, updates: Params, *, donated: bool) -> Params:
-    """``params + updates`` in the params' dtypes, sealed; into the updates' arrays when
-    they are ``donated`` and of the params' dtype (IEEE addition commutes: same bits)."""
-    # Written out (it runs on every training step): a plain loop and the in-place
-    # operators, which are the ufuncs with out= minus their argument parsing.
-    new_params = []
-    for layer, (W, b) in zip(params, updates, strict=True):
-        if donated and W.dtype is layer.W.dtype and b.dtype is layer.b.dtype:
-            W += layer.W
-            b += layer.b
-        else:
-            W, b = _sum_as(layer.W, W), _sum_as(layer.b, b)
-        W.setflags(write=False)  # seal, inline
-        b.setflags(write=False)
-        new_params.append(Dense(W, b))
-    return tuple(new_params)
-
-
-def _sum_as(p: FloatArray, u: FloatArray) -> FloatArray:
-    """``p + u`` in a new array of ``p``'s dtype."""
-    total = np.add(p, u)
-    return total if total.dtype == p.dtype else total.astype(p.dtype)
+def _add(params: Params, updates: Params) -> Params:
+    """``params + updates`` in the params' dtype: one new read-only vector, as layers."""
+    vector = vector_of(params)
+    total = np.add(vector, vector_of(updates))
+    if total.dtype != vector.dtype:
+        total = total.astype(vector.dtype)
+    return views(params, seal(total))
 
 
 def donated_step(optimizer: Optimizer[S]) -> Step[S]:
     """``optimizer.update`` then ``apply_updates``, for gradients the caller donates.
 
-    With ``update_donated`` the new parameters are written into the updates' arrays (no
-    copy, no intermediate allocation); without it the gradients are sealed and the two
-    public calls run. Either way the result equals ``update`` then ``apply_updates`` bit
-    for bit.
+    With ``update_donated`` the step runs on the flat vectors and the new parameters are
+    written into the update vector (no copy, no intermediate allocation); without it the
+    gradients are sealed and the two public calls run. Either way the result equals
+    ``update`` then ``apply_updates`` bit for bit, and the new parameters are the views of
+    one new read-only vector.
     """
     donated = optimizer.update_donated
     if donated is None:
@@ -385,13 +383,18 @@ def donated_step(optimizer: Optimizer[S]) -> Step[S]:
         def step(grads: Params, state: S, params: Params) -> tuple[Params, S]:
             updates, new_state = update(seal_tree(grads), state, params)
             _check_same_structure(params, updates)
-            return _add(params, updates, donated=False), new_state
+            return _add(params, updates), new_state
 
         return step
 
     def fused(grads: Params, state: S, params: Params) -> tuple[Params, S]:
-        updates, new_state = donated(_in_dtypes(grads, params), state, params)
-        return _add(params, updates, donated=True), new_state
+        flat = flat_params(params)
+        g = vector_of(grads)
+        if g.dtype != flat.vector.dtype:  # the kernels compute in the params' dtype
+            g = g.astype(flat.vector.dtype)
+        updates, new_state = donated(g, state, flat)
+        updates += flat.vector  # IEEE addition commutes: the bits of params + updates
+        return views(params, seal(updates)), new_state
 
     return fused
 
@@ -460,26 +463,26 @@ def _chain(optimizers: tuple[Optimizer[Any], ...]) -> Optimizer[ChainState]:
             return grads, ChainState(tuple(new_states))
 
         return Optimizer(init, update, None, elementwise=elementwise)
-    steps: list[Update[Any]] = [kernel for kernel in kernels if kernel is not None]
+    steps: list[Kernel[Any]] = [kernel for kernel in kernels if kernel is not None]
     if len(steps) == 1:  # sgd(lr): no loop per step
         (only,) = steps
 
         def update_one(
-            grads: Params, state: ChainState, params: Params
-        ) -> tuple[Params, ChainState]:
-            updates, inner = only(grads, state.states[0], params)
+            g: FloatArray, state: ChainState, params: FlatParams
+        ) -> tuple[FloatArray, ChainState]:
+            updates, inner = only(g, state.states[0], params)
             return updates, ChainState((inner,))
 
         return from_kernel(init, update_one, elementwise=elementwise)
 
     def update_donated(
-        grads: Params, state: ChainState, params: Params
-    ) -> tuple[Params, ChainState]:
+        g: FloatArray, state: ChainState, params: FlatParams
+    ) -> tuple[FloatArray, ChainState]:
         new_states = []
         for kernel, inner in zip(steps, state.states, strict=True):
-            grads, inner = kernel(grads, inner, params)
+            g, inner = kernel(g, inner, params)
             new_states.append(inner)
-        return grads, ChainState(tuple(new_states))
+        return g, ChainState(tuple(new_states))
 
     return from_kernel(init, update_donated, elementwise=elementwise)
 
@@ -497,7 +500,7 @@ def scale(step_size: float) -> Optimizer[EmptyState]:
     """
     factor = check_real(step_size, "step_size")
     typed = _typed_factors(factor)
-    return _stateless(lambda grads, params: _scale_into(grads, factor, typed), elementwise=True)
+    return _stateless(lambda g, params: _scale_into(g, factor, typed))
 
 
 def scale_by_plateau() -> Optimizer[ScaleByPlateauState]:
@@ -524,11 +527,11 @@ def scale_by_plateau() -> Optimizer[ScaleByPlateauState]:
         return ScaleByPlateauState()
 
     def update(
-        grads: Params, state: ScaleByPlateauState, params: Params
-    ) -> tuple[Params, ScaleByPlateauState]:
+        g: FloatArray, state: ScaleByPlateauState, params: FlatParams
+    ) -> tuple[FloatArray, ScaleByPlateauState]:
         if state.scale != 1.0:  # g * 1.0 is g: skipped
-            _scale_into(grads, state.scale, _typed_factors(state.scale))
-        return grads, state
+            _scale_into(g, state.scale, _typed_factors(state.scale))
+        return g, state
 
     def set_scale(state: ScaleByPlateauState, scale: float) -> ScaleByPlateauState:
         return ScaleByPlateauState(float(scale))
@@ -575,10 +578,10 @@ def _scale_by_count(factor: Callable[[int], float] | float) -> Optimizer[ScaleBy
         schedule = factor
 
         def update(
-            grads: Params, state: ScaleByScheduleState, params: Params
-        ) -> tuple[Params, ScaleByScheduleState]:
+            g: FloatArray, state: ScaleByScheduleState, params: FlatParams
+        ) -> tuple[FloatArray, ScaleByScheduleState]:
             value = schedule(state.step)
-            return _scale_into(grads, value, _typed_factors(value)), ScaleByScheduleState(
+            return _scale_into(g, value, _typed_factors(value)), ScaleByScheduleState(
                 state.step + 1
             )
 
@@ -586,9 +589,9 @@ def _scale_by_count(factor: Callable[[int], float] | float) -> Optimizer[ScaleBy
     constant, typed = factor, _typed_factors(factor)
 
     def update_constant(
-        grads: Params, state: ScaleByScheduleState, params: Params
-    ) -> tuple[Params, ScaleByScheduleState]:
-        return _scale_into(grads, constant, typed), ScaleByScheduleState(state.step + 1)
+        g: FloatArray, state: ScaleByScheduleState, params: FlatParams
+    ) -> tuple[FloatArray, ScaleByScheduleState]:
+        return _scale_into(g, constant, typed), ScaleByScheduleState(state.step + 1)
 
     return from_kernel(init, update_constant, elementwise=True)
 
@@ -632,19 +635,19 @@ def add_decayed_weights(weight_decay: float) -> Optimizer[EmptyState]:
     """
     rate = check_real(weight_decay, "weight_decay", low=0.0)
 
-    def decay(grads: Params, params: Params) -> Params:
-        for (W, b), layer in zip(grads, params, strict=True):
-            W += rate * layer.W
-            b += rate * layer.b
-        return grads
+    def decay(g: FloatArray, params: FlatParams) -> FloatArray:
+        g += rate * params.vector
+        return g
 
-    return _stateless(decay, elementwise=True)
+    return _stateless(decay)
 
 
 def clip_by_global_norm(max_norm: float) -> Optimizer[EmptyState]:
     r"""Scale the updates down when their global L2 norm exceeds ``max_norm``.
 
-    PyTorch's ``clip_grad_norm_``: the total norm is the norm of the per-array norms, and
+    PyTorch's ``clip_grad_norm_`` rule, with the norm of the whole parameter vector
+    (PyTorch's is the norm of the per-tensor norms: the same number, rounded in another
+    order), of each member's vector for stacked members:
 
     .. math:: u = g \, \min\!\left(\frac{c}{\lVert g \rVert_2 + 10^{-6}}, 1\right)
 
@@ -662,13 +665,17 @@ def clip_by_global_norm(max_norm: float) -> Optimizer[EmptyState]:
     """
     limit = check_real(max_norm, "max_norm", low=0.0, low_open=True)
 
-    def clip(grads: Params, params: Params) -> Params:
-        norms = [np.linalg.norm(a) for layer in grads for a in layer]
-        total = float(np.linalg.norm(np.array(norms)))
-        factor = min(limit / (total + 1e-6), 1.0)
-        return _scale_into(grads, factor, _typed_factors(factor))
+    def clip(g: FloatArray, params: FlatParams) -> FloatArray:
+        # The sum of squares along the last axis, in float64, of a C-ordered square:
+        # numpy's pairwise sum then runs on each contiguous row exactly as on a member's
+        # vector alone. The factor is rounded to g's dtype.
+        squares = np.square(g, dtype=np.float64, order="C")
+        total = np.sqrt(np.add.reduce(squares, axis=-1, keepdims=True))
+        factor = np.minimum(limit / (total + 1e-6), 1.0)
+        g *= factor.astype(g.dtype)
+        return g
 
-    return _stateless(clip, elementwise=False)  # one norm over all the arrays
+    return _stateless(clip)
 
 
 def trace(decay: float, nesterov: bool = False) -> Optimizer[TraceState]:
@@ -702,11 +709,10 @@ def trace(decay: float, nesterov: bool = False) -> Optimizer[TraceState]:
             g[...] = new  # the update is the buffer; the state keeps its own array
         return seal(new)
 
-    def update(grads: Params, state: TraceState, params: Params) -> tuple[Params, TraceState]:
-        buffers = []
-        for buffer, g in zip(state.momentum_buffer, grads, strict=True):
-            buffers.append(Dense(accumulate(buffer.W, g.W), accumulate(buffer.b, g.b)))
-        return grads, TraceState(tuple(buffers))
+    def update(
+        g: FloatArray, state: TraceState, params: FlatParams
+    ) -> tuple[FloatArray, TraceState]:
+        return g, TraceState(accumulate(state.momentum_buffer, g))
 
     return from_kernel(init, update, elementwise=True)
 
@@ -821,18 +827,11 @@ def _scale_by_moments(moments_at: Callable[[int], _Moments]) -> Optimizer[ScaleB
         return ScaleByAdamState(0, _zeros_like(params), _zeros_like(params))
 
     def update(
-        grads: Params, state: ScaleByAdamState, params: Params
-    ) -> tuple[Params, ScaleByAdamState]:
+        g: FloatArray, state: ScaleByAdamState, params: FlatParams
+    ) -> tuple[FloatArray, ScaleByAdamState]:
         t = state.step + 1
-        moments = moments_at(t)
-        updates, mus, nus = [], [], []
-        for m, v, g in zip(state.mu, state.nu, grads, strict=True):
-            u_W, mu_W, nu_W = moments(m.W, v.W, g.W)
-            u_b, mu_b, nu_b = moments(m.b, v.b, g.b)
-            updates.append(Dense(u_W, u_b))
-            mus.append(Dense(mu_W, mu_b))
-            nus.append(Dense(nu_W, nu_b))
-        return tuple(updates), ScaleByAdamState(t, tuple(mus), tuple(nus))
+        u, mu, nu = moments_at(t)(state.mu, state.nu, g)
+        return u, ScaleByAdamState(t, mu, nu)
 
     return from_kernel(init, update, elementwise=True)
 
@@ -864,13 +863,9 @@ def scale_by_rms(alpha: float = 0.99, eps: float = 1e-8) -> Optimizer[ScaleByRms
         return nu
 
     def update(
-        grads: Params, state: ScaleByRmsState, params: Params
-    ) -> tuple[Params, ScaleByRmsState]:
-        nus = tuple(
-            Dense(rescale(v.W, g.W), rescale(v.b, g.b))
-            for v, g in zip(state.nu, grads, strict=True)
-        )
-        return grads, ScaleByRmsState(nus)
+        g: FloatArray, state: ScaleByRmsState, params: FlatParams
+    ) -> tuple[FloatArray, ScaleByRmsState]:
+        return g, ScaleByRmsState(rescale(state.nu, g))
 
     return from_kernel(init, update, elementwise=True)
 
@@ -912,15 +907,9 @@ def scale_by_stddev(alpha: float = 0.99, eps: float = 1e-8) -> Optimizer[ScaleBy
         return mu, nu
 
     def update(
-        grads: Params, state: ScaleByStddevState, params: Params
-    ) -> tuple[Params, ScaleByStddevState]:
-        mus, nus = [], []
-        for m, v, g in zip(state.mu, state.nu, grads, strict=True):
-            mu_W, nu_W = rescale(m.W, v.W, g.W)
-            mu_b, nu_b = rescale(m.b, v.b, g.b)
-            mus.append(Dense(mu_W, mu_b))
-            nus.append(Dense(nu_W, nu_b))
-        return grads, ScaleByStddevState(tuple(mus), tuple(nus))
+        g: FloatArray, state: ScaleByStddevState, params: FlatParams
+    ) -> tuple[FloatArray, ScaleByStddevState]:
+        return g, ScaleByStddevState(*rescale(state.mu, state.nu, g))
 
     return from_kernel(init, update, elementwise=True)
 
@@ -955,13 +944,9 @@ def scale_by_adagrad(
         return total
 
     def update(
-        grads: Params, state: ScaleByAdagradState, params: Params
-    ) -> tuple[Params, ScaleByAdagradState]:
-        sums = tuple(
-            Dense(rescale(s.W, g.W), rescale(s.b, g.b))
-            for s, g in zip(state.sum_of_squares, grads, strict=True)
-        )
-        return grads, ScaleByAdagradState(sums)
+        g: FloatArray, state: ScaleByAdagradState, params: FlatParams
+    ) -> tuple[FloatArray, ScaleByAdagradState]:
+        return g, ScaleByAdagradState(rescale(state.sum_of_squares, g))
 
     return from_kernel(init, update, elementwise=True)
 

@@ -26,9 +26,17 @@ from typing import Any, Generic, NamedTuple, TypeVar
 
 import numpy as np
 
-from fcfun._optimizers import EmptyState, Optimizer, Update, from_kernel
+from fcfun._flat import views
+from fcfun._optimizers import (
+    EmptyState,
+    FlatParams,
+    Kernel,
+    Optimizer,
+    Update,
+    from_kernel,
+)
 from fcfun._spec import MLP, check_spec
-from fcfun._types import Dense, Params, freeze
+from fcfun._types import Dense, FloatArray, IntArray, Params, freeze
 from fcfun._validation import describe
 
 T = TypeVar("T")
@@ -83,8 +91,8 @@ def _restricted(tree: Params, mask: Mask) -> Params:
     """``tree`` with the leaves outside ``mask`` replaced by empty arrays of their kind."""
     return tuple(
         Dense(
-            layer.W if keep.W else np.empty((0,) * layer.W.ndim, layer.W.dtype),
-            layer.b if keep.b else np.empty((0,) * layer.b.ndim, layer.b.dtype),
+            layer.W if keep.W else np.empty((*layer.W.shape[:-2], 0, 0), layer.W.dtype),
+            layer.b if keep.b else np.empty((*layer.b.shape[:-1], 0), layer.b.dtype),
         )
         for layer, keep in zip(tree, mask, strict=True)
     )
@@ -157,7 +165,8 @@ def masked(inner: Optimizer[Any], mask: Mask) -> Optimizer[MaskedState]:
 
         return run
 
-    if inner.update_donated is None:
+    kernel = inner.update_donated
+    if kernel is None:
         pure = apply(inner.update)
 
         def update(grads: Params, state: MaskedState, params: Params) -> tuple[Params, MaskedState]:
@@ -165,7 +174,37 @@ def masked(inner: Optimizer[Any], mask: Mask) -> Optimizer[MaskedState]:
             return tuple(Dense(freeze(u.W), freeze(u.b)) for u in updates), new_state
 
         return Optimizer(init, update)
-    return from_kernel(init, apply(inner.update_donated), elementwise=inner.elementwise)
+    selections: dict[tuple[tuple[int, ...], ...], IntArray] = {}  # a memo by layer shapes
+
+    def on_vector(
+        g: FloatArray, state: MaskedState, params: FlatParams
+    ) -> tuple[FloatArray, MaskedState]:
+        shapes = tuple(a.shape for layer in params.layers for a in layer)
+        index = selections.get(shapes)
+        if index is None:
+            index = selections.setdefault(shapes, _selection(params.layers, mask))
+        restricted = _restricted(params.layers, mask)
+        vector = np.take(params.vector, index, axis=-1)  # C-ordered, as a member's alone
+        updates, inner_state = kernel(
+            np.take(g, index, axis=-1), state.inner, FlatParams(vector, views(restricted, vector))
+        )
+        g[..., index] = updates  # the other elements' updates pass unchanged
+        return g, MaskedState(inner_state)
+
+    return from_kernel(init, on_vector, elementwise=inner.elementwise)
+
+
+def _selection(layers: Params, mask: Mask) -> IntArray:
+    """The positions, along the flat layout's last axis, of the leaves ``mask`` marks."""
+    members = layers[0].W.size // (layers[0].W.shape[-2] * layers[0].W.shape[-1])
+    parts, start = [], 0
+    for layer, keep in zip(layers, mask, strict=True):
+        for array, kept in ((layer.W, keep.W), (layer.b, keep.b)):
+            size = array.size // members
+            if kept:
+                parts.append(np.arange(start, start + size))
+            start += size
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.intp)
 
 
 def set_to_zero() -> Optimizer[EmptyState]:
@@ -180,11 +219,11 @@ def set_to_zero() -> Optimizer[EmptyState]:
     def init(params: Params) -> EmptyState:
         return EmptyState()
 
-    def update(grads: Params, state: EmptyState, params: Params) -> tuple[Params, EmptyState]:
-        for W, b in grads:
-            W.fill(0.0)
-            b.fill(0.0)
-        return grads, state
+    def update(
+        g: FloatArray, state: EmptyState, params: FlatParams
+    ) -> tuple[FloatArray, EmptyState]:
+        g.fill(0.0)
+        return g, state
 
     return from_kernel(init, update, elementwise=True)
 
@@ -226,24 +265,33 @@ def multi_transform(
         _check_structure(params, labels, "labels")
         return MultiTransformState(tuple(part.init(params) for part in parts))
 
-    def apply(donated: bool) -> Update[MultiTransformState]:
-        def run(
-            grads: Params, state: MultiTransformState, params: Params
-        ) -> tuple[Params, MultiTransformState]:
-            updates, new_states = grads, []
-            for part, name, inner in zip(parts, names, state.states, strict=True):
-                update = part.update_donated if donated else part.update
-                assert update is not None
-                part_updates, inner = update(grads, inner, params)
-                updates = _take(updates, part_updates, labels, name)
-                new_states.append(inner)
-            return updates, MultiTransformState(tuple(new_states))
+    def update(
+        grads: Params, state: MultiTransformState, params: Params
+    ) -> tuple[Params, MultiTransformState]:
+        updates, new_states = grads, []
+        for part, name, inner in zip(parts, names, state.states, strict=True):
+            part_updates, inner = part.update(grads, inner, params)
+            updates = _take(updates, part_updates, labels, name)
+            new_states.append(inner)
+        return updates, MultiTransformState(tuple(new_states))
 
-        return run
+    kernels = [part.update_donated for part in parts]
+    if not all(kernel is not None for kernel in kernels):
+        return Optimizer(init, update)
+    steps: list[Kernel[Any]] = [kernel for kernel in kernels if kernel is not None]
 
-    if all(part.update_donated is not None for part in parts):
-        return from_kernel(init, apply(True), elementwise=all(part.elementwise for part in parts))
-    return Optimizer(init, apply(False))
+    def on_vector(
+        g: FloatArray, state: MultiTransformState, params: FlatParams
+    ) -> tuple[FloatArray, MultiTransformState]:
+        # Each part writes the updates of its own (disjoint) leaves into g and reads only
+        # theirs, so every part sees the raw gradients of its leaves.
+        new_states = []
+        for kernel, inner in zip(steps, state.states, strict=True):
+            g, inner = kernel(g, inner, params)
+            new_states.append(inner)
+        return g, MultiTransformState(tuple(new_states))
+
+    return from_kernel(init, on_vector, elementwise=all(part.elementwise for part in parts))
 
 
 def _take(updates: Params, part: Params, labels: Labels, name: str) -> Params:

@@ -77,10 +77,14 @@ def seal(a: FloatArray) -> FloatArray:
 
 
 def seal_tree(tree: Params) -> Params:
-    """``seal`` every array of an owned ``tree``; returns ``tree``."""
+    """``seal`` every array of an owned ``tree``, and the vector they are views of (the
+    flat layout), if any; returns ``tree``."""
     for layer in tree:
         layer.W.setflags(write=False)
         layer.b.setflags(write=False)
+    base = tree[0].W.base if tree else None
+    if isinstance(base, np.ndarray):
+        base.setflags(write=False)
     return tree
 
 

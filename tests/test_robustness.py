@@ -44,7 +44,7 @@ def test_a_state_that_is_not_finite_is_not_saved(tmp_path: pathlib.Path) -> None
     X, y = _data()
     state = fcfun.fit(SPEC, X, y, optimizer=fcfun.adam(0.1), epochs=1, batch_size=4, seed=0)
     adam_state = state.opt_state.states[0]
-    infinite = tuple(layer._replace(W=np.full_like(layer.W, np.inf)) for layer in adam_state.nu)
+    infinite = np.full_like(adam_state.nu, np.inf)  # the second moments' vector
     bad = state._replace(
         opt_state=state.opt_state._replace(states=(adam_state._replace(nu=infinite),))
         if len(state.opt_state.states) == 1
@@ -52,7 +52,7 @@ def test_a_state_that_is_not_finite_is_not_saved(tmp_path: pathlib.Path) -> None
             states=(adam_state._replace(nu=infinite), *state.opt_state.states[1:])
         )
     )
-    with pytest.raises(ValueError, match=r"state\.opt_state\.states\.0\.nu\.0\.W must be finite"):
+    with pytest.raises(ValueError, match=r"state\.opt_state\.states\.0\.nu must be finite"):
         fcfun.save(tmp_path / "run.npz", SPEC, bad)
     assert list(tmp_path.iterdir()) == []
 
