@@ -9,7 +9,9 @@ exactly the messages these calls produce (regenerate it with
 
 from __future__ import annotations
 
+import contextlib
 import pathlib
+import tempfile
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -83,6 +85,25 @@ def fit(**overrides: Any) -> Callable[[], object]:
 
 def lg(spec: fcfun.MLP = CE, params: Any = P, X_in: Any = X, Y_in: Any = Y) -> Callable[[], object]:
     return lambda: fcfun.loss_and_grad(spec, params, X_in, Y_in)
+
+
+def saved_and_loaded(
+    state: fcfun.TrainState[Any], optimizer: fcfun.Optimizer[Any], **options: Any
+) -> Callable[[], object]:
+    """Save ``state`` of a run of ``CE`` as ``run.npz`` in a new directory, then load it."""
+
+    def call() -> object:
+        with tempfile.TemporaryDirectory() as directory, contextlib.chdir(directory):
+            fcfun.save("run.npz", CE, state)
+            return fcfun.load("run.npz", optimizer=optimizer, **options)
+
+    return call
+
+
+def sgd_state(epoch: int = 0, history: fcfun.History | None = None) -> fcfun.TrainState[Any]:
+    """A state of an SGD run of ``CE`` after ``epoch`` epochs, with ``history``."""
+    opt_state = fcfun.sgd(0.1).init(P)
+    return fcfun.TrainState(P, opt_state, epoch, 0, history or fcfun.History((1.0,) * epoch))
 
 
 def mixed_params() -> fcfun.Params:
@@ -475,6 +496,24 @@ CATALOGUE = [
         lambda: fcfun.load("/", optimizer=fcfun.sgd(0.1)),
         ValueError,
         "directory",
+    ),
+    Entry(
+        "load with a byte budget smaller than the checkpoint's data",
+        saved_and_loaded(sgd_state(), fcfun.sgd(0.1), max_bytes=1000),
+        ValueError,
+        "max_bytes",
+    ),
+    Entry(
+        "load with a negative byte budget",
+        lambda: fcfun.load("run.npz", optimizer=fcfun.sgd(0.1), max_bytes=-1),
+        ValueError,
+        "max_bytes",
+    ),
+    Entry(
+        "save of a history longer than the epoch count",
+        saved_and_loaded(sgd_state(1, fcfun.History((1.0, 0.5))), fcfun.sgd(0.1)),
+        ValueError,
+        "state.history.train_loss",
     ),
     Entry(
         "save to an empty path",

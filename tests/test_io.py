@@ -401,6 +401,8 @@ def test_save_refuses_what_it_could_not_load(tmp_path: Path) -> None:
         save(tmp_path / "run.npz", spec, state._replace(opt_state=_with_label(state, "x\x00")))
     with pytest.raises(ValueError, match=r"state\.epoch"):
         save(tmp_path / "run.npz", spec, state._replace(epoch=-1))
+    with pytest.raises(ValueError, match=r"state\.history\.train_loss must hold at most one value"):
+        save(tmp_path / "run.npz", spec, state._replace(epoch=2))
     opt_state = state.opt_state._replace(step=2**64)
     with pytest.raises(ValueError, match="opt_state/step must fit in int64"):
         save(tmp_path / "run.npz", spec, state._replace(opt_state=opt_state))
