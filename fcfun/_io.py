@@ -45,8 +45,16 @@ A stored member's data lies in the file, so the members of an archive with store
 members only hold at most the file's size. A deflated one may expand up to 1032 times
 (deflate's limit); the default allows ``_DEFLATE_RATIO`` (100) times the file's size
 when any member is deflated: more than a ``np.savez_compressed`` checkpoint of a fresh
-L-BFGS state of memory 10 needs (about 25 times), far less than a file of zeros. The
-history is bounded by the epoch count too (one value per epoch at most).
+L-BFGS state needs (its pairs are zeros: about 20 times for memory 10, 84 for memory
+50), far less than a file of zeros. The history is bounded by the epoch count too (one
+value per epoch at most).
+
+A state no run produces is refused by ``save`` and ``load`` alike, by one rule
+(``fcfun._tree.check_values``, which a continued ``TrainState`` meets too): a state
+type with invariants checks them itself (``LbfgsState``: counts, pairs within memory
+with ``s'y > 0``, a known status, NaN loss only before the first evaluation; Adam's and
+a schedule's counts; a plateau scale in ``[0, 1]``), and every other float must be
+finite.
 """
 
 from __future__ import annotations
@@ -72,7 +80,7 @@ from fcfun._environment import replay_environment
 from fcfun._losses import Loss, is_builtin_loss, parse_loss
 from fcfun._spec import MLP, SpecNames, params_dtype, spec_from_names, spec_names
 from fcfun._state import History, TrainState
-from fcfun._tree import Leaf, flatten, structure, unflatten
+from fcfun._tree import Leaf, check_values, flatten, structure, unflatten
 from fcfun._types import Dense, Params, freeze
 from fcfun._validation import check_int, check_seed, check_sizes, describe
 
@@ -176,8 +184,10 @@ def save(path: str | os.PathLike[str], spec: MLP, state: TrainState[Any]) -> Non
         TypeError, ValueError: ``path`` names no file (``""``, a directory's path ending
             in a separator, ``.`` or ``..``), or ``spec`` or ``state`` cannot be saved
             (params that do not fit the spec or are not finite, a custom activation, a
-            leaf of another type, a negative epoch, ...); the message names it, and
-            nothing is written.
+            leaf of another type, a negative epoch, a history longer than the epoch
+            count, an optimizer state no run produces: a NaN or inf other than L-BFGS's
+            loss before its first evaluation, a count below 0, ...); the message names
+            it, and nothing is written.
     """
     target = os.fspath(path)
     directory, name = os.path.split(target)
@@ -290,11 +300,7 @@ def _entries(spec: MLP, state: TrainState[Any]) -> dict[str, npt.NDArray[Any]]:
     for key, leaf in flatten(state.opt_state, prefix=_OPT_STATE):
         if leaf is not None:
             entries[key] = _leaf_array(key, leaf)
-            if entries[key].dtype.kind == "f" and not np.isfinite(entries[key]).all():
-                raise ValueError(
-                    f"state.{key.replace('/', '.')} must be finite to be saved (a state that "
-                    "left its dtype's range cannot be continued), got NaN or inf"
-                )
+    check_values(state.opt_state, "state.opt_state")  # the rule load applies
     entries["opt_state_structure"] = np.array(
         structure(state.opt_state, prefix=_OPT_STATE), dtype=np.str_
     ).reshape(-1, 2)
@@ -875,9 +881,14 @@ def _opt_state(archive: _Archive, keys: set[str], template: T) -> T:
     if extra:
         raise _invalid(shown, f"unknown key {extra[0]!r}: not a leaf of the optimizer state")
     try:
-        return unflatten(template, leaves, prefix=_OPT_STATE)
+        state = unflatten(template, leaves, prefix=_OPT_STATE)
     except (TypeError, ValueError) as error:
         raise _invalid(shown, f"opt_state does not match the optimizer's state: {error}") from None
+    try:
+        check_values(state, _OPT_STATE)
+    except (TypeError, ValueError) as error:
+        raise _invalid(shown, f"a state no run produces: {error}") from None
+    return state
 
 
 def _node(nodes: list[tuple[str, str]], index: int) -> str:

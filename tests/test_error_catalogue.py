@@ -106,6 +106,32 @@ def sgd_state(epoch: int = 0, history: fcfun.History | None = None) -> fcfun.Tra
     return fcfun.TrainState(P, opt_state, epoch, 0, history or fcfun.History((1.0,) * epoch))
 
 
+def lbfgs_state(memory: int = 10, pairs: int = 0) -> fcfun.TrainState[fcfun.LbfgsState]:
+    """A fresh L-BFGS state of ``CE``, claiming ``pairs`` pairs (whose ``s'y`` are 0)."""
+    opt_state = fcfun.lbfgs(memory=memory).init(P)
+    if pairs:
+        opt_state = opt_state._replace(step=pairs, evaluations=pairs, pairs=pairs, loss=1.0)
+    return fcfun.TrainState(P, opt_state, 0, 0, fcfun.History())
+
+
+def plateau_state(scale: float) -> fcfun.TrainState[Any]:
+    """A state of a ``PLATEAU_SGD`` run of ``CE`` whose plateau scale is ``scale``."""
+    set_scale = PLATEAU_SGD.set_scale
+    assert set_scale is not None
+    return fcfun.TrainState(P, set_scale(PLATEAU_SGD.init(P), scale), 0, 0, fcfun.History())
+
+
+def nan_adam_state() -> fcfun.TrainState[Any]:
+    """A state of an Adam run of ``CE`` whose first moment holds a NaN (one that overflowed)."""
+    opt_state = fcfun.adam(0.01).init(P)
+    adam_state = opt_state.states[0]
+    W = np.array(adam_state.mu[0].W)
+    W[0, 0] = np.nan
+    mu = (adam_state.mu[0]._replace(W=W), *adam_state.mu[1:])
+    opt_state = opt_state._replace(states=(adam_state._replace(mu=mu), *opt_state.states[1:]))
+    return fcfun.TrainState(P, opt_state, 0, 0, fcfun.History())
+
+
 def mixed_params() -> fcfun.Params:
     return (P[0], fcfun.Dense(P[1].W.astype(np.float32), P[1].b.astype(np.float32)))
 
@@ -514,6 +540,59 @@ CATALOGUE = [
         saved_and_loaded(sgd_state(1, fcfun.History((1.0, 0.5))), fcfun.sgd(0.1)),
         ValueError,
         "state.history.train_loss",
+    ),
+    Entry(
+        "continue an L-BFGS state whose status no run sets",
+        lambda: fcfun.fit(
+            CE,
+            X,
+            Y,
+            optimizer=fcfun.lbfgs(),
+            epochs=1,
+            batch_size=6,
+            seed=0,
+            params=lbfgs_state()._replace(
+                opt_state=lbfgs_state().opt_state._replace(status="junk")
+            ),
+        ),
+        ValueError,
+        "params.opt_state.status",
+    ),
+    Entry(
+        "continue an L-BFGS state with a pair of zero curvature",
+        lambda: fcfun.fit(
+            CE,
+            X,
+            Y,
+            optimizer=fcfun.lbfgs(memory=2),
+            epochs=1,
+            batch_size=6,
+            seed=0,
+            params=lbfgs_state(memory=2, pairs=1),
+        ),
+        ValueError,
+        "params.opt_state.sy",
+    ),
+    Entry(
+        "continue a plateau scale of -1",
+        lambda: fcfun.fit(
+            CE,
+            X,
+            Y,
+            optimizer=PLATEAU_SGD,
+            epochs=1,
+            batch_size=6,
+            seed=0,
+            params=plateau_state(-1.0),
+        ),
+        ValueError,
+        "params.opt_state.states[1].scale",
+    ),
+    Entry(
+        "save of an optimizer state holding NaN",
+        saved_and_loaded(nan_adam_state(), fcfun.adam(0.01)),
+        ValueError,
+        "state.opt_state",
     ),
     Entry(
         "save to an empty path",

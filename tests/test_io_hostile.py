@@ -481,6 +481,22 @@ def test_max_bytes_is_the_most_member_data_read(tmp_path: Path) -> None:
         load(valid, optimizer=fcfun.adam(0.01), max_bytes=1e9)  # type: ignore[arg-type]
 
 
+def test_a_deflated_fresh_lbfgs_checkpoint_fits_the_default_budget(tmp_path: Path) -> None:
+    # The default's ratio (100) is meant to hold the most compressible state save writes:
+    # a fresh L-BFGS state, whose (memory, n) pairs and its point and gradient are zeros.
+    spec = fcfun.mlp([64, 64, 10], output="identity", loss="half_squared_error")
+    params = fcfun.init(spec, seed=0)
+    optimizer = fcfun.lbfgs(memory=10)
+    fresh = TrainState(params, optimizer.init(params), 0, 0, History())
+    save(tmp_path / "run.npz", spec, fresh)
+    with np.load(tmp_path / "run.npz") as archive:
+        np.savez_compressed(tmp_path / "deflated.npz", **{k: archive[k] for k in archive.files})
+    deflated = tmp_path / "deflated.npz"
+    assert _data_bytes(deflated) > 20 * deflated.stat().st_size  # mostly compressed away
+    _, loaded = load(deflated, optimizer=optimizer)
+    assert fcfun.fingerprint(loaded) == fcfun.fingerprint(fresh)
+
+
 def test_fortran_ordered_arrays_round_trip(tmp_path: Path) -> None:
     params = fcfun.init(SPEC, seed=0)
     params = tuple(p._replace(W=np.asfortranarray(p.W)) for p in params)
