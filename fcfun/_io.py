@@ -37,6 +37,24 @@ costs what the spec and the template say it holds, however much its stream claim
 decompresses to; only the history arrays, which nothing else sizes, cost what their
 stream really holds. Members compressed other than by deflate are refused (zipfile's
 bzip2 and lzma readers expand a whole block at once, however far).
+
+A byte budget bounds the whole load: every member's data, as its header declares it,
+is charged to it before any of that data is read, and a member that does not fit is
+refused. ``load(..., max_bytes=)`` sets it; by default it follows from the file's size.
+A stored member's data lies in the file, so the members of an archive with stored
+members only hold at most the file's size. A deflated one may expand up to 1032 times
+(deflate's limit); the default allows ``_DEFLATE_RATIO`` (100) times the file's size
+when any member is deflated: more than a ``np.savez_compressed`` checkpoint of a fresh
+L-BFGS state needs (its pairs are zeros: about 20 times for memory 10, 84 for memory
+50), far less than a file of zeros. The history is bounded by the epoch count too (one
+value per epoch at most).
+
+A state no run produces is refused by ``save`` and ``load`` alike, by one rule
+(``fcfun._tree.check_values``, which a continued ``TrainState`` meets too): a state
+type with invariants checks them itself (``LbfgsState``: counts, pairs within memory
+with ``s'y > 0``, a known status, NaN loss only before the first evaluation; Adam's and
+a schedule's counts; a plateau scale in ``[0, 1]``), and every other float must be
+finite.
 """
 
 from __future__ import annotations
@@ -62,9 +80,9 @@ from fcfun._environment import replay_environment
 from fcfun._losses import Loss, is_builtin_loss, parse_loss
 from fcfun._spec import MLP, SpecNames, params_dtype, spec_from_names, spec_names
 from fcfun._state import History, TrainState
-from fcfun._tree import Leaf, flatten, structure, unflatten
+from fcfun._tree import Leaf, check_values, flatten, structure, unflatten
 from fcfun._types import Dense, Params, freeze
-from fcfun._validation import check_int, check_sizes, describe
+from fcfun._validation import check_int, check_seed, check_sizes, describe
 
 FORMAT_VERSION = 1
 """The checkpoint layout ``save`` writes and ``load`` reads."""
@@ -109,6 +127,8 @@ _TEXT_CHARS = 1024
 """The longest ``str`` leaf of an optimizer state read, or its template's length if longer."""
 _CHUNK = 1 << 20
 """Bytes of member data asked for at a time."""
+_DEFLATE_RATIO = 100
+"""The default budget of an archive with deflated members, per byte of the file."""
 _COMPRESSIONS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 """The members ``load`` reads: stored (``np.savez``) or deflated (``np.savez_compressed``).
 zipfile inflates a deflated member only as far as each read asks; its bzip2 and lzma
@@ -164,8 +184,10 @@ def save(path: str | os.PathLike[str], spec: MLP, state: TrainState[Any]) -> Non
         TypeError, ValueError: ``path`` names no file (``""``, a directory's path ending
             in a separator, ``.`` or ``..``), or ``spec`` or ``state`` cannot be saved
             (params that do not fit the spec or are not finite, a custom activation, a
-            leaf of another type, a negative epoch, ...); the message names it, and
-            nothing is written.
+            leaf of another type, a negative epoch, a history longer than the epoch
+            count, an optimizer state no run produces: a NaN or inf other than L-BFGS's
+            loss before its first evaluation, a count below 0, ...); the message names
+            it, and nothing is written.
     """
     target = os.fspath(path)
     directory, name = os.path.split(target)
@@ -278,11 +300,7 @@ def _entries(spec: MLP, state: TrainState[Any]) -> dict[str, npt.NDArray[Any]]:
     for key, leaf in flatten(state.opt_state, prefix=_OPT_STATE):
         if leaf is not None:
             entries[key] = _leaf_array(key, leaf)
-            if entries[key].dtype.kind == "f" and not np.isfinite(entries[key]).all():
-                raise ValueError(
-                    f"state.{key.replace('/', '.')} must be finite to be saved (a state that "
-                    "left its dtype's range cannot be continued), got NaN or inf"
-                )
+    check_values(state.opt_state, "state.opt_state")  # the rule load applies
     entries["opt_state_structure"] = np.array(
         structure(state.opt_state, prefix=_OPT_STATE), dtype=np.str_
     ).reshape(-1, 2)
@@ -291,8 +309,14 @@ def _entries(spec: MLP, state: TrainState[Any]) -> dict[str, npt.NDArray[Any]]:
     history = state.history
     if not isinstance(history, History):
         raise TypeError(f"state.history must be an fcfun History, got {describe(history)}")
+    epoch = int(entries["epoch"])
     for field, values in zip(_HISTORY_FIELDS, history, strict=True):
         entries[f"history/{field}"] = _history_array(f"state.history.{field}", values)
+        if len(entries[f"history/{field}"]) > epoch:  # as load refuses it
+            raise ValueError(
+                f"state.history.{field} must hold at most one value per epoch, "
+                f"{epoch} for state.epoch {epoch}, got {len(values)}"
+            )
     for name, value in replay_environment().items():
         entries[f"environment/{name}"] = np.array(value[:_RECORD_CHARS], dtype=np.str_)
     return entries
@@ -340,19 +364,24 @@ def _history_array(where: str, values: object) -> npt.NDArray[np.float64]:
 # Reading ----------------------------------------------------------------------------
 
 
-def load(path: str | os.PathLike[str], *, optimizer: HasInit[S]) -> tuple[MLP, TrainState[S]]:
+def load(
+    path: str | os.PathLike[str], *, optimizer: HasInit[S], max_bytes: int | None = None
+) -> tuple[MLP, TrainState[S]]:
     """Read a checkpoint written by ``save``, checking every key against the spec.
 
     The optimizer state is rebuilt on ``optimizer.init(params)`` as a template, so it
     comes back with the template's exact types and must match its structure, kinds,
     shapes and dtypes. Every array returned is read-only. Nothing is unpickled. A file
     from anyone is safe to try: a member is refused from its ``.npy`` header when it
-    declares more than the spec or the template lets it hold, and no member's data is
-    read past what its header declares (see the module docstring).
+    declares more than the spec or the template lets it hold, or more than is left of
+    the byte budget, and no member's data is read past what its header declares (see
+    the module docstring).
 
     Args:
         path: the checkpoint, used exactly as given.
         optimizer: the optimizer the run trains with (anything with ``init(params)``).
+        max_bytes: the most bytes of member data to read, all members together (``None``:
+            the file's size, or 100 times it if a member is deflated).
 
     Returns:
         ``(spec, state)``, as given to ``save``.
@@ -373,16 +402,19 @@ def load(path: str | os.PathLike[str], *, optimizer: HasInit[S]) -> tuple[MLP, T
         ValueError: the file is not a regular file or is damaged ("cannot be read as an
             fcfun checkpoint"), or is not a valid one (a key missing, unknown, or of the
             wrong shape or dtype or declaring more data than it may hold, an unknown
-            name, a state that ``optimizer`` does not produce); the message names the
-            key.
+            name, a state that ``optimizer`` does not produce, a member over the byte
+            budget); the message names the key.
+        TypeError: ``max_bytes`` is not an integer.
     """
     if not callable(getattr(optimizer, "init", None)):
         raise TypeError(
             f"optimizer must be the run's optimizer (anything with init(params)), got "
             f"{describe(optimizer)}"
         )
+    if max_bytes is not None:
+        max_bytes = check_int(max_bytes, "max_bytes", minimum=0)
     shown = repr(os.fspath(path))
-    with _open(path, shown) as archive:
+    with _open(path, shown, max_bytes) as archive:
         return _checkpoint(archive, optimizer)
 
 
@@ -394,12 +426,42 @@ def _unreadable(shown: str, reason: object) -> ValueError:
     return ValueError(f"{shown} cannot be read as an fcfun checkpoint (a .npz archive): {reason}")
 
 
+class _Budget:
+    """The bytes of member data a load may still read: the one value a load changes."""
+
+    __slots__ = ("left", "total", "why")
+
+    def __init__(self, total: int, why: str) -> None:
+        self.left, self.total, self.why = total, total, why
+
+    def charge(self, shown: str, key: str, size: int) -> None:
+        """Take ``size`` bytes for the member at ``key``, or refuse it before its data."""
+        if size > self.left:
+            raise ValueError(
+                f"{shown} is over the load's byte budget: key {key!r} must fit in the "
+                f"{self.left} bytes left of the budget of {self.total} bytes ({self.why}), "
+                f"got a member that declares {size} bytes; pass load(..., max_bytes=) to "
+                "allow more"
+            )
+        self.left -= size
+
+
+def _default_budget(file_size: int, members: Mapping[str, zipfile.ZipInfo]) -> _Budget:
+    """What the file's size allows its members to hold (see the module docstring)."""
+    if any(info.compress_type == zipfile.ZIP_DEFLATED for info in members.values()):
+        why = f"{_DEFLATE_RATIO} times the file's size, as it has deflated members"
+        return _Budget(_DEFLATE_RATIO * file_size, why)
+    return _Budget(file_size, "the file's size, as its members are stored")
+
+
 class _Archive(NamedTuple):
-    """An open checkpoint: its name for messages, its zip and its members by key."""
+    """An open checkpoint: its name for messages, its zip, its members by key, and the
+    bytes of data left to read."""
 
     shown: str
     zip: zipfile.ZipFile
     members: Mapping[str, zipfile.ZipInfo]
+    budget: _Budget
 
 
 _FILE_TYPES = (
@@ -419,14 +481,18 @@ def _regular(shown: str, mode: int) -> None:
 
 
 @contextlib.contextmanager
-def _open(path: str | os.PathLike[str], shown: str) -> Iterator[_Archive]:
-    """The archive at ``path``, once it is known to be a regular file."""
+def _open(
+    path: str | os.PathLike[str], shown: str, max_bytes: int | None = None
+) -> Iterator[_Archive]:
+    """The archive at ``path``, once it is known to be a regular file, with its budget:
+    ``max_bytes`` or what the file's size allows."""
     _regular(shown, os.stat(path).st_mode)
     # Were the path replaced by a FIFO since the stat, O_NONBLOCK opens it at once and the
     # fstat refuses it; for a regular file the flag changes nothing, and is cleared.
     nonblocking = getattr(os, "O_NONBLOCK", 0)
     with open(os.open(path, os.O_RDONLY | nonblocking | getattr(os, "O_BINARY", 0)), "rb") as file:
-        _regular(shown, os.fstat(file.fileno()).st_mode)
+        status = os.fstat(file.fileno())
+        _regular(shown, status.st_mode)
         if nonblocking:
             os.set_blocking(file.fileno(), True)
         try:
@@ -441,7 +507,12 @@ def _open(path: str | os.PathLike[str], shown: str) -> Iterator[_Archive]:
                     what = "a second" if key in members else "a non-.npy"
                     raise _invalid(shown, f"the archive holds {what} member {info.filename!r}")
                 members[key] = info
-            yield _Archive(shown, archive, members)
+            budget = (
+                _default_budget(status.st_size, members)
+                if max_bytes is None
+                else _Budget(max_bytes, "max_bytes")
+            )
+            yield _Archive(shown, archive, members, budget)
 
 
 def _checkpoint(archive: _Archive, optimizer: HasInit[S]) -> tuple[MLP, TrainState[S]]:
@@ -463,9 +534,13 @@ def _checkpoint(archive: _Archive, optimizer: HasInit[S]) -> tuple[MLP, TrainSta
     if unknown:
         raise _invalid(shown, f"unknown key {unknown[0]!r}")
     opt_state = _opt_state(archive, opt_keys, optimizer.init(params))
-    history = History(*(_history(archive, f"history/{field}") for field in _HISTORY_FIELDS))
     epoch = _counter(archive, "epoch")
     seed = _counter(archive, "seed")
+    try:
+        seed = check_seed(seed)
+    except ValueError as error:
+        raise _invalid(shown, f"key 'seed': {error}") from None
+    history = History(*(_history(archive, f"history/{field}", epoch) for field in _HISTORY_FIELDS))
     return spec, TrainState(params, opt_state, epoch, seed, history)
 
 
@@ -520,8 +595,9 @@ def _read(archive: _Archive, key: str, bound: _Bound) -> npt.NDArray[Any]:
             member = stack.enter_context(archive.zip.open(info))
             header = _header(member)
         _check(shown, key, header, bound)
+        size = math.prod(header.shape) * header.dtype.itemsize
+        archive.budget.charge(shown, key, size)
         with _damage(shown, key):
-            size = math.prod(header.shape) * header.dtype.itemsize
             if info.file_size != header.length + size:
                 raise ValueError(
                     f"the archive's directory gives the member {info.file_size} bytes, its "
@@ -687,7 +763,10 @@ def checkpoint_environment(path: str | os.PathLike[str]) -> dict[str, str]:
 
 
 def _integer(archive: _Archive, key: str) -> int:
-    return int(_read(archive, key, _INTEGER))
+    value = int(_read(archive, key, _INTEGER))
+    if value >= 2**63:  # a uint64 member: save writes every int as int64
+        raise _invalid(archive.shown, f"key {key!r} must fit in int64, got {value}")
+    return value
 
 
 def _counter(archive: _Archive, key: str) -> int:
@@ -802,9 +881,14 @@ def _opt_state(archive: _Archive, keys: set[str], template: T) -> T:
     if extra:
         raise _invalid(shown, f"unknown key {extra[0]!r}: not a leaf of the optimizer state")
     try:
-        return unflatten(template, leaves, prefix=_OPT_STATE)
+        state = unflatten(template, leaves, prefix=_OPT_STATE)
     except (TypeError, ValueError) as error:
         raise _invalid(shown, f"opt_state does not match the optimizer's state: {error}") from None
+    try:
+        check_values(state, _OPT_STATE)
+    except (TypeError, ValueError) as error:
+        raise _invalid(shown, f"a state no run produces: {error}") from None
+    return state
 
 
 def _node(nodes: list[tuple[str, str]], index: int) -> str:
@@ -848,8 +932,9 @@ def _leaf(archive: _Archive, key: str, kind: str, template: Leaf) -> object:
     return text
 
 
-def _history(archive: _Archive, key: str) -> tuple[float, ...]:
-    array = _read(archive, key, _HISTORY)
+def _history(archive: _Archive, key: str, epoch: int) -> tuple[float, ...]:
+    why = f"one per epoch at most, of the {epoch} epochs"
+    array = _read(archive, key, _HISTORY._replace(max_values=epoch, why=why))
     if array.dtype.itemsize != 8:
         raise _invalid(archive.shown, f"key {key!r} must be float64, got {array.dtype}")
     return tuple(float(x) for x in array.tolist())

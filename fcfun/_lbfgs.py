@@ -95,6 +95,80 @@ class LbfgsState(NamedTuple):
     grad: FloatArray
     status: str
 
+    def check(self, where: str) -> None:
+        """Refuse a state no run produces (see ``check_state``); ``where`` names it."""
+        check_state(self, where)
+
+
+STATUSES = (
+    RUNNING,
+    "converged: gradient",
+    "converged: relative reduction",
+    "max_fun",
+    "line search failed",
+)
+"""Every ``LbfgsState.status`` a run sets."""
+
+
+def check_state(state: LbfgsState, where: str) -> None:
+    """Refuse an ``LbfgsState`` that no run produces, naming the field.
+
+    What every state of a run holds: ``step``, ``evaluations`` and ``pairs`` are counts,
+    with ``evaluations >= step`` (an iteration evaluates at least once) and ``pairs`` at
+    most ``step`` and the memory (the rows of ``sy``); ``status`` is one of
+    ``STATUSES``; every array is finite, and the newest ``pairs`` curvatures ``sy`` are
+    positive (a pair with ``s'y <= 0`` is never kept); ``gamma`` is finite and positive.
+    ``loss`` is NaN before the first evaluation (a fresh state, still running) and finite
+    after it; a running state that has evaluated has a nonzero gradient (a zero one has
+    converged).
+
+    >>> state = lbfgs(memory=3).init((Dense(np.ones((2, 1)), np.zeros(1)),))
+    >>> check_state(state, "opt_state")
+    >>> check_state(state._replace(pairs=4), "opt_state")
+    Traceback (most recent call last):
+    ...
+    ValueError: opt_state.pairs must be at most the memory 3 and opt_state.step 0, got 4
+    """
+    step = check_int(state.step, f"{where}.step", minimum=0)
+    evaluations = check_int(state.evaluations, f"{where}.evaluations", minimum=0)
+    if evaluations < step:
+        raise ValueError(
+            f"{where}.evaluations must be at least {where}.step {step} (each iteration "
+            f"evaluates the objective), got {evaluations}"
+        )
+    memory = len(state.sy)
+    pairs = check_int(state.pairs, f"{where}.pairs", minimum=0)
+    if pairs > min(memory, step):
+        raise ValueError(
+            f"{where}.pairs must be at most the memory {memory} and {where}.step {step}, "
+            f"got {pairs}"
+        )
+    if state.status not in STATUSES:
+        raise ValueError(f"{where}.status must be one of {STATUSES}, got {state.status!r}")
+    for name in ("s", "y", "sy", "x", "grad"):
+        if not np.isfinite(getattr(state, name)).all():
+            raise ValueError(f"{where}.{name} must be finite, got NaN or inf")
+    curvatures = state.sy[memory - pairs :]
+    if pairs and not float(np.min(curvatures)) > 0:
+        raise ValueError(
+            f"{where}.sy must be > 0 in its newest {pairs} entries (the kept pairs' s'y), "
+            f"got {float(np.min(curvatures))!r}"
+        )
+    check_real(state.gamma, f"{where}.gamma", low=0.0, low_open=True)
+    if evaluations == 0:
+        if not math.isnan(state.loss) or state.status != RUNNING:
+            raise ValueError(
+                f"{where}.loss must be NaN and {where}.status {RUNNING!r} before the first "
+                f"evaluation ({where}.evaluations 0), got {state.loss!r} and {state.status!r}"
+            )
+        return
+    check_real(state.loss, f"{where}.loss")
+    if state.status == RUNNING and not np.any(state.grad):
+        raise ValueError(
+            f"{where}.grad must be nonzero while the run goes on (a zero gradient has "
+            f"converged), got zeros with {where}.status {RUNNING!r}"
+        )
+
 
 # Parameters as one vector ----------------------------------------------------------
 

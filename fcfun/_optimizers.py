@@ -52,7 +52,7 @@ import numpy as np
 from fcfun._flat import pack, vector_of, views
 from fcfun._schedules import Schedule
 from fcfun._types import Dense, FloatArray, Params, freeze, seal, seal_tree
-from fcfun._validation import check_bool, check_real, describe
+from fcfun._validation import check_bool, check_int, check_real, describe
 
 S = TypeVar("S")
 """The state type of an ``Optimizer``."""
@@ -144,11 +144,19 @@ class ScaleByPlateauState(NamedTuple):
 
     scale: float = 1.0
 
+    def check(self, where: str) -> None:
+        """Refuse a scale no run sets: a plateau only lowers it from 1, never below 0."""
+        check_real(self.scale, f"{where}.scale", low=0.0, high=1.0)
+
 
 class ScaleByScheduleState(NamedTuple):
     """The state of ``scale_by_schedule``: the number of updates done."""
 
     step: int
+
+    def check(self, where: str) -> None:
+        """Refuse a negative count (the walk in ``fcfun._tree.check_values`` calls it)."""
+        check_int(self.step, f"{where}.step", minimum=0)
 
 
 class TraceState(NamedTuple):
@@ -165,6 +173,11 @@ class ScaleByAdamState(NamedTuple):
     step: int
     mu: FloatArray
     nu: FloatArray
+
+    def check(self, where: str) -> None:
+        """Refuse a negative count (``mu`` and ``nu``, arrays, are checked finite by the
+        walk in ``fcfun._tree.check_values``)."""
+        check_int(self.step, f"{where}.step", minimum=0)
 
 
 class ScaleByRmsState(NamedTuple):

@@ -42,7 +42,7 @@ from fcfun._plateau import (
 from fcfun._sources import Rows, check_source, is_streamed, read_rows
 from fcfun._spec import MLP, check_sample_weight, check_spec, check_targets, params_dtype
 from fcfun._state import History, TrainState, check_monitor, watched
-from fcfun._tree import flatten, structure
+from fcfun._tree import check_values, flatten, structure
 from fcfun._types import Dense, FloatArray, FloatDType, IntArray, Params, freeze, own_params
 from fcfun._validation import (
     check_bool,
@@ -707,7 +707,8 @@ def start_state(
 
 def check_opt_state(optimizer: Optimizer[Any], params: Params, opt_state: object) -> None:
     """Refuse an optimizer state that ``optimizer`` does not produce for ``params`` (a run
-    continued with another optimizer, or another configuration of it)."""
+    continued with another optimizer, or another configuration of it), or one that holds
+    values no run produces (``fcfun._tree.check_values``)."""
     template = optimizer.init(params)
     if structure(opt_state) != structure(template):
         raise ValueError(
@@ -727,6 +728,7 @@ def check_opt_state(optimizer: Optimizer[Any], params: Params, opt_state: object
                 f"{describe(leaf)} where optimizer.init(params) has shape {expected.shape} "
                 f"and dtype {expected.dtype}"
             )
+    check_values(opt_state, "params.opt_state")  # the rule save and load apply
 
 
 def data_dtype(X: object) -> np.dtype[Any]:

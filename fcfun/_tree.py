@@ -215,6 +215,53 @@ def _rebuild(node: object, path: str, leaves: Mapping[str, object], used: set[st
     return freeze(np.asarray(value))
 
 
+def check_values(tree: object, where: str) -> None:
+    """Refuse a tree holding values no run produces; ``where`` names its root in messages.
+
+    A NamedTuple node whose type has a ``check(where)`` method (an optimizer state with
+    invariants: counts, statuses, scales) is asked to check itself, with its name, e.g.
+    ``"opt_state.states[1]"``; that method answers for its own scalar float fields, NaN
+    included (L-BFGS's loss is NaN before its first evaluation). Every float array, and
+    every other float leaf, must be finite. ``save``, ``load`` and a
+    continued ``TrainState`` all apply this one rule.
+
+    Raises:
+        ValueError, TypeError: from a node's ``check``, or a float leaf holding NaN or
+            inf; the message names the field.
+
+    >>> check_values((1.0, (np.ones(2),)), "state")
+    >>> check_values((1.0, (np.array([1.0, np.nan]),)), "state")
+    Traceback (most recent call last):
+    ...
+    ValueError: state[1][0] must be finite, got NaN or inf
+    """
+    _check_node(tree, where, vouched=False)
+
+
+def _check_node(node: object, where: str, *, vouched: bool) -> None:
+    node_kind = kind_of(node, where)
+    if _is_leaf_kind(node_kind):
+        checked = node_kind == "array" or (node_kind == "float" and not vouched)
+        if checked and not _finite(node):
+            raise ValueError(f"{where} must be finite, got NaN or inf")
+        return
+    assert isinstance(node, tuple)
+    named = _is_namedtuple(node)
+    check = getattr(node, "check", None) if named else None
+    if callable(check):
+        check(where)
+    for name, child in zip(_children(node), node, strict=True):
+        _check_node(
+            child, f"{where}.{name}" if named else f"{where}[{name}]", vouched=callable(check)
+        )
+
+
+def _finite(leaf: object) -> bool:
+    """Whether a float leaf (or float array) holds no NaN or inf; other leaves are."""
+    array = np.asarray(leaf)
+    return array.dtype.kind not in "fc" or bool(np.isfinite(array).all())
+
+
 def _leaf_record(node: object, node_kind: str, path: str) -> tuple[str, tuple[int, ...], bytes]:
     """A leaf's dtype, shape and bytes as the fingerprint hashes them."""
     if node_kind == "array":

@@ -9,7 +9,9 @@ exactly the messages these calls produce (regenerate it with
 
 from __future__ import annotations
 
+import contextlib
 import pathlib
+import tempfile
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -83,6 +85,50 @@ def fit(**overrides: Any) -> Callable[[], object]:
 
 def lg(spec: fcfun.MLP = CE, params: Any = P, X_in: Any = X, Y_in: Any = Y) -> Callable[[], object]:
     return lambda: fcfun.loss_and_grad(spec, params, X_in, Y_in)
+
+
+def saved_and_loaded(
+    state: fcfun.TrainState[Any], optimizer: fcfun.Optimizer[Any], **options: Any
+) -> Callable[[], object]:
+    """Save ``state`` of a run of ``CE`` as ``run.npz`` in a new directory, then load it."""
+
+    def call() -> object:
+        with tempfile.TemporaryDirectory() as directory, contextlib.chdir(directory):
+            fcfun.save("run.npz", CE, state)
+            return fcfun.load("run.npz", optimizer=optimizer, **options)
+
+    return call
+
+
+def sgd_state(epoch: int = 0, history: fcfun.History | None = None) -> fcfun.TrainState[Any]:
+    """A state of an SGD run of ``CE`` after ``epoch`` epochs, with ``history``."""
+    opt_state = fcfun.sgd(0.1).init(P)
+    return fcfun.TrainState(P, opt_state, epoch, 0, history or fcfun.History((1.0,) * epoch))
+
+
+def lbfgs_state(memory: int = 10, pairs: int = 0) -> fcfun.TrainState[fcfun.LbfgsState]:
+    """A fresh L-BFGS state of ``CE``, claiming ``pairs`` pairs (whose ``s'y`` are 0)."""
+    opt_state = fcfun.lbfgs(memory=memory).init(P)
+    if pairs:
+        opt_state = opt_state._replace(step=pairs, evaluations=pairs, pairs=pairs, loss=1.0)
+    return fcfun.TrainState(P, opt_state, 0, 0, fcfun.History())
+
+
+def plateau_state(scale: float) -> fcfun.TrainState[Any]:
+    """A state of a ``PLATEAU_SGD`` run of ``CE`` whose plateau scale is ``scale``."""
+    set_scale = PLATEAU_SGD.set_scale
+    assert set_scale is not None
+    return fcfun.TrainState(P, set_scale(PLATEAU_SGD.init(P), scale), 0, 0, fcfun.History())
+
+
+def nan_adam_state() -> fcfun.TrainState[Any]:
+    """A state of an Adam run of ``CE`` whose first moment holds a NaN (one that overflowed)."""
+    opt_state = fcfun.adam(0.01).init(P)
+    adam_state = opt_state.states[0]
+    mu = np.array(adam_state.mu)  # the first moments' vector
+    mu[0] = np.nan
+    opt_state = opt_state._replace(states=(adam_state._replace(mu=mu), *opt_state.states[1:]))
+    return fcfun.TrainState(P, opt_state, 0, 0, fcfun.History())
 
 
 def mixed_params() -> fcfun.Params:
@@ -475,6 +521,77 @@ CATALOGUE = [
         lambda: fcfun.load("/", optimizer=fcfun.sgd(0.1)),
         ValueError,
         "directory",
+    ),
+    Entry(
+        "load with a byte budget smaller than the checkpoint's data",
+        saved_and_loaded(sgd_state(), fcfun.sgd(0.1), max_bytes=1000),
+        ValueError,
+        "max_bytes",
+    ),
+    Entry(
+        "load with a negative byte budget",
+        lambda: fcfun.load("run.npz", optimizer=fcfun.sgd(0.1), max_bytes=-1),
+        ValueError,
+        "max_bytes",
+    ),
+    Entry(
+        "save of a history longer than the epoch count",
+        saved_and_loaded(sgd_state(1, fcfun.History((1.0, 0.5))), fcfun.sgd(0.1)),
+        ValueError,
+        "state.history.train_loss",
+    ),
+    Entry(
+        "continue an L-BFGS state whose status no run sets",
+        lambda: fcfun.fit(
+            CE,
+            X,
+            Y,
+            optimizer=fcfun.lbfgs(),
+            epochs=1,
+            batch_size=6,
+            seed=0,
+            params=lbfgs_state()._replace(
+                opt_state=lbfgs_state().opt_state._replace(status="junk")
+            ),
+        ),
+        ValueError,
+        "params.opt_state.status",
+    ),
+    Entry(
+        "continue an L-BFGS state with a pair of zero curvature",
+        lambda: fcfun.fit(
+            CE,
+            X,
+            Y,
+            optimizer=fcfun.lbfgs(memory=2),
+            epochs=1,
+            batch_size=6,
+            seed=0,
+            params=lbfgs_state(memory=2, pairs=1),
+        ),
+        ValueError,
+        "params.opt_state.sy",
+    ),
+    Entry(
+        "continue a plateau scale of -1",
+        lambda: fcfun.fit(
+            CE,
+            X,
+            Y,
+            optimizer=PLATEAU_SGD,
+            epochs=1,
+            batch_size=6,
+            seed=0,
+            params=plateau_state(-1.0),
+        ),
+        ValueError,
+        "params.opt_state.states[1].scale",
+    ),
+    Entry(
+        "save of an optimizer state holding NaN",
+        saved_and_loaded(nan_adam_state(), fcfun.adam(0.01)),
+        ValueError,
+        "state.opt_state",
     ),
     Entry(
         "save to an empty path",

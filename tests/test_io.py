@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import os
 import re
 import signal
@@ -401,6 +402,8 @@ def test_save_refuses_what_it_could_not_load(tmp_path: Path) -> None:
         save(tmp_path / "run.npz", spec, state._replace(opt_state=_with_label(state, "x\x00")))
     with pytest.raises(ValueError, match=r"state\.epoch"):
         save(tmp_path / "run.npz", spec, state._replace(epoch=-1))
+    with pytest.raises(ValueError, match=r"state\.history\.train_loss must hold at most one value"):
+        save(tmp_path / "run.npz", spec, state._replace(epoch=2))
     opt_state = state.opt_state._replace(step=2**64)
     with pytest.raises(ValueError, match="opt_state/step must fit in int64"):
         save(tmp_path / "run.npz", spec, state._replace(opt_state=opt_state))
@@ -592,3 +595,322 @@ def test_a_checkpoint_records_its_replay_environment(tmp_path: Path) -> None:
     loaded_spec, loaded = load(older, optimizer=optimizer)
     assert loaded_spec == spec
     assert fcfun.fingerprint(loaded) == fcfun.fingerprint(state)
+
+
+# Loaded states are states a run can produce ------------------------------------------
+
+REGRESSION = mlp([3, 4, 1], hidden=tanh, output=identity, loss=half_squared_error)
+X_FIT = np.random.default_rng(1).normal(size=(20, 3))
+Y_FIT = np.sin(X_FIT @ np.array([1.0, -2.0, 0.5]))
+
+
+def _lbfgs_run(epochs: int) -> tuple[fcfun.Optimizer[fcfun.LbfgsState], TrainState[Any]]:
+    optimizer = fcfun.lbfgs(memory=3, gtol=0.0, ftol=0.0)
+    state = fcfun.fit(
+        REGRESSION, X_FIT, Y_FIT, optimizer=optimizer, epochs=epochs, batch_size=20,
+        shuffle=False, seed=0,
+    )  # fmt: skip
+    return optimizer, state
+
+
+def _lbfgs_file(tmp_path: Path) -> tuple[Path, fcfun.Optimizer[fcfun.LbfgsState]]:
+    optimizer, state = _lbfgs_run(6)
+    assert state.opt_state.status == ""  # a run under way
+    assert state.opt_state.pairs == 3
+    path = tmp_path / "lbfgs.npz"
+    save(path, REGRESSION, state)
+    return path, optimizer
+
+
+Changes = Callable[[dict[str, npt.NDArray[Any]]], object]
+
+
+def _set(key: str, change: Callable[[npt.NDArray[Any]], object]) -> Changes:
+    """A change of the array at ``key``: ``change`` returns its new value."""
+    return lambda arrays: arrays.update({key: np.asarray(change(arrays[key]))})
+
+
+def _with(key: str, index: Any, value: float) -> Callable[[npt.NDArray[Any]], object]:
+    def change(array: npt.NDArray[Any]) -> object:
+        changed = array.copy()
+        changed[index] = value
+        return changed
+
+    return change
+
+
+def _all(*changes: Changes) -> Changes:
+    return lambda arrays: [change(arrays) for change in changes]
+
+
+LBFGS_CHANGES: list[tuple[str, Changes, str]] = [
+    ("sy-zero", _set("opt_state/sy", np.zeros_like), "opt_state.sy must be > 0 in its newest 3"),
+    (
+        "sy-negative",
+        _set("opt_state/sy", _with("opt_state/sy", -1, -1.0)),
+        "opt_state.sy must be > 0 in its newest 3 entries (the kept pairs' s'y), got -1.0",
+    ),
+    (
+        "zero-gradient",
+        _set("opt_state/grad", np.zeros_like),
+        "opt_state.grad must be nonzero while the run goes on",
+    ),
+    (
+        "step-0-zero-gradient",
+        _all(
+            _set("opt_state/step", lambda _: 0),
+            _set("opt_state/pairs", lambda _: 0),
+            _set("opt_state/grad", np.zeros_like),
+        ),
+        "opt_state.grad must be nonzero while the run goes on",
+    ),
+    (
+        "pairs-beyond-memory",
+        _set("opt_state/pairs", lambda _: 100),
+        "opt_state.pairs must be at most the memory 3 and opt_state.step 6, got 100",
+    ),
+    (
+        "pairs-beyond-step",
+        _all(_set("opt_state/step", lambda _: 2), _set("opt_state/evaluations", lambda _: 2)),
+        "opt_state.pairs must be at most the memory 3 and opt_state.step 2, got 3",
+    ),
+    ("pairs-negative", _set("opt_state/pairs", lambda _: -1), "opt_state.pairs must be an"),
+    ("status", _set("opt_state/status", lambda _: "junk"), "opt_state.status must be one of"),
+    ("step", _set("opt_state/step", lambda _: -1), "opt_state.step must be an integer >= 0"),
+    (
+        "evaluations",
+        _set("opt_state/evaluations", lambda _: 1),
+        "opt_state.evaluations must be at least opt_state.step 6",
+    ),
+    ("gamma-zero", _set("opt_state/gamma", lambda _: 0.0), "opt_state.gamma must be a finite"),
+    ("gamma-inf", _set("opt_state/gamma", lambda _: np.inf), "opt_state.gamma must be a finite"),
+    ("loss-nan", _set("opt_state/loss", lambda _: np.nan), "opt_state.loss must be a finite"),
+    (
+        "loss-before-evaluation",
+        _all(*(_set(f"opt_state/{k}", lambda _: 0) for k in ("step", "evaluations", "pairs"))),
+        "opt_state.loss must be NaN and opt_state.status '' before the first evaluation",
+    ),
+    ("x-nan", _set("opt_state/x", _with("opt_state/x", 0, np.nan)), "opt_state.x must be finite"),
+    ("s-inf", _set("opt_state/s", _with("opt_state/s", (0, 0), np.inf)), "opt_state.s must be"),
+    ("y-nan", _set("opt_state/y", _with("opt_state/y", (2, 1), np.nan)), "opt_state.y must be"),
+    ("grad-inf", _set("opt_state/grad", _with("opt_state/grad", 3, -np.inf)), "opt_state.grad"),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"), [c[1:] for c in LBFGS_CHANGES], ids=[c[0] for c in LBFGS_CHANGES]
+)
+def test_an_lbfgs_state_no_run_produces_is_refused(
+    tmp_path: Path, change: Changes, message: str
+) -> None:
+    path, optimizer = _lbfgs_file(tmp_path)
+    load(path, optimizer=optimizer)  # the run's own state loads
+    arrays = _arrays(path)
+    change(arrays)
+    _write(path, arrays)
+    with pytest.raises(ValueError, match="a state no run produces: " + re.escape(message)):
+        load(path, optimizer=optimizer)
+
+
+@pytest.mark.parametrize("case", ["sy-zero", "step-0-zero-gradient", "status"])
+def test_continuing_an_lbfgs_state_no_run_produces_is_refused(tmp_path: Path, case: str) -> None:
+    """fit refuses the states that raised ZeroDivisionError or trained 0 iterations."""
+    path, optimizer = _lbfgs_file(tmp_path)
+    change, message = next(c[1:] for c in LBFGS_CHANGES if c[0] == case)
+    _, state = load(path, optimizer=optimizer)
+    arrays = _arrays(path)
+    change(arrays)
+    fields: dict[str, Any] = {}
+    for field in fcfun.LbfgsState._fields:
+        value = arrays[f"opt_state/{field}"]
+        fields[field] = value.item() if value.ndim == 0 else value
+    bad = fcfun.LbfgsState(**fields)
+    resumed = state._replace(opt_state=bad)
+    with pytest.raises(ValueError, match=re.escape("params." + message)):
+        fcfun.fit(REGRESSION, X_FIT, Y_FIT, optimizer=optimizer, epochs=1, batch_size=20,
+                  shuffle=False, params=resumed)  # fmt: skip
+    with pytest.raises(ValueError, match=re.escape("state." + message)):
+        save(tmp_path / "bad.npz", REGRESSION, resumed)
+
+
+PLATEAU_ADAM = chain(adam(0.01), fcfun.scale_by_plateau())
+
+
+def _adam_file(tmp_path: Path) -> Path:
+    state = fcfun.fit(
+        REGRESSION, X_FIT, Y_FIT, optimizer=PLATEAU_ADAM, epochs=2, batch_size=5, seed=0
+    )
+    path = tmp_path / "adam.npz"
+    save(path, REGRESSION, state)
+    return path
+
+
+ADAM = "opt_state/states/0/states/0"  # chain(chain(scale_by_adam, lr), plateau)
+PLATEAU = "opt_state/states/1/scale"
+STATE_CHANGES: list[tuple[str, Changes, str]] = [
+    (
+        "adam-step",
+        _set(f"{ADAM}/step", lambda _: -1),
+        "opt_state.states[0].states[0].step must be an integer >= 0, got -1",
+    ),
+    (
+        "schedule-step",
+        _set("opt_state/states/0/states/1/step", lambda _: -3),
+        "opt_state.states[0].states[1].step must be an integer >= 0, got -3",
+    ),
+    (
+        "plateau-negative",
+        _set(PLATEAU, lambda _: -1.0),
+        "opt_state.states[1].scale must be a finite real number in [0, 1], got -1.0",
+    ),
+    ("plateau-nan", _set(PLATEAU, lambda _: np.nan), "opt_state.states[1].scale must be"),
+    ("plateau-inf", _set(PLATEAU, lambda _: np.inf), "opt_state.states[1].scale must be"),
+    ("plateau-above-1", _set(PLATEAU, lambda _: 1.5), "opt_state.states[1].scale must be"),
+    (
+        "adam-mu-nan",
+        _set(f"{ADAM}/mu", _with(f"{ADAM}/mu", 3, np.nan)),
+        "opt_state.states[0].states[0].mu must be finite, got NaN or inf",
+    ),
+    (
+        "adam-nu-inf",
+        _set(f"{ADAM}/nu", _with(f"{ADAM}/nu", 2, np.inf)),
+        "opt_state.states[0].states[0].nu must be finite, got NaN or inf",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"), [c[1:] for c in STATE_CHANGES], ids=[c[0] for c in STATE_CHANGES]
+)
+def test_an_optimizer_state_no_run_produces_is_refused(
+    tmp_path: Path, change: Changes, message: str
+) -> None:
+    path = _adam_file(tmp_path)
+    _, state = load(path, optimizer=PLATEAU_ADAM)
+    arrays = _arrays(path)
+    change(arrays)
+    _write(path, arrays)
+    with pytest.raises(ValueError, match="a state no run produces: " + re.escape(message)):
+        load(path, optimizer=PLATEAU_ADAM)
+    # the same state, built in memory, is refused by save and by a continued fit
+    leaves = dict(flatten(state.opt_state, prefix="opt_state"))
+    for key, leaf in leaves.items():
+        if isinstance(leaf, np.ndarray):
+            leaves[key] = arrays[key]
+        elif leaf is not None:
+            leaves[key] = arrays[key].item()  # an int, float, str or bool as saved
+    bad = state._replace(opt_state=fcfun.unflatten(state.opt_state, leaves, prefix="opt_state"))
+    with pytest.raises(ValueError, match=re.escape("state." + message)):
+        save(tmp_path / "bad.npz", REGRESSION, bad)
+    with pytest.raises(ValueError, match=re.escape("params." + message)):
+        fcfun.fit(REGRESSION, X_FIT, Y_FIT, optimizer=PLATEAU_ADAM, epochs=1, batch_size=5,
+                  params=bad)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("seed", np.uint64(2**64 - 1), "key 'seed' must fit in int64, got 18446744073709551615"),
+        (f"{ADAM}/step", np.uint64(2**63), "key 'opt_state/states/0/states/0/step' must fit in"),
+    ],
+)
+def test_an_integer_beyond_int64_is_refused(
+    tmp_path: Path, key: str, value: np.uint64, message: str
+) -> None:
+    path = _adam_file(tmp_path)
+    arrays = _arrays(path)
+    arrays[key] = np.array(value)
+    _write(path, arrays)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        load(path, optimizer=PLATEAU_ADAM)
+
+
+class Counted(NamedTuple):
+    """A state of the user's own, with an invariant its ``check`` states."""
+
+    steps: int
+    rate: float
+
+    def check(self, where: str) -> None:
+        if self.steps < 0:
+            raise ValueError(f"{where}.steps must be >= 0, got {self.steps}")
+
+
+def test_a_state_of_the_users_own_is_asked_to_check_itself(tmp_path: Path) -> None:
+    class Optimizer:
+        def __init__(self, state: Counted) -> None:
+            self.state = state
+
+        def init(self, params: Params) -> tuple[Counted]:
+            return (self.state,)
+
+    params = init(REGRESSION, seed=0)
+    good, bad = Counted(1, np.nan), Counted(-1, 0.5)  # its check answers for its NaN
+    save(tmp_path / "run.npz", REGRESSION, TrainState(params, (good,), 0, 0, History()))
+    _, state = load(tmp_path / "run.npz", optimizer=Optimizer(good))
+    assert state.opt_state[0].steps == 1
+    with pytest.raises(ValueError, match=re.escape("state.opt_state[0].steps must be >= 0")):
+        save(tmp_path / "run.npz", REGRESSION, TrainState(params, (bad,), 0, 0, History()))
+    arrays = _arrays(tmp_path / "run.npz")
+    arrays["opt_state/0/steps"] = np.array(-1)
+    _write(tmp_path / "run.npz", arrays)
+    with pytest.raises(ValueError, match=re.escape("opt_state[0].steps must be >= 0, got -1")):
+        load(tmp_path / "run.npz", optimizer=Optimizer(good))
+
+
+# Non-finite values: the one rule save and load share -----------------------------------
+
+
+def test_a_fresh_lbfgs_state_saves_loads_and_resumes_as_the_uninterrupted_run(
+    tmp_path: Path,
+) -> None:
+    optimizer, uninterrupted = _lbfgs_run(6)
+    params = init(REGRESSION, seed=0)
+    fresh = TrainState(params, optimizer.init(params), 0, 0, History())
+    assert np.isnan(fresh.opt_state.loss)  # NaN before the first evaluation, by design
+    save(tmp_path / "fresh.npz", REGRESSION, fresh)
+    _, loaded = load(tmp_path / "fresh.npz", optimizer=optimizer)
+    assert fingerprint(loaded) == fingerprint(fresh)
+    resumed = fcfun.fit(REGRESSION, X_FIT, Y_FIT, optimizer=optimizer, epochs=6, batch_size=20,
+                        shuffle=False, params=loaded)  # fmt: skip
+    assert resumed.opt_state.step == 6
+    assert fingerprint(resumed) == fingerprint(uninterrupted)
+
+
+def test_a_state_imported_from_an_lbfgs_mlp_saves(tmp_path: Path) -> None:
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPRegressor
+
+    from fcfun.sklearn import FCRegressor
+
+    mlp_model = MLPRegressor(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=3, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        mlp_model.fit(X_FIT, Y_FIT)
+    estimator = FCRegressor.from_sklearn(mlp_model)
+    save(tmp_path / "imported.npz", estimator.spec_, estimator.state_)
+    _, loaded = load(tmp_path / "imported.npz", optimizer=fcfun.lbfgs())
+    assert fingerprint(loaded) == fingerprint(estimator.state_)
+
+
+def test_a_nan_elsewhere_is_refused_by_save_and_by_load(tmp_path: Path) -> None:
+    _, state = _lbfgs_run(2)
+    lbfgs_nan = state._replace(opt_state=state.opt_state._replace(loss=math.nan))
+    with pytest.raises(ValueError, match=r"state\.opt_state\.loss must be a finite real number"):
+        save(tmp_path / "run.npz", REGRESSION, lbfgs_nan)
+    params = init(REGRESSION, seed=0)
+    opt_state = adam(0.01).init(params)
+    mu = opt_state.states[0].mu
+    nan_mu = np.full_like(mu, np.nan)
+    nan_state = opt_state._replace(
+        states=(opt_state.states[0]._replace(mu=nan_mu), *opt_state.states[1:])
+    )
+    message = "opt_state.states[0].mu must be finite, got NaN or inf"
+    with pytest.raises(ValueError, match=re.escape("state." + message)):
+        save(tmp_path / "run.npz", REGRESSION, TrainState(params, nan_state, 0, 0, History()))
+    assert not (tmp_path / "run.npz").exists()
+    save(tmp_path / "run.npz", REGRESSION, TrainState(params, opt_state, 0, 0, History()))
+    arrays = _arrays(tmp_path / "run.npz")
+    arrays["opt_state/states/0/mu"] = np.full_like(mu, np.nan)
+    _write(tmp_path / "run.npz", arrays)
+    with pytest.raises(ValueError, match=re.escape("a state no run produces: " + message)):
+        load(tmp_path / "run.npz", optimizer=adam(0.01))

@@ -1,7 +1,8 @@
 """Hostile checkpoints: ``load`` refuses them in bounded time and memory, naming the key.
 
 The worst cases run ``load`` in a child process whose address space is limited to 1 GiB
-above what it uses once numpy and fcfun are imported and a valid checkpoint was loaded,
+(2 GiB for the byte-budget cases) above what it uses once numpy and fcfun are imported
+and a valid checkpoint was loaded,
 with a 60 s timeout (a hang guard). The child prints how long the refusal took and its
 peak resident memory during the load (VmHWM, reset just before it); run with ``-s``.
 """
@@ -124,10 +125,10 @@ def status(field):
     with open("/proc/self/status") as lines:
         return next(int(line.split()[1]) for line in lines if line.startswith(field + ":"))
 
-hostile, valid = sys.argv[1], sys.argv[2]
+hostile, valid, gibibytes = sys.argv[1], sys.argv[2], int(sys.argv[3])
 fcfun.load(valid, optimizer=fcfun.adam(0.01))  # imports and first calls, outside the timing
 vm, rss = status("VmSize"), status("VmRSS")
-resource.setrlimit(resource.RLIMIT_AS, ((vm << 10) + (1 << 30), resource.RLIM_INFINITY))
+resource.setrlimit(resource.RLIMIT_AS, ((vm << 10) + (gibibytes << 30), resource.RLIM_INFINITY))
 try:
     with open("/proc/self/clear_refs", "w") as clear:
         clear.write("5")  # restart the peak (VmHWM) from the present resident size
@@ -145,10 +146,10 @@ print(json.dumps(dict(raised=raised, message=message, seconds=seconds, vm_kib=vm
 """
 
 
-def _load_in_child(hostile: str | Path, valid: Path) -> dict[str, Any]:
-    """Load ``hostile`` in a child limited to 1 GiB more memory; what it reports."""
+def _load_in_child(hostile: str | Path, valid: Path, gibibytes: int = 1) -> dict[str, Any]:
+    """Load ``hostile`` in a child limited to ``gibibytes`` GiB more memory; what it reports."""
     completed = subprocess.run(
-        [sys.executable, "-c", CHILD, os.fspath(hostile), os.fspath(valid)],
+        [sys.executable, "-c", CHILD, os.fspath(hostile), os.fspath(valid), str(gibibytes)],
         capture_output=True,
         text=True,
         timeout=60,  # a hang guard only: each refusal is timed inside the child
@@ -169,8 +170,8 @@ needs_linux = pytest.mark.skipif(
 )
 
 
-def _refused_in_child(hostile: str | Path, valid: Path, *phrases: str) -> None:
-    report = _load_in_child(hostile, valid)
+def _refused_in_child(hostile: str | Path, valid: Path, *phrases: str, gibibytes: int = 1) -> None:
+    report = _load_in_child(hostile, valid, gibibytes)
     assert report["raised"] == "ValueError", report
     for phrase in phrases:
         assert phrase in report["message"], report["message"]
@@ -265,9 +266,9 @@ def test_a_spec_of_huge_layers_without_the_data_is_refused(tmp_path: Path) -> No
     _refused_in_child(
         hostile,
         valid,
-        "cannot be read as an fcfun checkpoint",
-        "key 'params/0/W': the archive's directory gives the member 128 bytes, "
-        "its .npy header 8000000000128",
+        "is over the load's byte budget: key 'params/0/W' must fit in the",
+        "(the file's size, as its members are stored), got a member that declares "
+        "8000000000000 bytes",
     )
 
 
@@ -284,6 +285,91 @@ def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
 def test_a_device_is_refused_without_reading_it(tmp_path: Path) -> None:
     valid = _valid(tmp_path / "valid.npz")
     _refused_in_child("/dev/zero", valid, "'/dev/zero' cannot be read", "got a character device")
+
+
+# The byte budget: what the file's size allows, or what the caller gives ----------------
+
+
+def _deflated_zeros(name: str, descr: str, shape: tuple[int, ...]) -> Member:
+    """A deflated member ``name`` of zeros of ``shape``: a whole number of MiB of data."""
+    header = _header(descr, shape)
+    size = int(np.prod(shape)) * np.dtype(descr).itemsize
+    assert size % MiB == 0
+    stream, crc = _bomb(header, size // MiB)
+    return Member(name, zipfile.ZIP_DEFLATED, crc, len(header) + size, stream)
+
+
+def _scalar(name: str, value: object) -> Member:
+    buffer = io.BytesIO()
+    np.save(buffer, np.array(value))
+    return _stored(name, buffer.getvalue())
+
+
+@needs_linux
+@pytest.mark.parametrize("mebibytes", [80, 600])
+def test_a_history_beyond_the_epoch_count_is_refused_from_its_header(
+    tmp_path: Path, mebibytes: int
+) -> None:
+    valid = _valid(tmp_path / "valid.npz")  # 2 epochs
+    history = _deflated_zeros("history/train_loss.npy", "<f8", (mebibytes * MiB // 8,))
+    hostile = _replaced(valid, tmp_path / "history.npz", history)
+    assert hostile.stat().st_size < mebibytes * MiB // 500
+    values = mebibytes * MiB // 8
+    _refused_in_child(
+        hostile,
+        valid,
+        "is not a valid fcfun checkpoint",
+        f"key 'history/train_loss' declares an array of shape ({values},) and dtype float64, "
+        "more than it may hold: at most 2 values",
+        "one per epoch",
+        gibibytes=2,
+    )
+
+
+@needs_linux
+def test_a_history_within_a_huge_epoch_count_is_refused_by_the_budget(tmp_path: Path) -> None:
+    valid = _valid(tmp_path / "valid.npz")
+    history = _deflated_zeros("history/train_loss.npy", "<f8", (600 * MiB // 8,))
+    hostile = _replaced(valid, tmp_path / "history.npz", history, _scalar("epoch.npy", 2**40))
+    size = hostile.stat().st_size
+    _refused_in_child(
+        hostile,
+        valid,
+        "is over the load's byte budget: key 'history/train_loss' must fit in the",
+        f"budget of {100 * size} bytes",
+        f"got a member that declares {600 * MiB} bytes",
+        "100 times the file's size",
+        "max_bytes",
+        gibibytes=2,
+    )
+
+
+@needs_linux
+def test_a_spec_of_huge_layers_with_deflated_zeros_is_refused_by_the_budget(
+    tmp_path: Path,
+) -> None:
+    valid = _valid(tmp_path / "valid.npz")
+    n = 16384
+    members = [
+        _scalar("spec/sizes.npy", [n, n]),
+        _scalar("spec/activations.npy", ["identity"]),
+        _scalar("spec/loss.npy", "mean_squared_error"),
+        _deflated_zeros("params/0/W.npy", "<f4", (n, n)),
+        _scalar("params/0/b.npy", np.zeros(n, np.float32)),
+    ]
+    kept = [m for m in _members(valid) if not m.name.startswith(("params/", "spec/"))]
+    hostile = tmp_path / "huge-spec.npz"
+    hostile.write_bytes(_zip([*kept, *members]))
+    size = hostile.stat().st_size
+    assert size < 2 * MiB
+    _refused_in_child(
+        hostile,
+        valid,
+        "is over the load's byte budget: key 'params/0/W' must fit in the",
+        f"budget of {100 * size} bytes",
+        f"got a member that declares {n * n * 4} bytes",
+        gibibytes=2,
+    )
 
 
 # Smaller hostile members, refused in this process --------------------------------------
@@ -366,6 +452,49 @@ def test_a_deflated_checkpoint_still_loads(tmp_path: Path) -> None:
     assert fcfun.fingerprint((spec, state)) == fcfun.fingerprint(
         load(valid, optimizer=fcfun.adam(0.01))
     )
+
+
+def _data_bytes(path: Path) -> int:
+    """The bytes of data (after each .npy header) of the members ``load`` reads: all but
+    the replay record."""
+    with np.load(path) as archive:
+        keys = [key for key in archive.files if not key.startswith("environment/")]
+        return sum(archive[key].nbytes for key in keys)
+
+
+def test_max_bytes_is_the_most_member_data_read(tmp_path: Path) -> None:
+    valid = _valid(tmp_path / "valid.npz")
+    needed = _data_bytes(valid)
+    spec, state = load(valid, optimizer=fcfun.adam(0.01), max_bytes=needed)
+    assert fcfun.fingerprint((spec, state)) == fcfun.fingerprint(
+        load(valid, optimizer=fcfun.adam(0.01))
+    )
+    with pytest.raises(ValueError, match=r"budget of \d+ bytes \(max_bytes\)"):
+        load(valid, optimizer=fcfun.adam(0.01), max_bytes=needed - 1)
+    with pytest.raises(
+        ValueError, match=r"key 'format_version' must fit in the 0 bytes left .* declares 8 bytes"
+    ):
+        load(valid, optimizer=fcfun.adam(0.01), max_bytes=0)
+    with pytest.raises(ValueError, match="max_bytes must be an integer >= 0, got -1"):
+        load(valid, optimizer=fcfun.adam(0.01), max_bytes=-1)
+    with pytest.raises(TypeError, match="max_bytes must be an integer >= 0, got float"):
+        load(valid, optimizer=fcfun.adam(0.01), max_bytes=1e9)  # type: ignore[arg-type]
+
+
+def test_a_deflated_fresh_lbfgs_checkpoint_fits_the_default_budget(tmp_path: Path) -> None:
+    # The default's ratio (100) is meant to hold the most compressible state save writes:
+    # a fresh L-BFGS state, whose (memory, n) pairs and its point and gradient are zeros.
+    spec = fcfun.mlp([64, 64, 10], output="identity", loss="half_squared_error")
+    params = fcfun.init(spec, seed=0)
+    optimizer = fcfun.lbfgs(memory=10)
+    fresh = TrainState(params, optimizer.init(params), 0, 0, History())
+    save(tmp_path / "run.npz", spec, fresh)
+    with np.load(tmp_path / "run.npz") as archive:
+        np.savez_compressed(tmp_path / "deflated.npz", **{k: archive[k] for k in archive.files})
+    deflated = tmp_path / "deflated.npz"
+    assert _data_bytes(deflated) > 20 * deflated.stat().st_size  # mostly compressed away
+    _, loaded = load(deflated, optimizer=optimizer)
+    assert fcfun.fingerprint(loaded) == fcfun.fingerprint(fresh)
 
 
 def test_fortran_ordered_arrays_round_trip(tmp_path: Path) -> None:

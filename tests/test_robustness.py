@@ -52,7 +52,7 @@ def test_a_state_that_is_not_finite_is_not_saved(tmp_path: pathlib.Path) -> None
             states=(adam_state._replace(nu=infinite), *state.opt_state.states[1:])
         )
     )
-    with pytest.raises(ValueError, match=r"state\.opt_state\.states\.0\.nu must be finite"):
+    with pytest.raises(ValueError, match=r"state\.opt_state\.states\[0\]\.nu must be finite"):
         fcfun.save(tmp_path / "run.npz", SPEC, bad)
     assert list(tmp_path.iterdir()) == []
 
