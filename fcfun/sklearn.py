@@ -115,7 +115,7 @@ import fcfun
 from fcfun import sklearn_interop
 from fcfun._plateau import plateau_scores, plateau_walk
 from fcfun._training import monitored, patience_exhausted
-from fcfun._validation import is_sparse
+from fcfun._validation import check_sparse_structure, is_sparse
 from fcfun.sklearn_interop import Array
 from fcfun.sklearn_interop import params_from_sklearn as params_from_sklearn
 from fcfun.sklearn_interop import params_to_sklearn as params_to_sklearn
@@ -450,7 +450,10 @@ class _FCBase(BaseEstimator):
 
     def _check_input(self, X: Any, y: Any, *, reset: bool) -> tuple[Array, Array]:
         """``X`` and ``y`` as arrays (``X`` float64 or float32, dense or CSR / CSC sparse;
-        a one-column ``y`` 1-D)."""
+        a one-column ``y`` 1-D); a sparse ``X``'s indices checked before scikit-learn
+        converts it."""
+        if is_sparse(X):
+            check_sparse_structure(X)
         X_checked, y_checked = validate_data(
             self,
             X,
@@ -786,6 +789,8 @@ class _FCBase(BaseEstimator):
 
     def _output(self, X: Any) -> Array:
         check_is_fitted(self)
+        if is_sparse(X):
+            check_sparse_structure(X)
         X_checked = validate_data(
             self, X, dtype=(np.float64, np.float32), reset=False, accept_sparse=_SPARSE
         )

@@ -57,6 +57,22 @@ def untyped(value: object) -> Any:
     return value
 
 
+def _malformed(field: str, at: int, value: int, sparse_format: str = "csr") -> Any:
+    """A sparse ``X`` whose ``field`` array has ``value`` written at ``at`` afterwards (as a
+    user's code might), which scipy's constructors never see."""
+    import scipy.sparse
+
+    matrix = scipy.sparse.csr_matrix(X).asformat(sparse_format)
+    getattr(matrix, field)[at] = value
+    return matrix
+
+
+def _short_indptr() -> Any:
+    matrix = _sparse(X)
+    matrix.indptr = matrix.indptr[:-2]
+    return matrix
+
+
 class Entry(NamedTuple):
     """One bad input: what it is, the call, the exception and the argument it names."""
 
@@ -615,6 +631,49 @@ CATALOGUE = [
         "optimizers[1]",
     ),
     Entry("a sparse X of the wrong width", fit(X=_sparse(np.ones((6, 3)))), ValueError, "X"),
+    Entry(
+        "a sparse X with a column index out of range",
+        fit(X=_malformed("indices", 3, 1_000_000)),
+        ValueError,
+        "X",
+    ),
+    Entry(
+        "a sparse X with a negative column index",
+        lg(X_in=_malformed("indices", 0, -1)),
+        ValueError,
+        "X",
+    ),
+    Entry(
+        "a sparse X with a decreasing indptr",
+        lg(X_in=_malformed("indptr", 2, 20)),
+        ValueError,
+        "X",
+    ),
+    Entry("a sparse X with an indptr too short", lg(X_in=_short_indptr()), ValueError, "X"),
+    Entry(
+        "a sparse X whose indptr ends beyond its values",
+        lg(X_in=_malformed("indptr", 6, 25)),
+        ValueError,
+        "X",
+    ),
+    Entry(
+        "a CSC X with a row index out of range",
+        lambda: fcfun.predict(CE, P, _malformed("indices", 0, 6, "csc")),
+        ValueError,
+        "X",
+    ),
+    Entry(
+        "a COO X with a column index out of range",
+        lg(X_in=_malformed("col", 1, 4, "coo")),
+        ValueError,
+        "X",
+    ),
+    Entry(
+        "a sparse validation X with a column index out of range",
+        fit(validation=(_malformed("indices", 3, 1_000_000), Y)),
+        ValueError,
+        "validation X",
+    ),
     Entry(
         "a negative sample weight",
         fit(sample_weight=[1, -1, 1, 1, 1, 1]),
