@@ -602,6 +602,23 @@ CATALOGUE = [
         "Y",
     ),
     Entry(
+        "a Poisson loss beyond the float range (a bias of 800)",
+        lambda: fcfun.loss_and_grad(
+            fcfun.mlp([1, 1], output="exp", loss="poisson"),
+            (fcfun.Dense(np.zeros((1, 1)), np.array([800.0])),),
+            np.zeros((3, 1)),
+            np.ones(3),
+        ),
+        ValueError,
+        "params",
+    ),
+    Entry(
+        "params so large that the loss leaves the float range",
+        lg(params=(fcfun.Dense(P[0].W * 1e308, P[0].b), P[1])),
+        ValueError,
+        "params",
+    ),
+    Entry(
         "an exp output beyond the float range",
         lambda: fcfun.predict(
             fcfun.mlp([1, 1], output="exp", loss="poisson"),
