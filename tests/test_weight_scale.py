@@ -96,3 +96,22 @@ def test_alpha_keeps_its_meaning_for_scaled_weights() -> None:
     a = fcfun.loss_and_grad(SPEC, params, X, LABELS, alpha=4 * 0.1, sample_weight=4 * weight)
     b = fcfun.loss_and_grad(SPEC, params, X, LABELS, alpha=0.1, sample_weight=weight)
     _same(a, b)
+
+
+@pytest.mark.parametrize("power", [1023, -1033])
+def test_the_estimators_take_extreme_weights(power: int) -> None:
+    """With ``alpha=0`` (the L2 term ``alpha / (2 sum s)`` depends on the weights' scale,
+    as scikit-learn's: weights of 1e-310 make it 1e304 times ``alpha``), uniform weights
+    of a power of two are unit weights, to the bits."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    from fcfun.sklearn import FCClassifier
+
+    fits = []
+    for weight in (np.full(30, 2.0**power), np.ones(30)):
+        model = FCClassifier((5,), alpha=0.0, max_iter=4, random_state=0)
+        with pytest.warns(ConvergenceWarning):
+            fits.append(model.fit(X, LABELS, sample_weight=weight))
+    assert fits[0].loss_curve_ == fits[1].loss_curve_
+    for a, b in zip(fits[0].coefs_, fits[1].coefs_, strict=True):
+        assert a.tobytes() == b.tobytes()
