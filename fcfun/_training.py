@@ -759,12 +759,15 @@ def check_fixed_objective(
     optimizer: Optimizer[Any], spec: MLP, batch_size: int, m: int, name: str = "optimizer"
 ) -> None:
     """Refuse mini-batches or dropout for an optimizer whose steps assume one objective."""
-    if optimizer.fixed_objective and (batch_size < m or spec.dropout):
+    if not optimizer.fixed_objective:
+        return
+    fixed = f"{name} steps one fixed objective (full batch, no dropout), as lbfgs does"
+    if batch_size < m:
         raise ValueError(
-            f"{name} steps one fixed objective (full batch, no dropout), as lbfgs does: "
-            f"batch_size must be at least the {m} rows and spec.dropout (), got "
-            f"batch_size={batch_size} and dropout={spec.dropout}"
+            f"{fixed}: batch_size must be at least the {m} rows, got batch_size={batch_size}"
         )
+    if spec.dropout:
+        raise ValueError(f"{fixed}: spec.dropout must be (), got dropout={spec.dropout}")
 
 
 def validation_data(

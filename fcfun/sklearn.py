@@ -399,6 +399,11 @@ class _FCBase(BaseEstimator):
         """``fit`` (``max_iter`` epochs) or ``partial_fit`` (``incremental``: one epoch)."""
         self._validate_params()
         hidden = self._hidden_sizes()
+        if self.solver == "lbfgs" and self.dropout:
+            raise ValueError(
+                f"dropout must be 0 with solver='lbfgs' (L-BFGS steps one fixed objective, "
+                f"the full batch without dropout), got dropout={self.dropout!r}"
+            )
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
         reset = self._starts_afresh(incremental)

@@ -642,6 +642,18 @@ CATALOGUE = [
     ),
     Entry("L-BFGS with mini-batches", fit(optimizer=fcfun.lbfgs()), ValueError, "optimizer"),
     Entry(
+        "L-BFGS with dropout",
+        fit(optimizer=fcfun.lbfgs(), batch_size=6, spec=CE._replace(dropout=(0.2,))),
+        ValueError,
+        "spec.dropout",
+    ),
+    Entry(
+        "an L-BFGS estimator with dropout",
+        lambda: _classifier(solver="lbfgs", dropout=0.2).fit(X, Y),
+        ValueError,
+        "dropout",
+    ),
+    Entry(
         "L-BFGS as a piece of a chain",
         lambda: fcfun.chain(fcfun.scale(1.0), fcfun.lbfgs()),
         ValueError,
