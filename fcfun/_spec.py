@@ -9,7 +9,6 @@ go through them, so a spec either round-trips exactly or is refused, naming the 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -296,13 +295,17 @@ def scaled_weight(weight: FloatArray, alpha: float) -> tuple[FloatArray, float]:
     but its sums overflow for weights near the dtype's largest value and lose digits for
     subnormal ones; scaled, they cannot. The L2 term ``alpha / (2 sum_i s_i)`` (scikit-
     learn's convention) depends on the weights' scale: scaling ``alpha`` with them keeps
-    it. A power of two is exact, so the loss, its gradient and a run's every bit are
-    those of the unscaled weights whenever those stayed within range, and the same for
-    ``s`` and ``2**k s``. A weight whose ratio to the largest is below the dtype's
-    smallest normal number (2.2e-308 for float64, 1.2e-38 for float32) is rounded to a
-    subnormal, and one below its smallest subnormal (4.9e-324, 1.4e-45) becomes 0.
+    it (for weights so small that ``alpha`` scaled is beyond the float range, the L2 term
+    is too: ``inf``, and the loss is refused as an overflow). A power of two is exact, so
+    the loss, its gradient and a run's every bit are those of the unscaled weights
+    whenever those stayed within range, and the same for ``s`` and ``2**k s``. A weight
+    whose ratio to the largest is below the dtype's smallest normal number (2.2e-308 for
+    float64, 1.2e-38 for float32) is rounded to a subnormal, and one below its smallest
+    subnormal (4.9e-324, 1.4e-45) becomes 0.
     """
     exponent = int(np.frexp(weight.max())[1])
     if exponent == 0:  # the largest is in [0.5, 1) already
         return weight, alpha
-    return freeze(np.ldexp(weight, -exponent)), math.ldexp(alpha, -exponent)
+    with np.errstate(over="ignore"):  # tiny weights: an L2 term beyond the range is inf
+        scaled_alpha = float(np.ldexp(alpha, -exponent))
+    return freeze(np.ldexp(weight, -exponent)), scaled_alpha

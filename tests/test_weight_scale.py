@@ -115,3 +115,32 @@ def test_the_estimators_take_extreme_weights(power: int) -> None:
     assert fits[0].loss_curve_ == fits[1].loss_curve_
     for a, b in zip(fits[0].coefs_, fits[1].coefs_, strict=True):
         assert a.tobytes() == b.tobytes()
+
+
+def test_the_l2_term_of_tiny_weights_is_scikit_learns() -> None:
+    """alpha / (2 sum s) * sum ||W||^2 for s = 1e-310: about 1e304 * alpha, finite for
+    alpha = 1e-4 and beyond float64's range for alpha = 1 (an overflow, refused)."""
+    params = fcfun.init(SPEC, 0)
+    weight = np.full(30, 1e-310)
+    data, _ = fcfun.loss_and_grad(SPEC, params, X, LABELS, sample_weight=np.ones(30))
+    squares = sum(float(np.vdot(layer.W, layer.W)) for layer in params)
+    loss, _ = fcfun.loss_and_grad(SPEC, params, X, LABELS, alpha=1e-4, sample_weight=weight)
+    # Each side is a few roundings of products and quotients of float64 (eps 2.2e-16) and
+    # a sum of 30 subnormal weights (exact: they share one exponent): 1e-14 holds.
+    assert loss == pytest.approx(data + 1e-4 / (2 * float(weight.sum())) * squares, rel=1e-14)
+    with pytest.raises(ValueError, match="must be small enough"):
+        fcfun.loss_and_grad(SPEC, params, X, LABELS, alpha=1.0, sample_weight=weight)
+
+
+def test_a_weight_below_the_largest_times_the_smallest_subnormal_becomes_zero() -> None:
+    """2**-1070 next to 2**10: scaled by 2**-11 it would be 2**-1081, below float64's
+    smallest subnormal 2**-1074, so it weighs exactly what 0 weighs."""
+    params = fcfun.init(SPEC, 0)
+    weight = np.ones(30)
+    weight[0], weight[1] = 2.0**10, 2.0**-1070
+    zeroed = weight.copy()
+    zeroed[1] = 0.0
+    _same(
+        fcfun.loss_and_grad(SPEC, params, X, LABELS, sample_weight=weight),
+        fcfun.loss_and_grad(SPEC, params, X, LABELS, sample_weight=zeroed),
+    )
