@@ -17,7 +17,7 @@ from fcfun._network import (
     training_activations,
     value_and_grad,
 )
-from fcfun._spec import MLP, check_sample_weight, scaled_weight
+from fcfun._spec import MLP, check_sample_weight, scaled_alpha, scaled_weight
 from fcfun._types import Dense, FloatArray, Params
 from fcfun._validation import check_real
 
@@ -133,7 +133,8 @@ def gradcheck(
     )
     weight = None
     if checked_weight is not None:
-        checked_weight, alpha = scaled_weight(checked_weight, alpha)
+        checked_weight, exponent = scaled_weight(checked_weight)
+        alpha = scaled_alpha(alpha, exponent)
         weight = weighted(checked_weight)
     X_checked, Y_checked = X_checked.astype(np.float64), Y_checked.astype(np.float64)
     activations = training_activations(spec)

@@ -39,6 +39,7 @@ from fcfun._spec import (
     check_spec,
     check_targets,
     params_dtype,
+    scaled_alpha,
     scaled_weight,
 )
 from fcfun._types import (
@@ -425,7 +426,8 @@ def loss_and_grad(
     checked_weight = check_sample_weight(spec, sample_weight, X.shape[0], X.dtype)
     weight = None
     if checked_weight is not None:
-        checked_weight, alpha = scaled_weight(checked_weight, alpha)
+        checked_weight, exponent = scaled_weight(checked_weight)
+        alpha = scaled_alpha(alpha, exponent)
         weight = weighted(checked_weight)
     with fixed_threads(), np.errstate(over="ignore", invalid="ignore"):
         loss, grads = value_and_grad(

@@ -46,6 +46,7 @@ from fcfun._spec import (
     check_spec,
     check_targets,
     params_dtype,
+    scaled_alpha,
     scaled_weight,
 )
 from fcfun._state import History, TrainState, check_monitor, watched
@@ -566,8 +567,8 @@ def epoch_of(config: TrainConfig[S], data: Dataset, validation: Dataset | None =
     (weighted data's weights and the L2 term's ``alpha`` scaled once: ``scaled_weight``)."""
     alpha = config.alpha
     if data.sample_weight is not None:
-        weight, alpha = scaled_weight(data.sample_weight, alpha)
-        data = data._replace(sample_weight=weight)
+        weight, exponent = scaled_weight(data.sample_weight)
+        data, alpha = data._replace(sample_weight=weight), scaled_alpha(alpha, exponent)
     step = make_step(batch_gradient(config.spec, alpha), config.optimizer)
     validate = validator(config.spec, validation, config.metric, config.alpha)
     of_epoch = epoch_batches(data, config.batch_size, config.shuffle)

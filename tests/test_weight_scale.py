@@ -144,3 +144,24 @@ def test_a_weight_below_the_largest_times_the_smallest_subnormal_becomes_zero() 
         fcfun.loss_and_grad(SPEC, params, X, LABELS, sample_weight=weight),
         fcfun.loss_and_grad(SPEC, params, X, LABELS, sample_weight=zeroed),
     )
+
+
+@pytest.mark.parametrize(("dtype", "power"), POWERS)
+def test_sharded_fits_take_extreme_weights(dtype: Any, power: int) -> None:
+    """One shard computes what the full batch does (bit for bit, as for unit weights), and
+    uniform weights of a power of two are unit weights."""
+    import concurrent.futures as cf
+
+    from fcfun import distributed
+
+    settings: dict[str, Any] = {"optimizer": fcfun.adam(1e-2), "epochs": 3, "seed": 2}
+    alone = fcfun.fit(
+        SPEC, X, LABELS, batch_size=30, shuffle=False, dtype=dtype, sample_weight=np.ones(30),
+        **settings,
+    )  # fmt: skip
+    with cf.ThreadPoolExecutor(2) as pool:
+        sharded = distributed.fit_sharded(
+            SPEC, X, LABELS, executor=pool, n_shards=1, dtype=dtype,
+            sample_weight=np.full(30, 2.0**power), **settings,
+        )  # fmt: skip
+    assert fcfun.fingerprint(sharded) == fcfun.fingerprint(alone)
