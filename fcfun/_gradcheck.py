@@ -17,7 +17,7 @@ from fcfun._network import (
     training_activations,
     value_and_grad,
 )
-from fcfun._spec import MLP, check_sample_weight
+from fcfun._spec import MLP, check_sample_weight, scaled_alpha, scaled_weight
 from fcfun._types import Dense, FloatArray, Params
 from fcfun._validation import check_real
 
@@ -131,7 +131,11 @@ def gradcheck(
     checked_weight = check_sample_weight(
         spec, sample_weight, X_checked.shape[0], np.dtype(np.float64)
     )
-    weight = None if checked_weight is None else weighted(checked_weight)
+    weight = None
+    if checked_weight is not None:
+        checked_weight, exponent = scaled_weight(checked_weight)
+        alpha = scaled_alpha(alpha, exponent)
+        weight = weighted(checked_weight)
     X_checked, Y_checked = X_checked.astype(np.float64), Y_checked.astype(np.float64)
     activations = training_activations(spec)
     with fixed_threads():

@@ -14,6 +14,7 @@ unchecked core the training loop calls on data checked once per ``fit``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -33,7 +34,15 @@ from fcfun._losses import (
     weighted_value_and_grad,
 )
 from fcfun._sources import Rows, check_rows, read_chunk, read_rows
-from fcfun._spec import MLP, check_sample_weight, check_spec, check_targets, params_dtype
+from fcfun._spec import (
+    MLP,
+    check_sample_weight,
+    check_spec,
+    check_targets,
+    params_dtype,
+    scaled_alpha,
+    scaled_weight,
+)
 from fcfun._types import (
     Caches,
     DenseCache,
@@ -336,7 +345,7 @@ def forward(
     checked_masks = check_masks(spec, masks, X.shape[0], X.dtype)
     with fixed_threads(), np.errstate(over="ignore", invalid="ignore"):
         A, caches = forward_pass(params, spec.activations, X, donate=False, masks=checked_masks)
-    _require_finite("forward pass", X, A)
+    _require_finite(lambda: _forward_overflow(params, spec.activations, X, checked_masks), A)
     return A, caches
 
 
@@ -368,7 +377,7 @@ def predict(spec: MLP, params: Params, X: Any, *, chunk_size: int = CHUNK_ROWS) 
 def _predict_chunk(spec: MLP, params: Params, X: FloatArray) -> FloatArray:
     """One chunk's output (its arrays are freed before the next chunk is read)."""
     A, _ = forward_pass(params, spec.activations, X, donate=True)
-    _require_finite("forward pass", X, A)
+    _require_finite(lambda: _forward_overflow(params, spec.activations, X), A)
     return A
 
 
@@ -391,7 +400,7 @@ def backward(
     with fixed_threads(), np.errstate(over="ignore", invalid="ignore"):
         dA = link_delta(A, Y) if spec.fused else spec.loss.grad(A, Y)
         grads = backward_pass(params, activations, caches, dA, donate=False, masks=checked_masks)
-    _require_finite("backward pass", caches[0].X, *(a for g in grads for a in g))
+    _require_finite(lambda: _gradient_overflow(params, caches[0].X), *(a for g in grads for a in g))
     return grads
 
 
@@ -438,7 +447,10 @@ def loss_and_grad(
     No dropout unless ``masks`` are given (``dropout_masks`` draws a training step's).
     ``sample_weight`` ``(m,)`` (non-negative, not all zero) makes the loss the weighted
     mean ``sum_i s_i l_i / sum_i s_i`` and the penalty ``alpha / (2 sum_i s_i) * ...``
-    (scikit-learn's convention).
+    (scikit-learn's convention); only their ratios matter to the mean, so weights near
+    either end of the float range work: they are scaled by an exact power of two first,
+    and ``alpha`` with them (a weight below the largest times the dtype's smallest
+    subnormal becomes 0; see ``scaled_weight``).
 
     >>> import fcfun, numpy as np
     >>> spec = fcfun.mlp([2, 1], output=fcfun.identity, loss=fcfun.half_squared_error)
@@ -451,23 +463,104 @@ def loss_and_grad(
     spec, params, X, Y_checked = checked_arguments(spec, params, X, Y)
     checked_masks = check_masks(spec, masks, X.shape[0], X.dtype)
     checked_weight = check_sample_weight(spec, sample_weight, X.shape[0], X.dtype)
-    weight = None if checked_weight is None else weighted(checked_weight)
+    weight = None
+    if checked_weight is not None:
+        checked_weight, exponent = scaled_weight(checked_weight)
+        alpha = scaled_alpha(alpha, exponent)
+        weight = weighted(checked_weight)
     with fixed_threads(), np.errstate(over="ignore", invalid="ignore"):
         loss, grads = value_and_grad(
             spec, training_activations(spec), params, X, Y_checked, alpha, checked_masks, weight
         )
-    _require_finite("loss", X, np.asarray(loss), *(a for g in grads for a in g))
+    _require_finite(
+        lambda: _loss_overflow(spec, params, X, Y_checked, checked_masks, weight),
+        np.asarray(loss),
+        *(a for g in grads for a in g),
+    )
     return loss, seal_tree(grads)
 
 
-def _require_finite(what: str, X: FloatArray, *results: FloatArray) -> None:
-    """Refuse a result that overflowed (finite inputs can still exceed the dtype's range)."""
+def _require_finite(cause: Callable[[], str], *results: FloatArray) -> None:
+    """Refuse a result that overflowed (finite inputs can still exceed the dtype's range);
+    ``cause`` says what overflowed, and runs only then."""
     if all(np.isfinite(r).all() for r in results):
         return
-    largest = float(np.abs(X).max())
-    raise ValueError(
-        f"X must be small enough for the {what} to stay within {X.dtype}'s range "
-        f"with these params, got X with largest magnitude {largest:.3g} and a non-finite result"
+    raise ValueError(cause())
+
+
+# What overflowed: found after the fact, by passing the inputs again a stage at a time.
+
+
+def _largest(array: FloatArray) -> float:
+    return float(abs(array).max()) if array.shape[0] else 0.0
+
+
+def _forward_overflow(
+    params: Params, activations: tuple[Activation, ...], X: FloatArray, masks: Masks = ()
+) -> str:
+    """The first layer whose output is not finite, with its params and its input."""
+    dtype = params[0].W.dtype
+    with np.errstate(all="ignore"):
+        _, caches = forward_pass(params, activations, X, donate=False, masks=masks)
+    for index, cache in enumerate(caches):
+        if np.isfinite(cache.Z).all() and np.isfinite(cache.A).all():
+            continue
+        inputs = _largest(cache.X)
+        source = (
+            f"X with largest magnitude {inputs:.3g}"
+            if index == 0
+            else f"layer {index - 1}'s output with largest magnitude {inputs:.3g} (X's: "
+            f"{_largest(X):.3g})"
+        )
+        return (
+            f"{'params' if inputs == 0 else 'X and params'} must be small enough for the "
+            f"forward pass to stay within {dtype}'s range: layer {index}'s output is not "
+            f"finite, got params[{index}] with largest |W| {_largest(params[index].W):.3g} "
+            f"and |b| {_largest(params[index].b):.3g} on {source}"
+        )
+    return _gradient_overflow(params, X)
+
+
+def _loss_overflow(
+    spec: MLP,
+    params: Params,
+    X: FloatArray,
+    Y: FloatArray,
+    masks: Masks,
+    weight: SampleWeight | None,
+) -> str:
+    """The forward pass, else the loss at the output, else the backward pass."""
+    activations = training_activations(spec)
+    with np.errstate(all="ignore"):
+        A, _ = forward_pass(params, activations, X, donate=False, masks=masks)
+        if np.isfinite(A).all():
+            loss, dA = output_value_and_grad(spec, A, Y, weight)
+            if np.isfinite(loss) and np.isfinite(dA).all():
+                return _gradient_overflow(params, X)
+        else:
+            return _forward_overflow(params, activations, X, masks)
+    weights = (
+        ""
+        if weight is None
+        else f", weighted by sample_weight (scaled: {float(weight.weight.min()):.3g} to "
+        f"{float(weight.weight.max()):.3g})"
+    )
+    values = "pre-activations" if spec.fused else "outputs"
+    return (
+        f"Y and params must be small enough for the loss to stay within {A.dtype}'s range: "
+        f"the loss or its gradient at the output is not finite, got the output layer's "
+        f"{values} with largest magnitude {_largest(A):.3g} "
+        f"from params[{len(params) - 1}] and targets Y with largest magnitude "
+        f"{_largest(Y):.3g}{weights}"
+    )
+
+
+def _gradient_overflow(params: Params, X: FloatArray) -> str:
+    largest = max(_largest(array) for layer in params for array in layer)
+    return (
+        f"params must be small enough for the backward pass to stay within "
+        f"{params[0].W.dtype}'s range: a gradient is not finite, got params with largest "
+        f"magnitude {largest:.3g} on X with largest magnitude {_largest(X):.3g}"
     )
 
 

@@ -39,6 +39,16 @@ class ReduceOnPlateau(NamedTuple):
     negative best it would take a worse value (``-9.5`` after ``-10`` with ``tau = 0.1``)
     as an improvement. The rule here asks for ``tau |b|`` below the best at any sign.
 
+    ``eps`` and ``min_scale`` apply to the scale, not to the learning rate as PyTorch's
+    ``eps`` and ``min_lr`` do: PyTorch keeps the learning rate when
+    ``old_lr - new_lr <= eps``; the rule here keeps the scale when
+    ``scale - reduced <= eps``. The scale multiplies whatever the optimizer computes and
+    knows no learning rate (a schedule changes it every step), so for a constant learning
+    rate ``lr``, PyTorch's ``eps=e, min_lr=l`` is ``eps=e / lr, min_scale=l / lr`` here.
+    With the defaults (``eps=1e-8``) the two differ only once ``lr * scale`` is about
+    ``1e-8 / (1 - factor)``: PyTorch then stops reducing, this rule goes on until the
+    scale itself is that small.
+
     ``rule="sklearn"`` is scikit-learn's ``learning_rate='adaptive'``: the best moves by
     any improvement, the count restarts only for one by the threshold or more
     (``a <= b - tau``), the scale is multiplied by ``factor`` without a floor, and when a
@@ -51,7 +61,8 @@ class ReduceOnPlateau(NamedTuple):
         threshold_mode: ``"rel"`` or ``"abs"``.
         cooldown: epochs after a reduction in which bad epochs are not counted, ``>= 0``.
         min_scale: the lowest scale (PyTorch's ``min_lr`` over the learning rate), ``>= 0``.
-        eps: a reduction smaller than this is skipped, ``>= 0``.
+        eps: a reduction of the scale (not of the learning rate, as PyTorch's) by this
+            or less is skipped, ``>= 0``.
         monitor: ``"train_loss"``, ``"val_loss"`` or ``"val_metric"`` (higher is better).
         rule: ``"pytorch"`` or ``"sklearn"``.
 

@@ -19,6 +19,7 @@ from fcfun._validation import (
     check_real_dtype,
     check_rows_shape,
     check_sparse,
+    check_sparse_structure,
     is_sparse,
     real_array,
 )
@@ -84,7 +85,9 @@ def check_rows(X: object, n_in: int, name: str = "X") -> Rows:
     if is_streamed(X) or is_sparse(X):
         source: RowSource = X  # type: ignore[assignment]
         _check_shape_and_kind(source, n_in, name)
-        return source.tocsr() if is_sparse(source) else source  # type: ignore[attr-defined]
+        if is_sparse(source):  # its indices checked before scipy converts or slices it
+            return check_sparse_structure(source, name).tocsr()  # type: ignore[no-any-return]
+        return source
     array = real_array(X, name)
     _check_shape_and_kind(array, n_in, name)
     return array

@@ -285,3 +285,32 @@ def check_sample_weight(
     if not weight.any():
         raise ValueError(f"{name} must have a positive sum, got all {m} weights zero")
     return freeze(weight.copy() if weight is sample_weight else weight)
+
+
+def scaled_weight(weight: FloatArray) -> tuple[FloatArray, int]:
+    """Checked samples' weights ``s`` times ``2**-e``, the power of two that puts the largest
+    in ``[0.5, 1)``, and ``e``; once per call or per run (``scaled_alpha`` scales the L2
+    term's ``alpha`` with them).
+
+    The weighted mean ``sum_i s_i l_i / sum_i s_i`` depends only on the weights' ratios,
+    but its sums overflow for weights near the dtype's largest value and lose digits for
+    subnormal ones; scaled, they cannot. A power of two is exact, so the loss, its
+    gradient and a run's every bit are those of the unscaled weights whenever those
+    stayed within range, and the same for ``s`` and ``2**k s``. A weight whose ratio to
+    the largest is below the dtype's smallest normal number (2.2e-308 for float64,
+    1.2e-38 for float32) is rounded to a subnormal, and one below its smallest subnormal
+    (4.9e-324, 1.4e-45) becomes 0.
+    """
+    exponent = int(np.frexp(weight.max())[1])
+    if exponent == 0:  # the largest is in [0.5, 1) already
+        return weight, 0
+    return freeze(np.ldexp(weight, -exponent)), exponent
+
+
+def scaled_alpha(alpha: float, exponent: int) -> float:
+    """``alpha * 2**-exponent``: the L2 term ``alpha / (2 sum_i s_i)`` (scikit-learn's
+    convention, which depends on the weights' scale) of the weights as given, for weights
+    ``scaled_weight`` scaled by ``2**-exponent`` (exact). For weights so small that this
+    is beyond the float range the L2 term is too: ``inf``, refused as an overflow."""
+    with np.errstate(over="ignore"):
+        return float(np.ldexp(alpha, -exponent))

@@ -40,7 +40,15 @@ from fcfun._plateau import (
     plateau_walk,
 )
 from fcfun._sources import Rows, check_source, is_streamed, read_rows
-from fcfun._spec import MLP, check_sample_weight, check_spec, check_targets, params_dtype
+from fcfun._spec import (
+    MLP,
+    check_sample_weight,
+    check_spec,
+    check_targets,
+    params_dtype,
+    scaled_alpha,
+    scaled_weight,
+)
 from fcfun._state import History, TrainState, check_monitor, watched
 from fcfun._tree import check_values, flatten, structure
 from fcfun._types import Dense, FloatArray, FloatDType, IntArray, Params, freeze, own_params
@@ -555,8 +563,13 @@ def epoch_function(
 
 
 def epoch_of(config: TrainConfig[S], data: Dataset, validation: Dataset | None = None) -> Epoch[S]:
-    """The ``(state, epoch) -> state`` function of a checked ``config`` on checked data."""
-    step = make_step(batch_gradient(config.spec, config.alpha), config.optimizer)
+    """The ``(state, epoch) -> state`` function of a checked ``config`` on checked data
+    (weighted data's weights and the L2 term's ``alpha`` scaled once: ``scaled_weight``)."""
+    alpha = config.alpha
+    if data.sample_weight is not None:
+        weight, exponent = scaled_weight(data.sample_weight)
+        data, alpha = data._replace(sample_weight=weight), scaled_alpha(alpha, exponent)
+    step = make_step(batch_gradient(config.spec, alpha), config.optimizer)
     validate = validator(config.spec, validation, config.metric, config.alpha)
     of_epoch = epoch_batches(data, config.batch_size, config.shuffle)
     epoch = epoch_function(step, of_epoch, data.total_weight, validate)
@@ -749,12 +762,15 @@ def check_fixed_objective(
     optimizer: Optimizer[Any], spec: MLP, batch_size: int, m: int, name: str = "optimizer"
 ) -> None:
     """Refuse mini-batches or dropout for an optimizer whose steps assume one objective."""
-    if optimizer.fixed_objective and (batch_size < m or spec.dropout):
+    if not optimizer.fixed_objective:
+        return
+    fixed = f"{name} steps one fixed objective (full batch, no dropout), as lbfgs does"
+    if batch_size < m:
         raise ValueError(
-            f"{name} steps one fixed objective (full batch, no dropout), as lbfgs does: "
-            f"batch_size must be at least the {m} rows and spec.dropout (), got "
-            f"batch_size={batch_size} and dropout={spec.dropout}"
+            f"{fixed}: batch_size must be at least the {m} rows, got batch_size={batch_size}"
         )
+    if spec.dropout:
+        raise ValueError(f"{fixed}: spec.dropout must be (), got dropout={spec.dropout}")
 
 
 def validation_data(
@@ -921,8 +937,13 @@ def fit(
             batch's loss is ``sum_i s_i l_i / sum_i s_i`` over its rows, its L2 penalty
             ``alpha / (2 sum_i s_i) * sum ||W||^2``, and the epoch's training loss the
             batches' losses averaged by their weights. A batch whose samples all weigh 0
-            is a step that changes nothing (no update, no weight in the mean). ``None``:
-            all samples weigh the same (bit for bit the unweighted run).
+            is a step that changes nothing (no update, no weight in the mean). Only their
+            ratios matter to the loss: they are scaled once per run by the power of two
+            that puts the largest in [0.5, 1), and ``alpha`` with them (exact: the run's
+            bits are those of the weights as given whenever those stayed in range; a
+            weight below the largest times the dtype's smallest subnormal becomes 0; see
+            ``scaled_weight``). ``None``: all samples weigh the same (bit for bit the
+            unweighted run).
         plateau: a ``ReduceOnPlateau`` that sets the learning-rate scale after every
             epoch (``plateau_scale(plateau, history)``) in the optimizer's
             ``scale_by_plateau`` piece (``chain(adam(1e-3), scale_by_plateau())``);

@@ -133,7 +133,9 @@ def is_sparse(X: object) -> bool:
 
 def check_sparse(X: Any, n_in: int, dtype: np.dtype[Any], name: str = "X") -> FloatArray:
     """A sparse ``X`` as a CSR matrix of ``dtype``: ``(m, n_in)``, real and finite, a copy
-    whose arrays are read-only (nothing fcfun returns or keeps can change it).
+    whose arrays are read-only (nothing fcfun returns or keeps can change it), in canonical
+    form (sorted indices, duplicates summed). Its index structure is checked first
+    (``check_sparse_structure``); the caller's matrix is never changed.
 
     Sparse inputs travel where the core is typed ``FloatArray``: only the first layer's
     products (``X @ W`` and ``X.T @ dZ``, computed by scipy without densifying ``X``) and
@@ -141,9 +143,10 @@ def check_sparse(X: Any, n_in: int, dtype: np.dtype[Any], name: str = "X") -> Fl
     """
     check_rows_shape(tuple(X.shape), n_in, name)
     check_real_dtype(np.dtype(X.dtype), name)
+    X = check_sparse_structure(X, name)
     with np.errstate(over="ignore", invalid="ignore"):
         csr = X.tocsr().astype(dtype, copy=True)
-    csr.sum_duplicates()
+    csr.sum_duplicates()  # on fcfun's own copy: sorted indices, duplicates summed
     if not np.isfinite(csr.data).all():
         raise ValueError(
             f"{name} must be finite, got NaN or inf (or values beyond the range of {dtype}) "
@@ -153,6 +156,96 @@ def check_sparse(X: Any, n_in: int, dtype: np.dtype[Any], name: str = "X") -> Fl
         array.flags.writeable = False
     checked: FloatArray = csr
     return checked
+
+
+def check_sparse_structure(X: Any, name: str = "X") -> Any:
+    """``X``'s index structure checked with numpy before any scipy kernel reads it.
+
+    scipy's conversions and products trust ``indptr`` and ``indices``: an index out of
+    range reads or writes outside the arrays (a crash, or garbage). CSR, CSC and BSR have
+    their ``indptr`` (one entry per row, column or block row, plus one; from 0,
+    non-decreasing, ending at the number of stored values) and ``indices`` (within the
+    other dimension) checked; COO its ``row`` and ``col``. Any other format is converted
+    to CSR by its own (Python) code and that CSR is checked. Returns ``X`` (or that CSR).
+
+    Raises:
+        ValueError: naming ``name``, the array at fault and the first bad entry.
+    """
+    shape = tuple(int(n) for n in X.shape)
+    kind = str(X.format)
+    if kind in ("csr", "csc", "bsr"):
+        rows, cols = X.blocksize if kind == "bsr" else (1, 1)
+        major, minor = (
+            (shape[1], shape[0]) if kind == "csc" else (shape[0] // rows, shape[1] // cols)
+        )
+        what = {
+            "csr": ("row", "column"),
+            "csc": ("column", "row"),
+            "bsr": ("block row", "block column"),
+        }[kind]
+        _check_compressed(X, kind, major, minor, what, name)
+        return X
+    if kind == "coo":
+        data = _index_array(X.data, f"{name} (COO) data", integer=False)
+        for field, bound in (("row", shape[0]), ("col", shape[1])):
+            index = _index_array(getattr(X, field), f"{name} (COO) {field}")
+            if index.shape != data.shape:
+                raise ValueError(
+                    f"{name} must be a well-formed COO matrix: {field} must have one entry "
+                    f"per stored value ({data.shape[0]}), got {index.shape[0]}"
+                )
+            _check_in_range(index, bound, f"{name} must be a well-formed COO matrix: {field}")
+        return X
+    converted = X.tocsr()
+    _check_compressed(converted, "csr", shape[0], shape[1], ("row", "column"), name)
+    return converted
+
+
+def _check_compressed(
+    X: Any, kind: str, major: int, minor: int, what: tuple[str, str], name: str
+) -> None:
+    prefix = f"{name} must be a well-formed {kind.upper()} matrix"
+    indptr = _index_array(X.indptr, f"{name} ({kind.upper()}) indptr")
+    indices = _index_array(X.indices, f"{name} ({kind.upper()}) indices")
+    stored = int(np.asarray(X.data).shape[0]) if np.ndim(X.data) >= 1 else -1
+    if indptr.shape[0] != major + 1:
+        raise ValueError(
+            f"{prefix}: indptr must have {major + 1} entries (one per {what[0]}, plus one), "
+            f"got {indptr.shape[0]}"
+        )
+    if indptr[0] != 0:
+        raise ValueError(f"{prefix}: indptr must start at 0, got {int(indptr[0])}")
+    steps = np.diff(indptr)
+    if (steps < 0).any():
+        at = int(np.argmax(steps < 0))
+        raise ValueError(
+            f"{prefix}: indptr must be non-decreasing, got indptr[{at}] = {int(indptr[at])} "
+            f"> indptr[{at + 1}] = {int(indptr[at + 1])}"
+        )
+    if not int(indptr[-1]) == indices.shape[0] == stored:
+        raise ValueError(
+            f"{prefix}: indptr's last entry, the length of indices and the length of data "
+            f"must agree (the number of stored values), got {int(indptr[-1])}, "
+            f"{indices.shape[0]} and {stored}"
+        )
+    _check_in_range(indices, minor, f"{prefix}: indices ({what[1]} indices)")
+
+
+def _index_array(value: object, name: str, *, integer: bool = True) -> np.ndarray[Any, Any]:
+    array = np.asarray(value)
+    if array.ndim < 1 or (integer and (array.ndim != 1 or array.dtype.kind not in "iu")):
+        raise ValueError(
+            f"{name} must be a 1-D array of integers, got {describe(array)}"
+            if integer
+            else f"{name} must be an array of stored values, got {describe(array)}"
+        )
+    return array
+
+
+def _check_in_range(index: np.ndarray[Any, Any], bound: int, prefix: str) -> None:
+    if index.size and (int(index.min()) < 0 or int(index.max()) >= bound):
+        at = int(np.argmax((index < 0) | (index >= bound)))
+        raise ValueError(f"{prefix} must be in [0, {bound}), got {int(index[at])} at position {at}")
 
 
 def check_rows_shape(shape: tuple[int, ...], n_in: int, name: str = "X") -> None:

@@ -63,7 +63,16 @@ from fcfun._losses import weighted
 from fcfun._metrics import Metric
 from fcfun._network import penalty, training_activations, value_and_grad
 from fcfun._optimizers import Optimizer
-from fcfun._spec import MLP, SpecNames, check_spec, params_dtype, spec_from_names, spec_names
+from fcfun._spec import (
+    MLP,
+    SpecNames,
+    check_spec,
+    params_dtype,
+    scaled_alpha,
+    scaled_weight,
+    spec_from_names,
+    spec_names,
+)
 from fcfun._state import TrainState
 from fcfun._training import (
     Dataset,
@@ -273,7 +282,10 @@ class Shards:
         dtype: the data's float dtype (the params' dtype).
         sizes: every shard's row count, in order.
         placement: ``"dask"``, ``"memory"`` or ``"files"``.
-        totals: every shard's weight in the mean: its rows, or its samples' total weight.
+        totals: every shard's weight in the mean: its rows, or its samples' total weight
+            (of the weights as ``scaled_weight`` scaled them by ``2**-weight_exponent``).
+        weight_exponent: that scaling's exponent (0 without weights), by which the L2
+            term's ``alpha`` is scaled too (``scaled_alpha``).
     """
 
     __slots__ = (
@@ -287,6 +299,7 @@ class Shards:
         "sizes",
         "spec",
         "totals",
+        "weight_exponent",
     )
 
     def __init__(
@@ -300,11 +313,13 @@ class Shards:
         client: Any = None,
         closer: Callable[[], object] | None = None,
         totals: tuple[float, ...] | None = None,
+        weight_exponent: int = 0,
     ) -> None:
         self.spec = spec
         self.dtype = dtype
         self.sizes = sizes
         self.totals: tuple[float, ...] = sizes if totals is None else totals
+        self.weight_exponent = weight_exponent
         self.placement = placement
         self._refs: tuple[Any, ...] | None = refs
         self._client = client
@@ -407,12 +422,18 @@ def scatter(
             "X must be a dense array or a row source (memmap, dask array) to be sharded, got "
             "a sparse matrix; densify it, or train it with fcfun.fit"
         )
-    pieces = shard(dataset(spec, X, Y, resolved, sample_weight), n_shards)
+    data, exponent = dataset(spec, X, Y, resolved, sample_weight), 0
+    if data.sample_weight is not None:  # scaled once, as fit scales them (epoch_of)
+        weight, exponent = scaled_weight(data.sample_weight)
+        data = data._replace(sample_weight=weight)
+    pieces = shard(data, n_shards)
     sizes = tuple(piece.Y.shape[0] for piece in pieces)
     totals = None if sample_weight is None else tuple(piece.total_weight for piece in pieces)
     if placement == "memory":
         in_memory = tuple(_in_memory(piece, resolved) for piece in pieces)
-        return Shards(spec, resolved, sizes, "memory", in_memory, totals=totals)
+        return Shards(
+            spec, resolved, sizes, "memory", in_memory, totals=totals, weight_exponent=exponent
+        )
     if placement == "dask":
         # One shard at a time, round robin over the workers: a streamed X is read one
         # shard at a time, never whole, in this process.
@@ -429,7 +450,15 @@ def scatter(
         )
         release = functools.partial(_release, futures)
         return Shards(
-            spec, resolved, sizes, "dask", futures, client=client, closer=release, totals=totals
+            spec,
+            resolved,
+            sizes,
+            "dask",
+            futures,
+            client=client,
+            closer=release,
+            totals=totals,
+            weight_exponent=exponent,
         )
     directory = tempfile.mkdtemp(prefix="fcfun-shards-")
     try:
@@ -439,7 +468,7 @@ def scatter(
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)
         raise
-    shards = Shards(spec, resolved, sizes, "files", refs, totals=totals)
+    shards = Shards(spec, resolved, sizes, "files", refs, totals=totals, weight_exponent=exponent)
     shards._closer = weakref.finalize(shards, shutil.rmtree, directory, ignore_errors=True)
     return shards
 
@@ -553,7 +582,8 @@ def _sharded(
     finally:
         for future in futures:
             future.cancel()
-    return _combine(results, [total for _, _, total in tasks], params, alpha)
+    totals = [total for _, _, total in tasks]
+    return _combine(results, totals, params, scaled_alpha(alpha, shards.weight_exponent))
 
 
 def _check_executor(executor: object, shards: Shards) -> cf.Executor:

@@ -115,7 +115,7 @@ import fcfun
 from fcfun import sklearn_interop
 from fcfun._plateau import plateau_scores, plateau_walk
 from fcfun._training import monitored, patience_exhausted
-from fcfun._validation import is_sparse
+from fcfun._validation import check_sparse_structure, is_sparse
 from fcfun.sklearn_interop import Array
 from fcfun.sklearn_interop import params_from_sklearn as params_from_sklearn
 from fcfun.sklearn_interop import params_to_sklearn as params_to_sklearn
@@ -399,6 +399,11 @@ class _FCBase(BaseEstimator):
         """``fit`` (``max_iter`` epochs) or ``partial_fit`` (``incremental``: one epoch)."""
         self._validate_params()
         hidden = self._hidden_sizes()
+        if self.solver == "lbfgs" and self.dropout:
+            raise ValueError(
+                f"dropout must be 0 with solver='lbfgs' (L-BFGS steps one fixed objective, "
+                f"the full batch without dropout), got dropout={self.dropout!r}"
+            )
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
         reset = self._starts_afresh(incremental)
@@ -450,7 +455,10 @@ class _FCBase(BaseEstimator):
 
     def _check_input(self, X: Any, y: Any, *, reset: bool) -> tuple[Array, Array]:
         """``X`` and ``y`` as arrays (``X`` float64 or float32, dense or CSR / CSC sparse;
-        a one-column ``y`` 1-D)."""
+        a one-column ``y`` 1-D); a sparse ``X``'s indices checked before scikit-learn
+        converts it."""
+        if is_sparse(X):
+            check_sparse_structure(X)
         X_checked, y_checked = validate_data(
             self,
             X,
@@ -786,6 +794,8 @@ class _FCBase(BaseEstimator):
 
     def _output(self, X: Any) -> Array:
         check_is_fitted(self)
+        if is_sparse(X):
+            check_sparse_structure(X)
         X_checked = validate_data(
             self, X, dtype=(np.float64, np.float32), reset=False, accept_sparse=_SPARSE
         )

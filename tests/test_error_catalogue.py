@@ -59,6 +59,22 @@ def untyped(value: object) -> Any:
     return value
 
 
+def _malformed(field: str, at: int, value: int, sparse_format: str = "csr") -> Any:
+    """A sparse ``X`` whose ``field`` array has ``value`` written at ``at`` afterwards (as a
+    user's code might), which scipy's constructors never see."""
+    import scipy.sparse
+
+    matrix = scipy.sparse.csr_matrix(X).asformat(sparse_format)
+    getattr(matrix, field)[at] = value
+    return matrix
+
+
+def _short_indptr() -> Any:
+    matrix = _sparse(X)
+    matrix.indptr = matrix.indptr[:-2]
+    return matrix
+
+
 class Entry(NamedTuple):
     """One bad input: what it is, the call, the exception and the argument it names."""
 
@@ -703,6 +719,23 @@ CATALOGUE = [
         "Y",
     ),
     Entry(
+        "a Poisson loss beyond the float range (a bias of 800)",
+        lambda: fcfun.loss_and_grad(
+            fcfun.mlp([1, 1], output="exp", loss="poisson"),
+            (fcfun.Dense(np.zeros((1, 1)), np.array([800.0])),),
+            np.zeros((3, 1)),
+            np.ones(3),
+        ),
+        ValueError,
+        "params",
+    ),
+    Entry(
+        "params so large that the loss leaves the float range",
+        lg(params=(fcfun.Dense(P[0].W * 1e308, P[0].b), P[1])),
+        ValueError,
+        "params",
+    ),
+    Entry(
         "an exp output beyond the float range",
         lambda: fcfun.predict(
             fcfun.mlp([1, 1], output="exp", loss="poisson"),
@@ -726,12 +759,67 @@ CATALOGUE = [
     ),
     Entry("L-BFGS with mini-batches", fit(optimizer=fcfun.lbfgs()), ValueError, "optimizer"),
     Entry(
+        "L-BFGS with dropout",
+        fit(optimizer=fcfun.lbfgs(), batch_size=6, spec=CE._replace(dropout=(0.2,))),
+        ValueError,
+        "spec.dropout",
+    ),
+    Entry(
+        "an L-BFGS estimator with dropout",
+        lambda: _classifier(solver="lbfgs", dropout=0.2).fit(X, Y),
+        ValueError,
+        "dropout",
+    ),
+    Entry(
         "L-BFGS as a piece of a chain",
         lambda: fcfun.chain(fcfun.scale(1.0), fcfun.lbfgs()),
         ValueError,
         "optimizers[1]",
     ),
     Entry("a sparse X of the wrong width", fit(X=_sparse(np.ones((6, 3)))), ValueError, "X"),
+    Entry(
+        "a sparse X with a column index out of range",
+        fit(X=_malformed("indices", 3, 1_000_000)),
+        ValueError,
+        "X",
+    ),
+    Entry(
+        "a sparse X with a negative column index",
+        lg(X_in=_malformed("indices", 0, -1)),
+        ValueError,
+        "X",
+    ),
+    Entry(
+        "a sparse X with a decreasing indptr",
+        lg(X_in=_malformed("indptr", 2, 20)),
+        ValueError,
+        "X",
+    ),
+    Entry("a sparse X with an indptr too short", lg(X_in=_short_indptr()), ValueError, "X"),
+    Entry(
+        "a sparse X whose indptr ends beyond its values",
+        lg(X_in=_malformed("indptr", 6, 25)),
+        ValueError,
+        "X",
+    ),
+    Entry(
+        "a CSC X with a row index out of range",
+        lambda: fcfun.predict(CE, P, _malformed("indices", 0, 6, "csc")),
+        ValueError,
+        "X",
+    ),
+    Entry(
+        "a COO X with a column index out of range",
+        lg(X_in=_malformed("col", 1, 4, "coo")),
+        ValueError,
+        "X",
+    ),
+    Entry(
+        "a sparse validation X with a column index out of range",
+        fit(validation=(_malformed("indices", 3, 1_000_000), Y)),
+        ValueError,
+        "validation X",
+    ),
     Entry(
         "a negative sample weight",
         fit(sample_weight=[1, -1, 1, 1, 1, 1]),

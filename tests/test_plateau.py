@@ -260,3 +260,11 @@ def test_plateau_needs_a_scale_the_run_can_set() -> None:
             seed=1,
             plateau=RULE._replace(monitor="val_loss"),
         )
+
+
+def test_eps_applies_to_the_scale_not_to_the_learning_rate() -> None:
+    """Halving from 1 changes the scale by 0.5, 0.25, 0.125, then 0.0625 <= eps = 0.1:
+    the scale stays at 0.125 whatever the learning rate (PyTorch compares lr changes)."""
+    rule = fcfun.ReduceOnPlateau(patience=0, factor=0.5, threshold=0.0, eps=0.1)
+    history = fcfun.History(train_loss=(1.0,) * 8)
+    assert fcfun.plateau_scale(rule, history) == 0.125

@@ -40,3 +40,13 @@ def test_readme_code_type_checks(tmp_path: pathlib.Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_code_fence_stands_on_its_own_line() -> None:
+    """A fence with text after it (```` ``` text````) leaves the block open in renderers
+    and swallows the prose that follows; a block opens with a language and closes bare."""
+    fences = [line for line in README.read_text().splitlines() if "```" in line]
+    assert all(re.fullmatch(r"```[a-z]*", line) for line in fences), fences
+    assert len(fences) % 2 == 0
+    assert all(fence != "```" for fence in fences[0::2])  # each opening names its language
+    assert all(fence == "```" for fence in fences[1::2])

@@ -571,3 +571,10 @@ def test_import_fcfun_does_not_import_sklearn_or_matplotlib() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_lbfgs_with_dropout_is_refused_in_the_estimators_words() -> None:
+    X_small = np.random.default_rng(0).standard_normal((20, 3))
+    with pytest.raises(ValueError, match=r"^dropout must be 0 with solver='lbfgs'") as caught:
+        FCClassifier((4,), solver="lbfgs", dropout=0.2).fit(X_small, np.arange(20) % 2)
+    assert "batch_size" not in str(caught.value)  # a setting the user never gave
