@@ -67,6 +67,7 @@ from fcfun._network import predict as predict
 from fcfun._network import unflat as unflat
 from fcfun._optimizers import ChainState as ChainState
 from fcfun._optimizers import EmptyState as EmptyState
+from fcfun._optimizers import FlatParams as FlatParams
 from fcfun._optimizers import Objective as Objective
 from fcfun._optimizers import Optimizer as Optimizer
 from fcfun._optimizers import ScaleByAdagradState as ScaleByAdagradState
@@ -84,6 +85,7 @@ from fcfun._optimizers import apply_updates as apply_updates
 from fcfun._optimizers import chain as chain
 from fcfun._optimizers import clip_by_global_norm as clip_by_global_norm
 from fcfun._optimizers import donated_step as donated_step
+from fcfun._optimizers import optimizer_step as optimizer_step
 from fcfun._optimizers import rmsprop as rmsprop
 from fcfun._optimizers import scale as scale
 from fcfun._optimizers import scale_by_adagrad as scale_by_adagrad
@@ -170,6 +172,7 @@ __all__ = [
     "EarlyStopping",
     "EmptyState",
     "Ensemble",
+    "FlatParams",
     "FloatArray",
     "History",
     "Initializer",
@@ -270,6 +273,7 @@ __all__ = [
     "mlp",
     "multi_transform",
     "observe",
+    "optimizer_step",
     "plateau_scale",
     "poisson",
     "predict",

@@ -8,9 +8,9 @@ train: its own initial parameters ``init(spec, seeds[i])``, its own batch order
 step runs the network's one fold (``forward_pass`` / ``backward_pass``) on the stacked
 arrays: one batched product per layer and direction instead of ``k``. Only the loss runs
 member by member (a loss is a mean over one network's rows, a Python float). An optimizer
-that declares itself ``elementwise`` (every fcfun optimizer without
-``clip_by_global_norm``) steps all members at once; any other one steps each member's
-slice in turn (``member_by_member``).
+with a flat update (every fcfun optimizer: its reductions act on each member's vector,
+the last axis) steps the ``(k, P)`` stack of the members' vectors at once; any other one
+steps each member's slice in turn (``member_by_member``).
 
 Batched ``matmul`` calls the same BLAS kernel on each member's matrices and every other
 operation is elementwise or a reduction over one member's rows, so member ``i`` equals
@@ -39,7 +39,7 @@ from fcfun._network import (
     penalty,
     training_activations,
 )
-from fcfun._optimizers import FlatParams, Optimizer, donated_step, from_kernel
+from fcfun._optimizers import FlatParams, Optimizer, from_flat, optimizer_step
 from fcfun._sources import check_rows, read_chunk, read_rows
 from fcfun._spec import MLP, check_spec, params_dtype
 from fcfun._training import (
@@ -97,8 +97,9 @@ class Ensemble(NamedTuple, Generic[S]):
         params: the members' parameters stacked, one ``Dense`` per layer with ``W``
             ``(k, n_in, n_out)`` and ``b`` ``(k, 1, n_out)``; ``member(ensemble, i)``
             is member ``i``'s ``Params``.
-        opt_state: the optimizer's state for the stacked parameters (for an optimizer
-            that is not ``elementwise``, the tuple of the members' states).
+        opt_state: the optimizer's state for the stacked parameters (its vectors
+            ``(k, P)``; for an optimizer without a flat update, the tuple of the members'
+            states).
         epoch: the number of completed epochs.
         seeds: the members' seeds, one per member.
         train_loss: per member, its mean training loss of each epoch (as ``fit``'s
@@ -233,11 +234,10 @@ def member_by_member(optimizer: Optimizer[S], k: int) -> Optimizer[tuple[S, ...]
     """``optimizer`` run on each member's slice of stacked params in turn.
 
     Its state is the tuple of the members' states, each what ``optimizer`` holds for
-    that member alone; the updates are stacked back. For optimizers that are not
-    ``elementwise`` (a global norm, a user's optimizer): member ``i`` gets the update it
-    would get alone, bit for bit.
+    that member alone; the updates are stacked back. For optimizers without a flat update
+    (a user's optimizer of layers): member ``i`` gets the update it would get alone, bit
+    for bit.
     """
-    donated = optimizer.update_donated
 
     def init(params: Params) -> tuple[S, ...]:
         return tuple(optimizer.init(_member(params, i)) for i in range(k))
@@ -248,23 +248,18 @@ def member_by_member(optimizer: Optimizer[S], k: int) -> Optimizer[tuple[S, ...]
         updates, new_states = [], []
         for i, state in enumerate(states):
             own = _member(params.layers, i)
-            if donated is not None:  # the member's row of the donated gradient vector
-                update, new_state = donated(g[i], state, FlatParams(params.vector[i], own))
-            else:
-                frozen = views(own, freeze(g[i]))
-                layers, new_state = optimizer.update(frozen, state, own)
-                update = vector_of(layers)
-            updates.append(update)
+            layers, new_state = optimizer.update(views(own, freeze(g[i])), state, own)
+            updates.append(vector_of(layers))
             new_states.append(new_state)
         return np.stack(updates), tuple(new_states)
 
-    return from_kernel(init, kernel)
+    return from_flat(init, kernel)
 
 
 def stacked_optimizer(optimizer: Optimizer[Any], k: int) -> Optimizer[Any]:
     """The optimizer an ensemble of ``k`` runs: ``optimizer`` itself when it is
-    ``elementwise``, else ``member_by_member(optimizer, k)``."""
-    return optimizer if optimizer.elementwise else member_by_member(optimizer, k)
+    one with a flat update, else ``member_by_member(optimizer, k)``."""
+    return optimizer if optimizer.update_flat is not None else member_by_member(optimizer, k)
 
 
 # Training ----------------------------------------------------------------------------
@@ -372,7 +367,7 @@ def fit_ensemble(
     start = _start(config, seeds, params, data_dtype(X) if dtype is None else dtype)
     k, resolved = _check_stacked(config.spec, start.params)
     data = dataset(config.spec, X, Y, resolved)
-    update = donated_step(stacked_optimizer(config.optimizer, k))
+    update = optimizer_step(stacked_optimizer(config.optimizer, k))
     gradient = ensemble_gradient(config.spec, config.alpha, k)
     m, n_in, batch_size = data.X.shape[0], data.X.shape[1], config.batch_size
 

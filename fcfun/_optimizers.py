@@ -26,18 +26,18 @@ Conventions:
   bad one.
 
 Speed through the protocol, not by recognition. An optimizer may also fill
-``update_donated``: the same update on the flat vectors (``_flat``: one vector per
-network) for a gradient vector the caller *donates* (see ``_types``), free to compute in
-it. Every piece here is written once, as such a kernel: a handful of numpy calls on the
-whole vector whatever the network's depth, its state holding vectors. Its ``update`` is
-the kernel run on a packed copy of the gradients, so the two give the same bits by
-construction. ``chain`` has a donated update when all its pieces do, and the training
-step (``donated_step``) then writes the new parameters into the updates' vector too,
-which is ``update`` then ``apply_updates`` bit for bit, without the copies. A user's
-optimizer with only ``update`` runs through ``update`` and ``apply_updates``.
+``update_flat``: the same update on the flat vectors (``_flat``: one vector per network),
+pure like ``update``. Every piece here is written once, as such a function: a handful of
+numpy calls on the whole vector whatever the network's depth, its state holding vectors.
+Its ``update`` is that function on the packed gradients, its updates returned as layers,
+so the two give the same bits by construction. ``chain`` has a flat update when all its
+pieces do, and the training step (``optimizer_step``) runs it: ``update`` then
+``apply_updates`` bit for bit, with no per-layer call. A user's optimizer with only
+``update`` runs through ``update`` and ``apply_updates``.
 
-Reductions (the global norm) act on the last axis only, so a ``(k, P)`` stack of
-``k`` networks steps at once and each member gets the bits it would get alone.
+A flat update treats leading axes as members: its reductions (the global norm) act on
+the last axis only, so a ``(k, P)`` stack of ``k`` networks steps at once and each member
+gets the bits it would get alone (``fit_ensemble`` relies on it).
 """
 
 from __future__ import annotations
@@ -78,9 +78,9 @@ class FlatParams(NamedTuple):
     layers: Params
 
 
-Kernel: TypeAlias = Callable[[FloatArray, S, FlatParams], tuple[FloatArray, S]]
+FlatUpdate: TypeAlias = Callable[[FloatArray, S, FlatParams], tuple[FloatArray, S]]
 """``(gradient vector, state, params) -> (update vector, new_state)``: an update on the
-flat vectors, the gradient donated (see ``Optimizer.update_donated``)."""
+flat vectors (see ``Optimizer.update_flat``)."""
 
 
 class Optimizer(NamedTuple, Generic[S]):
@@ -90,12 +90,13 @@ class Optimizer(NamedTuple, Generic[S]):
     ``(updates, new_state)``. Updates are added to the parameters by ``apply_updates``.
     Generic over the state type ``S``: ``adam(...)`` is an ``Optimizer[ChainState]``.
 
-    ``update_donated`` (optional) is ``update`` on the flat vectors for a gradient vector
-    the caller donates: ``(g, state, params) -> (u, new_state)`` with ``g`` the gradient
-    vector (``(P,)``, or ``(k, P)`` for stacked members, in the params' dtype), which it
-    may write into, and ``params`` a ``FlatParams`` (the vector and its layers). It
-    returns the update vector, writeable, which the caller then owns (``g``'s own array or
-    a fresh one), and a state whose arrays are read-only and share no memory with it. It
+    ``update_flat`` (optional) is ``update`` on the flat vectors: ``(g, state, params) ->
+    (u, new_state)`` with ``g`` the gradient vector (``(P,)``, or ``(k, P)`` for stacked
+    members, in the params' dtype) and ``params`` a ``FlatParams`` (the vector and its
+    layers). It is pure (it writes to none of its arguments) and returns the update
+    vector and a state whose arrays are read-only; the update may be ``g`` itself or an
+    array of the state, which nobody writes to. Its reductions act on the last axis
+    only, so that each member of a ``(k, P)`` stack gets the bits it would get alone. It
     must equal ``update`` bit for bit. The training loop uses it when present; every
     optimizer fcfun builds has one.
 
@@ -111,21 +112,14 @@ class Optimizer(NamedTuple, Generic[S]):
     ``fixed_objective`` says that the steps assume one objective throughout (``lbfgs``
     reuses the loss and gradient of its last point): ``fit`` refuses it with mini-batches
     or dropout, where every step's objective differs.
-    ``elementwise`` says that the update of every array element depends only on that
-    element (of the gradients, the state and the parameters) and on the update count.
-    Such an optimizer steps ``k`` networks stacked along a leading axis at once and gives
-    each the bits it would get alone; ``fit_ensemble`` runs it that way, and any other one
-    member by member. Every fcfun piece sets it except ``clip_by_global_norm``; ``chain``
-    does when all its pieces do.
     """
 
     init: Callable[[Params], S]
     update: Update[S]
-    update_donated: Kernel[S] | None = None
+    update_flat: FlatUpdate[S] | None = None
     set_scale: Callable[[S, float], S] | None = None
     step_with_objective: ObjectiveStep[S] | None = None
     finished: Callable[[S], bool] | None = None
-    elementwise: bool = False
     fixed_objective: bool = False
 
 
@@ -210,26 +204,22 @@ def flat_params(params: Params) -> FlatParams:
     return FlatParams(vector_of(params), params)
 
 
-def from_kernel(
-    init: Callable[[Params], S], kernel: Kernel[S], *, elementwise: bool = False
-) -> Optimizer[S]:
-    """The optimizer whose donated update is ``kernel`` and whose ``update`` is ``kernel`` on
-    a packed copy of the gradients (in the params' dtype), its update vector sealed and
-    returned as layers: one implementation, so the same bits either way. ``elementwise``:
-    see ``Optimizer``."""
+def from_flat(init: Callable[[Params], S], update_flat: FlatUpdate[S]) -> Optimizer[S]:
+    """The optimizer whose flat update is ``update_flat`` and whose ``update`` is
+    ``update_flat`` on the gradients packed into a new vector (in the params' dtype), its
+    update vector made read-only and returned as layers: one implementation, so the same
+    bits either way."""
 
     def update(grads: Params, state: S, params: Params) -> tuple[Params, S]:
         flat = flat_params(params)
-        updates, new_state = kernel(pack(grads, flat.vector.dtype), state, flat)
-        return views(params, seal(updates)), new_state
+        updates, new_state = update_flat(pack(grads, flat.vector.dtype), state, flat)
+        return views(params, freeze(updates)), new_state
 
-    return Optimizer(init, update, kernel, elementwise=elementwise)
+    return Optimizer(init, update, update_flat)
 
 
-def _stateless(
-    kernel: Callable[[FloatArray, FlatParams], FloatArray], *, elementwise: bool = True
-) -> Optimizer[EmptyState]:
-    """The stateless optimizer whose donated updates are ``kernel(g, params)``."""
+def _stateless(kernel: Callable[[FloatArray, FlatParams], FloatArray]) -> Optimizer[EmptyState]:
+    """The stateless optimizer whose flat updates are ``kernel(g, params)``."""
 
     def init(params: Params) -> EmptyState:
         return EmptyState()
@@ -239,7 +229,7 @@ def _stateless(
     ) -> tuple[FloatArray, EmptyState]:
         return kernel(g, params), state
 
-    return from_kernel(init, update, elementwise=elementwise)
+    return from_flat(init, update)
 
 
 def _zeros_like(params: Params, value: float = 0.0) -> FloatArray:
@@ -251,7 +241,7 @@ _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _typed_factors(factor: float) -> dict[np.dtype[Any], FloatArray]:
-    """``factor`` as a 0-d float32 and float64 array, keyed by dtype, for ``_scale_into``.
+    """``factor`` as a 0-d float32 and float64 array, keyed by dtype, for ``_scaled``.
 
     An array times a 0-d array of its own dtype is bit-identical to the array times the
     Python float (numpy casts the float to the array's dtype first), without numpy's
@@ -266,29 +256,20 @@ def _typed_factors(factor: float) -> dict[np.dtype[Any], FloatArray]:
     }
 
 
-def _scale_into(g: FloatArray, factor: float, typed: dict[np.dtype[Any], FloatArray]) -> FloatArray:
-    """``g * factor`` written into the donated ``g``; ``typed`` is ``_typed_factors(factor)``."""
-    g *= typed.get(g.dtype, factor)
-    return g
-
-
-def _lerp_into(start: FloatArray, end: FloatArray, weight: float) -> FloatArray:
-    """``start + weight * (end - start)`` in PyTorch's ``lerp`` arithmetic, into ``end``
-    (donated)."""
-    if weight < 0.5:
-        end -= start
-        end *= weight
-        end += start
-        return end
-    difference = end - start
-    difference *= 1.0 - weight
-    end -= difference
-    return end
+def _scaled(g: FloatArray, factor: float, typed: dict[np.dtype[Any], FloatArray]) -> FloatArray:
+    """``g * factor`` in a new array; ``typed`` is ``_typed_factors(factor)``."""
+    return g * typed.get(g.dtype, factor)
 
 
 def _lerp(start: FloatArray, end: FloatArray, weight: float) -> FloatArray:
-    """``_lerp_into`` into a new array."""
-    return _lerp_into(start, np.array(end), weight)
+    """``start + weight * (end - start)`` in PyTorch's ``lerp`` arithmetic, in a new array."""
+    difference = end - start
+    if weight < 0.5:
+        difference *= weight
+        difference += start
+        return difference
+    difference *= 1.0 - weight
+    return np.subtract(end, difference, out=difference)
 
 
 def _average_of_squares(nu: FloatArray, g: FloatArray, smoothing: float, step: float) -> FloatArray:
@@ -380,17 +361,17 @@ def _add(params: Params, updates: Params) -> Params:
     return views(params, seal(total))
 
 
-def donated_step(optimizer: Optimizer[S]) -> Step[S]:
-    """``optimizer.update`` then ``apply_updates``, for gradients the caller donates.
+def optimizer_step(optimizer: Optimizer[S]) -> Step[S]:
+    """``optimizer.update`` then ``apply_updates``: the training step's update, pure.
 
-    With ``update_donated`` the step runs on the flat vectors and the new parameters are
-    written into the update vector (no copy, no intermediate allocation); without it the
-    gradients are sealed and the two public calls run. Either way the result equals
-    ``update`` then ``apply_updates`` bit for bit, and the new parameters are the views of
-    one new read-only vector.
+    With ``update_flat`` the step runs on the flat vectors, a handful of numpy calls for
+    the whole network, and the new parameters are the views of one new read-only vector;
+    without it the gradients are sealed and the two public calls run. Either way the
+    result equals ``update`` then ``apply_updates`` bit for bit. The gradients are the
+    caller's, given up to the step (it may seal them; fcfun's gradient vectors are its own).
     """
-    donated = optimizer.update_donated
-    if donated is None:
+    update_flat = optimizer.update_flat
+    if update_flat is None:
         update = optimizer.update
 
         def step(grads: Params, state: S, params: Params) -> tuple[Params, S]:
@@ -400,16 +381,19 @@ def donated_step(optimizer: Optimizer[S]) -> Step[S]:
 
         return step
 
-    def fused(grads: Params, state: S, params: Params) -> tuple[Params, S]:
+    def flat_step(grads: Params, state: S, params: Params) -> tuple[Params, S]:
         flat = flat_params(params)
         g = vector_of(grads)
-        if g.dtype != flat.vector.dtype:  # the kernels compute in the params' dtype
+        if g.dtype != flat.vector.dtype:  # the pieces compute in the params' dtype
             g = g.astype(flat.vector.dtype)
-        updates, new_state = donated(g, state, flat)
-        updates += flat.vector  # IEEE addition commutes: the bits of params + updates
-        return views(params, seal(updates)), new_state
+        updates, new_state = update_flat(g, state, flat)
+        return views(params, seal(np.add(flat.vector, updates))), new_state
 
-    return fused
+    return flat_step
+
+
+donated_step = optimizer_step
+"""The former name of ``optimizer_step``."""
 
 
 def chain(*optimizers: Optimizer[Any]) -> Optimizer[ChainState]:
@@ -420,7 +404,7 @@ def chain(*optimizers: Optimizer[Any]) -> Optimizer[ChainState]:
             (with the updates frozen, as every optimizer returns them).
 
     Returns:
-        An optimizer whose state is ``ChainState`` of the pieces' states; it has a donated
+        An optimizer whose state is ``ChainState`` of the pieces' states; it has a flat
         update when every piece has one.
 
     >>> params = (Dense(np.array([[2.0]]), np.array([1.0])),)
@@ -462,8 +446,7 @@ def _chain(optimizers: tuple[Optimizer[Any], ...]) -> Optimizer[ChainState]:
     def init(params: Params) -> ChainState:
         return ChainState(tuple(opt.init(params) for opt in optimizers))
 
-    kernels = [opt.update_donated for opt in optimizers]
-    elementwise = all(opt.elementwise for opt in optimizers)
+    kernels = [opt.update_flat for opt in optimizers]
     if not all(kernel is not None for kernel in kernels):
 
         def update(grads: Params, state: ChainState, params: Params) -> tuple[Params, ChainState]:
@@ -475,8 +458,8 @@ def _chain(optimizers: tuple[Optimizer[Any], ...]) -> Optimizer[ChainState]:
                 grads = tuple(Dense(freeze(layer.W), freeze(layer.b)) for layer in grads)
             return grads, ChainState(tuple(new_states))
 
-        return Optimizer(init, update, None, elementwise=elementwise)
-    steps: list[Kernel[Any]] = [kernel for kernel in kernels if kernel is not None]
+        return Optimizer(init, update)
+    steps: list[FlatUpdate[Any]] = [kernel for kernel in kernels if kernel is not None]
     if len(steps) == 1:  # sgd(lr): no loop per step
         (only,) = steps
 
@@ -486,9 +469,9 @@ def _chain(optimizers: tuple[Optimizer[Any], ...]) -> Optimizer[ChainState]:
             updates, inner = only(g, state.states[0], params)
             return updates, ChainState((inner,))
 
-        return from_kernel(init, update_one, elementwise=elementwise)
+        return from_flat(init, update_one)
 
-    def update_donated(
+    def update_flat(
         g: FloatArray, state: ChainState, params: FlatParams
     ) -> tuple[FloatArray, ChainState]:
         new_states = []
@@ -497,7 +480,7 @@ def _chain(optimizers: tuple[Optimizer[Any], ...]) -> Optimizer[ChainState]:
             new_states.append(inner)
         return g, ChainState(tuple(new_states))
 
-    return from_kernel(init, update_donated, elementwise=elementwise)
+    return from_flat(init, update_flat)
 
 
 def scale(step_size: float) -> Optimizer[EmptyState]:
@@ -513,7 +496,7 @@ def scale(step_size: float) -> Optimizer[EmptyState]:
     """
     factor = check_real(step_size, "step_size")
     typed = _typed_factors(factor)
-    return _stateless(lambda g, params: _scale_into(g, factor, typed))
+    return _stateless(lambda g, params: _scaled(g, factor, typed))
 
 
 def scale_by_plateau() -> Optimizer[ScaleByPlateauState]:
@@ -542,14 +525,14 @@ def scale_by_plateau() -> Optimizer[ScaleByPlateauState]:
     def update(
         g: FloatArray, state: ScaleByPlateauState, params: FlatParams
     ) -> tuple[FloatArray, ScaleByPlateauState]:
-        if state.scale != 1.0:  # g * 1.0 is g: skipped
-            _scale_into(g, state.scale, _typed_factors(state.scale))
-        return g, state
+        if state.scale == 1.0:  # g * 1.0 is g: skipped
+            return g, state
+        return _scaled(g, state.scale, _typed_factors(state.scale)), state
 
     def set_scale(state: ScaleByPlateauState, scale: float) -> ScaleByPlateauState:
         return ScaleByPlateauState(float(scale))
 
-    return from_kernel(init, update, elementwise=True)._replace(set_scale=set_scale)
+    return from_flat(init, update)._replace(set_scale=set_scale)
 
 
 def scale_by_schedule(schedule: Schedule) -> Optimizer[ScaleByScheduleState]:
@@ -594,19 +577,17 @@ def _scale_by_count(factor: Callable[[int], float] | float) -> Optimizer[ScaleBy
             g: FloatArray, state: ScaleByScheduleState, params: FlatParams
         ) -> tuple[FloatArray, ScaleByScheduleState]:
             value = schedule(state.step)
-            return _scale_into(g, value, _typed_factors(value)), ScaleByScheduleState(
-                state.step + 1
-            )
+            return _scaled(g, value, _typed_factors(value)), ScaleByScheduleState(state.step + 1)
 
-        return from_kernel(init, update, elementwise=True)
+        return from_flat(init, update)
     constant, typed = factor, _typed_factors(factor)
 
     def update_constant(
         g: FloatArray, state: ScaleByScheduleState, params: FlatParams
     ) -> tuple[FloatArray, ScaleByScheduleState]:
-        return _scale_into(g, constant, typed), ScaleByScheduleState(state.step + 1)
+        return _scaled(g, constant, typed), ScaleByScheduleState(state.step + 1)
 
-    return from_kernel(init, update_constant, elementwise=True)
+    return from_flat(init, update_constant)
 
 
 def scale_by_learning_rate(lr: float | Schedule) -> Optimizer[ScaleByScheduleState]:
@@ -649,8 +630,7 @@ def add_decayed_weights(weight_decay: float) -> Optimizer[EmptyState]:
     rate = check_real(weight_decay, "weight_decay", low=0.0)
 
     def decay(g: FloatArray, params: FlatParams) -> FloatArray:
-        g += rate * params.vector
-        return g
+        return g + rate * params.vector
 
     return _stateless(decay)
 
@@ -685,8 +665,7 @@ def clip_by_global_norm(max_norm: float) -> Optimizer[EmptyState]:
         squares = np.square(g, dtype=np.float64, order="C")
         total = np.sqrt(np.add.reduce(squares, axis=-1, keepdims=True))
         factor = np.minimum(limit / (total + 1e-6), 1.0)
-        g *= factor.astype(g.dtype)
-        return g
+        return g * factor.astype(g.dtype)
 
     return _stateless(clip)
 
@@ -713,21 +692,16 @@ def trace(decay: float, nesterov: bool = False) -> Optimizer[TraceState]:
     def init(params: Params) -> TraceState:
         return TraceState(_zeros_like(params))
 
-    def accumulate(buffer: FloatArray, g: FloatArray) -> FloatArray:
-        new = buffer * momentum
-        new += g
-        if look_ahead:
-            g += momentum * new  # the update g + mu b, in g's array
-        else:
-            g[...] = new  # the update is the buffer; the state keeps its own array
-        return seal(new)
-
     def update(
         g: FloatArray, state: TraceState, params: FlatParams
     ) -> tuple[FloatArray, TraceState]:
-        return g, TraceState(accumulate(state.momentum_buffer, g))
+        buffer = state.momentum_buffer * momentum
+        buffer += g
+        seal(buffer)
+        # The update g + mu b (Nesterov), or the buffer itself, which nobody writes to.
+        return (g + momentum * buffer if look_ahead else buffer), TraceState(buffer)
 
-    return from_kernel(init, update, elementwise=True)
+    return from_flat(init, update)
 
 
 def scale_by_adam(
@@ -760,7 +734,7 @@ def scale_by_adam(
             scratch = g * (1 - beta2)
             scratch *= g
             nu += scratch  # v * b2 + ((1 - b2) * g) * g
-            mu = seal(_lerp_into(m, g, 1 - beta1))  # g's array holds m_t from here
+            mu = seal(_lerp(m, g, 1 - beta1))
             u = mu / correction1
             denominator = np.sqrt(seal(nu), out=scratch)
             denominator /= correction2_sqrt
@@ -822,7 +796,7 @@ def scale_by_adam_sklearn(
 
 
 _Moments: TypeAlias = Callable[[FloatArray, FloatArray, FloatArray], tuple[FloatArray, ...]]
-"""``(m, v, g) -> (update, mu, nu)`` for one array, ``g`` donated."""
+"""``(m, v, g) -> (update, mu, nu)`` on the vectors, each a new array."""
 
 
 def _adam_hyperparameters(b1: float, b2: float, eps: float) -> tuple[float, float, float]:
@@ -846,7 +820,7 @@ def _scale_by_moments(moments_at: Callable[[int], _Moments]) -> Optimizer[ScaleB
         u, mu, nu = moments_at(t)(state.mu, state.nu, g)
         return u, ScaleByAdamState(t, mu, nu)
 
-    return from_kernel(init, update, elementwise=True)
+    return from_flat(init, update)
 
 
 def scale_by_rms(alpha: float = 0.99, eps: float = 1e-8) -> Optimizer[ScaleByRmsState]:
@@ -868,19 +842,19 @@ def scale_by_rms(alpha: float = 0.99, eps: float = 1e-8) -> Optimizer[ScaleByRms
     def init(params: Params) -> ScaleByRmsState:
         return ScaleByRmsState(_zeros_like(params))
 
-    def rescale(v: FloatArray, g: FloatArray) -> FloatArray:
+    def rescale(v: FloatArray, g: FloatArray) -> tuple[FloatArray, FloatArray]:
         nu = seal(_average_of_squares(v, g, smoothing, 1 - smoothing))
         denominator = np.sqrt(nu)
         denominator += epsilon
-        g /= denominator
-        return nu
+        return np.divide(g, denominator, out=denominator), nu
 
     def update(
         g: FloatArray, state: ScaleByRmsState, params: FlatParams
     ) -> tuple[FloatArray, ScaleByRmsState]:
-        return g, ScaleByRmsState(rescale(state.nu, g))
+        u, nu = rescale(state.nu, g)
+        return u, ScaleByRmsState(nu)
 
-    return from_kernel(init, update, elementwise=True)
+    return from_flat(init, update)
 
 
 def scale_by_stddev(alpha: float = 0.99, eps: float = 1e-8) -> Optimizer[ScaleByStddevState]:
@@ -908,7 +882,9 @@ def scale_by_stddev(alpha: float = 0.99, eps: float = 1e-8) -> Optimizer[ScaleBy
     def init(params: Params) -> ScaleByStddevState:
         return ScaleByStddevState(_zeros_like(params), _zeros_like(params))
 
-    def rescale(m: FloatArray, v: FloatArray, g: FloatArray) -> tuple[FloatArray, FloatArray]:
+    def rescale(
+        m: FloatArray, v: FloatArray, g: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
         nu = seal(_average_of_squares(v, g, smoothing, 1 - smoothing))
         mu = seal(_lerp(m, g, 1 - smoothing))
         denominator = mu * mu
@@ -916,15 +892,15 @@ def scale_by_stddev(alpha: float = 0.99, eps: float = 1e-8) -> Optimizer[ScaleBy
         np.maximum(denominator, 0.0, out=denominator)
         np.sqrt(denominator, out=denominator)
         denominator += epsilon
-        g /= denominator
-        return mu, nu
+        return np.divide(g, denominator, out=denominator), mu, nu
 
     def update(
         g: FloatArray, state: ScaleByStddevState, params: FlatParams
     ) -> tuple[FloatArray, ScaleByStddevState]:
-        return g, ScaleByStddevState(*rescale(state.mu, state.nu, g))
+        u, mu, nu = rescale(state.mu, state.nu, g)
+        return u, ScaleByStddevState(mu, nu)
 
-    return from_kernel(init, update, elementwise=True)
+    return from_flat(init, update)
 
 
 def scale_by_adagrad(
@@ -947,21 +923,21 @@ def scale_by_adagrad(
     def init(params: Params) -> ScaleByAdagradState:
         return ScaleByAdagradState(_zeros_like(params, start))
 
-    def rescale(s: FloatArray, g: FloatArray) -> FloatArray:
+    def rescale(s: FloatArray, g: FloatArray) -> tuple[FloatArray, FloatArray]:
         total = g * g
         total += s
         seal(total)
         denominator = np.sqrt(total)
         denominator += epsilon
-        g /= denominator
-        return total
+        return np.divide(g, denominator, out=denominator), total
 
     def update(
         g: FloatArray, state: ScaleByAdagradState, params: FlatParams
     ) -> tuple[FloatArray, ScaleByAdagradState]:
-        return g, ScaleByAdagradState(rescale(state.sum_of_squares, g))
+        u, total = rescale(state.sum_of_squares, g)
+        return u, ScaleByAdagradState(total)
 
-    return from_kernel(init, update, elementwise=True)
+    return from_flat(init, update)
 
 
 # --------------------------------------------------------------------------- aliases

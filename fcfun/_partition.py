@@ -6,12 +6,12 @@ shape: a tuple with one ``Leaves(W=..., b=...)`` per layer, of ``bool`` for a ma
 layer where its length is).
 
 An inner optimizer sees the whole tree with the leaves it does not own replaced by empty
-arrays, so every piece (elementwise, or a global norm over the leaves it owns) runs
+arrays (on the flat vectors: the elements of the leaves it owns, taken along the last
+axis), so every piece (elementwise, or a global norm over the leaves it owns) runs
 unchanged and its state holds only what it needs; the updates of the other leaves pass
 through untouched (``masked``) or come from their own label's optimizer
-(``multi_transform``). Both have donated kernels when their inner optimizers do, and are
-``elementwise`` when those are (a mask picks whole leaves, so it holds for stacked
-ensemble parameters too).
+(``multi_transform``). Both have flat updates when their inner optimizers do (a mask
+picks whole leaves, the same for each member of a stacked ensemble).
 
 >>> import fcfun, numpy as np
 >>> spec = fcfun.mlp([3, 4, 2], output="softmax", loss="softmax_cross_entropy")
@@ -30,10 +30,10 @@ from fcfun._flat import views
 from fcfun._optimizers import (
     EmptyState,
     FlatParams,
-    Kernel,
+    FlatUpdate,
     Optimizer,
     Update,
-    from_kernel,
+    from_flat,
 )
 from fcfun._spec import MLP, check_spec
 from fcfun._types import Dense, FloatArray, IntArray, Params, freeze
@@ -165,7 +165,7 @@ def masked(inner: Optimizer[Any], mask: Mask) -> Optimizer[MaskedState]:
 
         return run
 
-    kernel = inner.update_donated
+    kernel = inner.update_flat
     if kernel is None:
         pure = apply(inner.update)
 
@@ -188,10 +188,11 @@ def masked(inner: Optimizer[Any], mask: Mask) -> Optimizer[MaskedState]:
         updates, inner_state = kernel(
             np.take(g, index, axis=-1), state.inner, FlatParams(vector, views(restricted, vector))
         )
-        g[..., index] = updates  # the other elements' updates pass unchanged
-        return g, MaskedState(inner_state)
+        combined = np.array(g)  # the other elements' updates pass unchanged
+        combined[..., index] = updates
+        return combined, MaskedState(inner_state)
 
-    return from_kernel(init, on_vector, elementwise=inner.elementwise)
+    return from_flat(init, on_vector)
 
 
 def _selection(layers: Params, mask: Mask) -> IntArray:
@@ -222,10 +223,9 @@ def set_to_zero() -> Optimizer[EmptyState]:
     def update(
         g: FloatArray, state: EmptyState, params: FlatParams
     ) -> tuple[FloatArray, EmptyState]:
-        g.fill(0.0)
-        return g, state
+        return np.zeros_like(g), state
 
-    return from_kernel(init, update, elementwise=True)
+    return from_flat(init, update)
 
 
 def multi_transform(
@@ -275,15 +275,15 @@ def multi_transform(
             new_states.append(inner)
         return updates, MultiTransformState(tuple(new_states))
 
-    kernels = [part.update_donated for part in parts]
+    kernels = [part.update_flat for part in parts]
     if not all(kernel is not None for kernel in kernels):
         return Optimizer(init, update)
-    steps: list[Kernel[Any]] = [kernel for kernel in kernels if kernel is not None]
+    steps: list[FlatUpdate[Any]] = [kernel for kernel in kernels if kernel is not None]
 
     def on_vector(
         g: FloatArray, state: MultiTransformState, params: FlatParams
     ) -> tuple[FloatArray, MultiTransformState]:
-        # Each part writes the updates of its own (disjoint) leaves into g and reads only
+        # Each part replaces the updates of its own (disjoint) leaves and reads only
         # theirs, so every part sees the raw gradients of its leaves.
         new_states = []
         for kernel, inner in zip(steps, state.states, strict=True):
@@ -291,7 +291,7 @@ def multi_transform(
             new_states.append(inner)
         return g, MultiTransformState(tuple(new_states))
 
-    return from_kernel(init, on_vector, elementwise=all(part.elementwise for part in parts))
+    return from_flat(init, on_vector)
 
 
 def _take(updates: Params, part: Params, labels: Labels, name: str) -> Params:

@@ -31,7 +31,7 @@ from fcfun._errors import DivergenceError
 from fcfun._losses import weighted
 from fcfun._metrics import Metric
 from fcfun._network import init, output_and_value, training_activations, value_and_grad
-from fcfun._optimizers import ObjectiveStep, Optimizer, donated_step
+from fcfun._optimizers import ObjectiveStep, Optimizer, optimizer_step
 from fcfun._plateau import (
     ReduceOnPlateau,
     check_plateau,
@@ -388,11 +388,11 @@ def make_step(
 ) -> Callable[[StepState[S], B], StepState[S]]:
     """The one training step, ``(state, batch) -> state``: gradient, update, apply.
 
-    Built once per run (the optimizer's donated step is looked up here, not per batch).
+    Built once per run (the optimizer's step is looked up here, not per batch).
     Raises ``_Diverged`` (reported by the epoch as ``DivergenceError``) when the batch
     loss is not finite.
     """
-    update = donated_step(optimizer)
+    update = optimizer_step(optimizer)
     searched = optimizer.step_with_objective
 
     def step(state: StepState[S], batch: B) -> StepState[S]:
@@ -476,8 +476,8 @@ def train_step(
     finite or a value overflows.
 
     On a batch of the parameters' dtype it equals, bit for bit, ``loss_and_grad`` then
-    ``optimizer.update`` then ``apply_updates``; an optimizer with a donated update
-    (every built-in) runs it in the fresh gradients' arrays (see ``donated_step``). An
+    ``optimizer.update`` then ``apply_updates``; an optimizer with a flat update (every
+    built-in) runs it on the network's vectors (see ``optimizer_step``). An
     ``(X, Y)`` pair is taken as ``Batch(X, Y)``.
     """
     step = make_step(batch_gradient(spec, alpha), optimizer)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import fcfun
+from fcfun._ensemble import stacked_optimizer
 
 RNG = np.random.default_rng(5)
 X = RNG.normal(size=(61, 5))
@@ -255,28 +256,28 @@ def test_member_seeds_follow_the_documented_rule() -> None:
     assert fcfun.member_seeds(42, 3) == seeds[:3]
 
 
-def test_optimizers_declare_whether_they_are_elementwise() -> None:
+def test_fcfuns_optimizers_step_stacked_members_at_once() -> None:
+    """Every built-in has a flat update (reductions over each member's vector), so an
+    ensemble steps its ``(k, P)`` stack at once; a user's optimizer of layers goes member
+    by member (``test_every_optimizer_gives_each_member_its_own_run`` checks the bits)."""
+    spec = fcfun.mlp([3, 4, 2], output="softmax", loss="softmax_cross_entropy")
+    labels = fcfun.layer_labels("a", "b")
     for optimizer in (
         fcfun.sgd(0.1),
         fcfun.adam(),
         fcfun.adamw(),
         fcfun.rmsprop(),
         fcfun.adagrad(),
+        fcfun.clip_by_global_norm(1.0),
+        fcfun.chain(fcfun.clip_by_global_norm(1.0), fcfun.sgd(0.1)),
+        fcfun.masked(fcfun.clip_by_global_norm(1.0), fcfun.weights_only(spec)),
+        fcfun.set_to_zero(),
+        fcfun.multi_transform({"a": fcfun.sgd(0.1), "b": fcfun.clip_by_global_norm(1.0)}, labels),
     ):
-        assert optimizer.elementwise
-    # The global norm reduces over each member's vector (the last axis) only.
-    assert fcfun.clip_by_global_norm(1.0).elementwise
-    spec = fcfun.mlp([3, 4, 2], output="softmax", loss="softmax_cross_entropy")
-    assert fcfun.masked(fcfun.add_decayed_weights(0.1), fcfun.weights_only(spec)).elementwise
-    assert fcfun.masked(fcfun.clip_by_global_norm(1.0), fcfun.weights_only(spec)).elementwise
-    assert fcfun.set_to_zero().elementwise
-    labels = fcfun.layer_labels("a", "b")
-    assert fcfun.multi_transform({"a": fcfun.sgd(0.1), "b": fcfun.adam()}, labels).elementwise
-    assert fcfun.multi_transform(
-        {"a": fcfun.sgd(0.1), "b": fcfun.clip_by_global_norm(1.0)}, labels
-    ).elementwise
-    assert fcfun.chain(fcfun.clip_by_global_norm(1.0), fcfun.sgd(0.1)).elementwise
-    assert not scaled_by_two().elementwise
+        assert stacked_optimizer(optimizer, 3) is optimizer
+    user = scaled_by_two()
+    assert user.update_flat is None
+    assert stacked_optimizer(user, 3) is not user
 
 
 def test_the_layers_on_stacked_members_give_each_members_bits() -> None:

@@ -30,7 +30,7 @@ from fcfun._optimizers import (
     apply_updates,
     chain,
     clip_by_global_norm,
-    donated_step,
+    optimizer_step,
     rmsprop,
     scale,
     scale_by_adagrad,
@@ -621,25 +621,25 @@ def _owned_copy(tree: Params) -> Params:
     "dtypes",
     [(np.float32,) * 2, (np.float64,) * 2, (np.float32, np.float64), (np.float64, np.float32)],
 )
-def test_donated_step_equals_update_then_apply_updates(
+def test_the_flat_step_equals_update_then_apply_updates(
     make: Callable[[], Optimizer[Any]], dtypes: tuple[type[np.floating[Any]], ...]
 ) -> None:
     """Bit for bit, over three steps, against the two public calls; every built-in has a
-    donated update, the state it is given is left as it was, and the new parameters are
-    read-only in the params' dtype."""
+    flat update, the gradients and the state it is given are left as they were, and the
+    new parameters are read-only in the params' dtype."""
     params_dtype, grads_dtype = dtypes
     rng = np.random.default_rng(5)
     params = _to_params([a.astype(params_dtype) for a in _random_arrays(rng)])
     optimizer, reference = make(), make()
-    assert optimizer.update_donated is not None
-    step = donated_step(optimizer)
+    assert optimizer.update_flat is not None
+    step = optimizer_step(optimizer)
     state = ref_state = optimizer.init(params)
     ref_params = params
     for _ in range(3):
         grads = _to_params([a.astype(grads_dtype) for a in _random_arrays(rng)])
-        seen = _fingerprint((params, state))
-        new_params, new_state = step(_owned_copy(grads), state, params)
-        assert _fingerprint((params, state)) == seen
+        seen = _fingerprint((grads, params, state))
+        new_params, new_state = step(grads, state, params)
+        assert _fingerprint((grads, params, state)) == seen
         state = new_state
         updates, ref_state = reference.update(grads, ref_state, ref_params)
         ref_params = apply_updates(ref_params, updates)
@@ -650,24 +650,31 @@ def test_donated_step_equals_update_then_apply_updates(
         params = new_params
 
 
-def test_plain_descent_writes_the_new_params_into_the_donated_gradients() -> None:
-    """No allocation for sgd(lr): the new parameters live in the gradient vector (the flat
-    layout the network's backward pass writes)."""
+def test_the_flat_step_is_pure_and_gives_params_of_one_new_vector() -> None:
+    """The step reads the gradient vector (the flat layout the network's backward pass
+    writes) without writing to it, and the new parameters are views of one new read-only
+    vector, as ``init``'s are."""
     rng = np.random.default_rng(7)
     params = _to_params(_random_arrays(rng))
     grads = _to_params(_random_arrays(rng))
-    optimizer = sgd(0.1)
     gradient_vector = pack(grads)
-    donated = views(grads, gradient_vector)
-    new_params, _ = donated_step(optimizer)(donated, optimizer.init(params), params)
-    for new in _flatten(new_params):
-        assert new.base is gradient_vector
-    assert not gradient_vector.flags.writeable
+    before = gradient_vector.copy()
+    for optimizer in (sgd(0.1), sgd(0.1, momentum=0.9), adam(0.01)):
+        new_params, _ = optimizer_step(optimizer)(
+            views(grads, gradient_vector), optimizer.init(params), params
+        )
+        vector = new_params[0].W.base
+        assert isinstance(vector, np.ndarray)
+        assert vector.shape == (sum(map(np.size, _flatten(params))),)
+        assert all(new.base is vector for new in _flatten(new_params))
+        assert not vector.flags.writeable
+        assert (gradient_vector == before).all()
+        assert gradient_vector.flags.writeable
 
 
-def test_an_optimizer_without_a_donated_update_runs_its_update() -> None:
+def test_an_optimizer_without_a_flat_update_runs_its_update() -> None:
     """A user's Optimizer(init, update) is stepped through update and apply_updates; one
-    that replaces update drops the donated kernel with it, as the protocol asks."""
+    that replaces update drops the flat update with it, as the protocol asks."""
     base = sgd(0.1)
 
     def doubled(grads: Params, state: Any, params: Params) -> tuple[Params, Any]:
@@ -680,9 +687,9 @@ def test_an_optimizer_without_a_donated_update_runs_its_update() -> None:
     expected = [p - 0.2 * g for p, g in zip(_flatten(params), _flatten(grads), strict=True)]
     for optimizer in (
         Optimizer(base.init, doubled),
-        base._replace(update=doubled, update_donated=None),
+        base._replace(update=doubled, update_flat=None),
     ):
-        new_params, _ = donated_step(optimizer)(_owned_copy(grads), base.init(params), params)
+        new_params, _ = optimizer_step(optimizer)(_owned_copy(grads), base.init(params), params)
         for new, want in zip(_flatten(new_params), expected, strict=True):
             np.testing.assert_allclose(new, want, rtol=1e-15)
             assert not new.flags.writeable

@@ -90,11 +90,11 @@ def test_adam_on_one_layer_and_sgd_on_the_other() -> None:
     ],
     ids=["masked", "multi_transform"],
 )
-def test_the_donated_step_equals_update_then_apply(make: Any) -> None:
+def test_the_flat_step_equals_update_then_apply(make: Any) -> None:
     params, grads = _problem()
     optimizer, reference = make(), make()
-    assert optimizer.update_donated is not None
-    step = fcfun.donated_step(optimizer)
+    assert optimizer.update_flat is not None
+    step = fcfun.optimizer_step(optimizer)
     state, ref_state, ref_params = optimizer.init(params), reference.init(params), params
     for g in grads:
         params, state = step(
