@@ -571,3 +571,29 @@ def test_import_fcfun_does_not_import_sklearn_or_matplotlib() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_diverging_fit_with_early_stopping_keeps_the_best_weights_as_mlpregressor() -> None:
+    """scikit-learn's test_mlp_diverging_loss setting: the weights overflow on the
+    validation set (score nan, warned, training goes on), then training itself diverges
+    (one more nan epoch, warned, the fit stops); the best epoch's weights are kept."""
+    X, y = load_iris(return_X_y=True)
+    arguments: dict[str, Any] = {"solver": "sgd", "learning_rate_init": 1.0, "max_iter": 20}
+    model = FCRegressor(100, activation="identity", early_stopping=True, random_state=0)
+    with pytest.warns(RuntimeWarning) as caught:
+        model.set_params(**arguments).fit(X, y)
+    messages = [str(w.message) for w in caught]
+    assert any("validation loss is not finite" in m for m in messages), messages
+    assert any("Training diverged" in m for m in messages), messages
+    scores = np.array(model.validation_scores_)
+    assert np.isnan(scores[-1])
+    assert len(scores) == model.n_iter_ < 20
+    finite = scores[np.isfinite(scores)]
+    assert model.best_validation_score_ == finite.max()
+    best = int(np.nanargmax(scores)) + 1  # the epoch whose weights are kept
+    again = FCRegressor(100, activation="identity", early_stopping=True, random_state=0)
+    again.set_params(**{**arguments, "max_iter": best}, n_iter_no_change=np.inf)
+    with pytest.warns(ConvergenceWarning):
+        again.fit(X, y)
+    for kept, trained in zip(model.coefs_, again.coefs_, strict=True):
+        np.testing.assert_array_equal(kept, trained)  # the same run: exact

@@ -49,13 +49,7 @@ from fcfun.sklearn import params_from_sklearn, params_to_sklearn
 # fcfun: the tests (a function name: all its parameter sets; "name[ids]": one) that fail,
 # with why: a feature fcfun.sklearn does not have yet, or a difference. tests/conftest.py marks
 # each xfail(strict=True, reason=...); the README's list of differences says the same.
-EXCLUDED = {
-    "test_mlp_diverging_loss": (
-        "where scikit-learn records a nan validation score for weights that overflow on "
-        "the validation set and goes on, fcfun.fit refuses the non-finite validation loss "
-        "(ValueError)"
-    ),
-}
+EXCLUDED: dict[str, str] = {}
 
 ACTIVATION_TYPES = ["identity", "logistic", "tanh", "relu"]
 
