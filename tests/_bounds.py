@@ -1,0 +1,131 @@
+"""Tolerances derived from error bounds, for a dtype and an operation, never measured.
+
+Two computations of the same value (fcfun and a reference, two dtypes, two summation
+orders, another BLAS kernel or SIMD path) each carry rounding errors; a test's tolerance is
+a bound on their difference, so that it holds on any CPU. The bounds are the standard ones
+(N. J. Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed.), with ``u`` the
+unit roundoff (half the dtype's ``eps``):
+
+* ``k`` roundings in sequence (a product, a quotient, a correctly rounded function of ``k``
+  operations, no cancellation): relative error ``gamma_k = k u / (1 - k u)`` (Lemma 3.1).
+* A dot product of length ``n``, in any order, FMA or not: ``|fl(a . b) - a . b| <=
+  gamma_n |a| . |b|`` (eq. 3.5); a matrix product elementwise the same with ``|A| |B|``.
+* A differentiable function of a perturbed input: ``|f(z + d) - f(z)| <= |J| |d|`` with
+  the Jacobian's magnitude taken at the worst end of the segment (first order; the
+  perturbations here are a few ulps, so the second order is below them).
+* A network: the per-layer bounds chained, each layer's input error carried through its
+  weights (``|dA| |W|``) and its activation's Jacobian.
+
+A difference of two such computations is bounded by the sum of their two bounds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import fcfun
+
+Array = np.ndarray[Any, Any]
+
+# A library elementwise function (exp, log, tanh, log1p, ...) is within 4 ulps of the exact
+# value: numpy's SIMD float32 paths document at most 3.83 ulps (log; exp 2.52), glibc's
+# double ones at most 1-2, onnxruntime's MLAS the same order. fcfun's stable formulas
+# compose up to 4 such operations (sigmoid: exp, add, divide, select), hence 16 ulps for one
+# implementation of an activation.
+ACTIVATION_ULPS = 16
+
+
+def eps(dtype: Any) -> float:
+    """The dtype's machine epsilon (the gap from 1 to the next float)."""
+    return float(np.finfo(dtype).eps)
+
+
+def unit_roundoff(dtype: Any) -> float:
+    """``u``: the largest relative error of one correctly rounded operation (eps / 2)."""
+    return eps(dtype) / 2
+
+
+def gamma(n: int, dtype: Any) -> float:
+    """``gamma_n = n u / (1 - n u)``: the relative error bound of ``n`` roundings in sequence."""
+    nu = n * unit_roundoff(dtype)
+    assert nu < 1, f"gamma_{n} is unbounded in {np.dtype(dtype)}"
+    return nu / (1 - nu)
+
+
+def both(n: int, dtype: Any) -> float:
+    """The relative difference of two computations of ``n`` roundings each (no cancellation):
+    ``2 gamma_n``."""
+    return 2 * gamma(n, dtype)
+
+
+def matmul_error(A: Array, B: Array) -> Array:
+    """Elementwise bound on the rounding error of ``A @ B`` (any order): ``gamma_n |A| |B|``."""
+    return gamma(A.shape[-1], np.result_type(A, B)) * (np.abs(A) @ np.abs(B))
+
+
+def steps(count: int, per_step: float) -> float:
+    """The relative difference after ``count`` steps of an iteration that does not amplify
+    a difference (gradient descent with a rate below ``2 / L`` on a smooth loss, a schedule's
+    recurrence): the per-step differences add up, ``count * per_step``."""
+    return count * per_step
+
+
+def _abs_jacobian(activation: fcfun.Activation, Z: Array) -> Array:
+    """``|J|`` per row: ``(m, n, n)`` with ``J[i, k, j] = dA_k / dZ_j`` at row ``i``, from the
+    activation's own vector-Jacobian product (its ``backward``), for any activation."""
+    A = activation.forward(Z)
+    n = Z.shape[-1]
+    rows = [activation.backward(np.broadcast_to(e, Z.shape).copy(), Z, A) for e in np.eye(n)]
+    return np.abs(np.stack(rows, axis=1))
+
+
+def activation_error(activation: fcfun.Activation, Z: Array, dZ: Array) -> Array:
+    """Elementwise bound on ``|g(Z') - g(Z)|`` for any ``|Z' - Z| <= dZ``: ``|J| dZ`` with
+    ``|J|`` the larger of its values at ``Z - dZ``, ``Z`` and ``Z + dZ`` (a kink such as
+    relu's, or a permutation such as sort's that changes inside the segment, is covered by
+    the end where it is largest)."""
+    top = np.inf if activation.max_input is None else activation.max_input(Z.dtype)
+    with np.errstate(all="ignore"):
+        ends = (Z - dZ, Z, np.minimum(Z + dZ, np.asarray(top, Z.dtype)))
+        J = np.maximum.reduce([_abs_jacobian(activation, end.astype(Z.dtype)) for end in ends])
+    bound: Array = np.einsum("ikj,ij->ik", J, dZ)
+    return bound
+
+
+def forward_error(
+    spec: fcfun.MLP, params: fcfun.Params, X: Array, dX: Array | float = 0.0
+) -> Array:
+    """Elementwise bound on the difference of two implementations of ``predict(spec, params,
+    X)`` in the params' dtype: each sums a layer's products in its own order (``gamma_{n+1}
+    (|A| |W| + |b|)`` each) and evaluates activations within ``ACTIVATION_ULPS`` ulps, plus
+    the smallest normal number where a result underflows (one of them may flush it to
+    zero). The errors are chained through the layers (``|dA| |W|`` and ``|J|``), from an
+    input known to within ``dX`` (0: both read the same ``X``)."""
+    dtype = params[0].W.dtype
+    tiny = float(np.finfo(dtype).tiny)
+    A = np.asarray(X, dtype)
+    dA = np.broadcast_to(np.asarray(dX, dtype), A.shape)
+    for layer, activation in zip(params, spec.activations, strict=True):
+        W, b = layer
+        Z = A @ W + b
+        sums = 2 * gamma(W.shape[0] + 1, dtype) * (np.abs(A) @ np.abs(W) + np.abs(b))
+        dZ = sums + dA @ np.abs(W)
+        A = activation.forward(Z)
+        rounding = 2 * ACTIVATION_ULPS * eps(dtype) * np.abs(A)
+        dA = activation_error(activation, Z, dZ) + rounding + 2 * tiny
+    return dA
+
+
+def assert_within(actual: Array, expected: Array, bound: Array | float) -> None:
+    """``|actual - expected| <= bound`` elementwise, with the worst excess in the message."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    difference = np.abs(actual.astype(np.float64) - expected.astype(np.float64))
+    excess = difference - np.asarray(bound, np.float64)
+    worst = np.unravel_index(int(np.argmax(excess)), excess.shape) if excess.ndim else ()
+    assert np.all(excess <= 0), (
+        f"|actual - expected| exceeds its bound at {worst}: difference {difference[worst]!r}, "
+        f"bound {np.broadcast_to(bound, difference.shape)[worst]!r}"
+    )
