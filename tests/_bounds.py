@@ -21,7 +21,7 @@ A difference of two such computations is bounded by the sum of their two bounds.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -72,26 +72,80 @@ def steps(count: int, per_step: float) -> float:
     return count * per_step
 
 
-def _abs_jacobian(activation: fcfun.Activation, Z: Array) -> Array:
-    """``|J|`` per row: ``(m, n, n)`` with ``J[i, k, j] = dA_k / dZ_j`` at row ``i``, from the
+def central_difference_error(
+    h: float, rounding: Array | float, third: Array | float, slope: Array | float, z: Any
+) -> Array:
+    """Bound on ``|(f(z + h) - f(z - h)) / (2 h) - f'(z)|`` in float64, for an ``f``
+    computed within ``rounding`` (absolute): the truncation ``h^2 / 6 max|f'''|`` (``third``),
+    the two values' rounding over ``2 h`` (``rounding / h``), and the rounding of the steps
+    ``z +- h`` themselves (a relative error ``u (|z| + h) / h`` of ``2 h``, on ``|f'| <=
+    slope``)."""
+    u = unit_roundoff(np.float64)
+    truncation = h**2 / 6 * np.asarray(third)
+    steps = u * (np.abs(z) + h) / h * np.asarray(slope)
+    return np.asarray(truncation + np.asarray(rounding) / h + steps)
+
+
+def _jacobian(activation: fcfun.Activation, Z: Array) -> Array:
+    """``J`` per row: ``(m, n, n)`` with ``J[i, k, j] = dA_k / dZ_j`` at row ``i``, from the
     activation's own vector-Jacobian product (its ``backward``), for any activation."""
     A = activation.forward(Z)
     n = Z.shape[-1]
     rows = [activation.backward(np.broadcast_to(e, Z.shape).copy(), Z, A) for e in np.eye(n)]
-    return np.abs(np.stack(rows, axis=1))
+    return np.stack(rows, axis=1)
+
+
+def _jacobian_ends(activation: fcfun.Activation, Z: Array, dZ: Array) -> tuple[Array, Array]:
+    """``(|J|, |dJ|)``: the Jacobian's largest magnitude over ``Z - dZ``, ``Z`` and ``Z + dZ``
+    (a kink such as relu's, or a permutation such as sort's that changes inside the segment,
+    is covered by the end where it is largest), and its largest change from ``J(Z)`` there."""
+    top = np.inf if activation.max_input is None else activation.max_input(Z.dtype)
+    with np.errstate(all="ignore"):
+        ends = (Z - dZ, np.minimum(Z + dZ, np.asarray(top, Z.dtype)))
+        at_Z = _jacobian(activation, Z)
+        others = [_jacobian(activation, end.astype(Z.dtype)) for end in ends]
+    J = np.maximum.reduce([np.abs(at_Z), *(np.abs(other) for other in others)])
+    dJ = np.maximum.reduce([np.abs(other - at_Z) for other in others])
+    return J, dJ
 
 
 def activation_error(activation: fcfun.Activation, Z: Array, dZ: Array) -> Array:
-    """Elementwise bound on ``|g(Z') - g(Z)|`` for any ``|Z' - Z| <= dZ``: ``|J| dZ`` with
-    ``|J|`` the larger of its values at ``Z - dZ``, ``Z`` and ``Z + dZ`` (a kink such as
-    relu's, or a permutation such as sort's that changes inside the segment, is covered by
-    the end where it is largest)."""
-    top = np.inf if activation.max_input is None else activation.max_input(Z.dtype)
-    with np.errstate(all="ignore"):
-        ends = (Z - dZ, Z, np.minimum(Z + dZ, np.asarray(top, Z.dtype)))
-        J = np.maximum.reduce([_abs_jacobian(activation, end.astype(Z.dtype)) for end in ends])
+    """Elementwise bound on ``|g(Z') - g(Z)|`` for any ``|Z' - Z| <= dZ``: ``|J| dZ``."""
+    J, _ = _jacobian_ends(activation, Z, dZ)
     bound: Array = np.einsum("ikj,ij->ik", J, dZ)
     return bound
+
+
+class Forward(NamedTuple):
+    """A forward pass with its error bounds: per layer the input ``A`` and ``dA``, the
+    pre-activation ``Z`` and ``dZ``; and the output and its bound."""
+
+    inputs: list[tuple[Array, Array]]
+    pre_activations: list[tuple[Array, Array]]
+    output: Array
+    error: Array
+
+
+def forward_pass(
+    spec: fcfun.MLP, params: fcfun.Params, X: Array, dX: Array | float = 0.0
+) -> Forward:
+    """The bounds of ``forward_error``, layer by layer."""
+    dtype = params[0].W.dtype
+    tiny = float(np.finfo(dtype).tiny)
+    A = np.asarray(X, dtype)
+    dA = np.broadcast_to(np.asarray(dX, dtype), A.shape)
+    inputs, pre_activations = [], []
+    for layer, activation in zip(params, spec.activations, strict=True):
+        W, b = layer
+        inputs.append((A, dA))
+        Z = A @ W + b
+        sums = 2 * gamma(W.shape[0] + 1, dtype) * (np.abs(A) @ np.abs(W) + np.abs(b))
+        dZ = sums + dA @ np.abs(W)
+        pre_activations.append((Z, dZ))
+        A = activation.forward(Z)
+        rounding = 2 * ACTIVATION_ULPS * eps(dtype) * np.abs(A)
+        dA = activation_error(activation, Z, dZ) + rounding + 2 * tiny
+    return Forward(inputs, pre_activations, A, dA)
 
 
 def forward_error(
@@ -103,19 +157,39 @@ def forward_error(
     the smallest normal number where a result underflows (one of them may flush it to
     zero). The errors are chained through the layers (``|dA| |W|`` and ``|J|``), from an
     input known to within ``dX`` (0: both read the same ``X``)."""
+    return forward_pass(spec, params, X, dX).error
+
+
+def gradient_error(spec: fcfun.MLP, params: fcfun.Params, X: Array, Y: Array) -> list[Array]:
+    """Elementwise bounds on the difference of two implementations of ``loss_and_grad``'s
+    ``dW``, one per layer, for a loss fused with its output (``dZ = (A - Y) / m`` at the
+    output: softmax with cross-entropy, sigmoid with binary cross-entropy, identity with
+    half squared error; ``Y`` one-hot or values), no penalty, no weights. Backward from
+    ``forward_pass``'s bounds: ``dW = A^T G`` within ``2 gamma_m |A|^T |G| + dA^T |G| +
+    |A|^T dG``; ``G W^T`` within ``2 gamma_n |G| |W|^T + dG |W|^T``; through a hidden
+    activation ``|J| e + |dJ| |G W^T|`` and its ulps."""
     dtype = params[0].W.dtype
-    tiny = float(np.finfo(dtype).tiny)
-    A = np.asarray(X, dtype)
-    dA = np.broadcast_to(np.asarray(dX, dtype), A.shape)
-    for layer, activation in zip(params, spec.activations, strict=True):
-        W, b = layer
-        Z = A @ W + b
-        sums = 2 * gamma(W.shape[0] + 1, dtype) * (np.abs(A) @ np.abs(W) + np.abs(b))
-        dZ = sums + dA @ np.abs(W)
-        A = activation.forward(Z)
-        rounding = 2 * ACTIVATION_ULPS * eps(dtype) * np.abs(A)
-        dA = activation_error(activation, Z, dZ) + rounding + 2 * tiny
-    return dA
+    run = forward_pass(spec, params, X)
+    m = X.shape[0]
+    G = (run.output - Y) / m
+    dG = (run.error + both(2, dtype) * np.abs(run.output - Y)) / m
+    bounds: list[Array] = []
+    for index in reversed(range(len(params))):
+        A, dA = run.inputs[index]
+        sums = 2 * gamma(m, dtype) * (np.abs(A).T @ np.abs(G))
+        bounds.insert(0, sums + dA.T @ np.abs(G) + np.abs(A).T @ dG)
+        if index == 0:
+            break
+        W = params[index].W
+        back = G @ W.T
+        e_back = 2 * gamma(W.shape[1], dtype) * (np.abs(G) @ np.abs(W).T) + dG @ np.abs(W).T
+        Z, dZ = run.pre_activations[index - 1]
+        activation = spec.activations[index - 1]
+        J, dJ = _jacobian_ends(activation, Z, dZ)
+        G = activation.backward(back, Z, activation.forward(Z))
+        through = np.einsum("ikj,ik->ij", J, e_back) + np.einsum("ikj,ik->ij", dJ, np.abs(back))
+        dG = through + 2 * ACTIVATION_ULPS * eps(dtype) * np.abs(G)
+    return bounds
 
 
 def assert_within(actual: Array, expected: Array, bound: Array | float) -> None:
