@@ -203,3 +203,19 @@ def assert_within(actual: Array, expected: Array, bound: Array | float) -> None:
         f"|actual - expected| exceeds its bound at {worst}: difference {difference[worst]!r}, "
         f"bound {np.broadcast_to(bound, difference.shape)[worst]!r}"
     )
+
+
+def gradcheck_tolerance(h: float = 1e-5, growth: float = 4000.0) -> float:
+    """The most ``fcfun.gradcheck`` (step ``h``) may report for a right gradient.
+
+    gradcheck subtracts its differences' rounding noise, which leaves the truncation of
+    fourth-order central differences, ``h^4 / 30 |f^(5)|`` relative to ``|f'|``. With each
+    derivative at most ``growth`` times the one before, that is ``h^4 growth^4 / 30``. The
+    steepest losses here are cross-entropies on probabilities (binary cross-entropy on a
+    softmax output), whose k-th derivative in the logits grows like ``k / a`` per order for
+    a probability ``a``: 4000 covers probabilities down to 1e-3 with inputs and weights of a
+    few units (8.5e-8); a network on logits alone (tanh, softmax cross-entropy), whose
+    derivatives grow like k, takes 1000 (3.3e-10). A gradient wrong by 1e-6 relative
+    reports about 5e-7.
+    """
+    return h**4 * growth**4 / 30
