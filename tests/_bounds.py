@@ -127,9 +127,14 @@ class Forward(NamedTuple):
 
 
 def forward_pass(
-    spec: fcfun.MLP, params: fcfun.Params, X: Array, dX: Array | float = 0.0
+    spec: fcfun.MLP,
+    params: fcfun.Params,
+    X: Array,
+    dX: Array | float = 0.0,
+    masks: tuple[Array | None, ...] = (),
 ) -> Forward:
-    """The bounds of ``forward_error``, layer by layer."""
+    """The bounds of ``forward_error``, layer by layer; a hidden layer's dropout mask (in
+    ``masks``) scales its output, and its bound, with one more rounding."""
     dtype = params[0].W.dtype
     tiny = float(np.finfo(dtype).tiny)
     A = np.asarray(X, dtype)
@@ -145,6 +150,10 @@ def forward_pass(
         A = activation.forward(Z)
         rounding = 2 * ACTIVATION_ULPS * eps(dtype) * np.abs(A)
         dA = activation_error(activation, Z, dZ) + rounding + 2 * tiny
+        mask = masks[len(inputs) - 1] if len(inputs) <= len(masks) else None
+        if mask is not None:
+            A = A * mask
+            dA = dA * np.abs(mask) + both(1, dtype) * np.abs(A)
     return Forward(inputs, pre_activations, A, dA)
 
 
@@ -160,29 +169,41 @@ def forward_error(
     return forward_pass(spec, params, X, dX).error
 
 
-def gradient_error(spec: fcfun.MLP, params: fcfun.Params, X: Array, Y: Array) -> list[Array]:
+def gradient_error(
+    spec: fcfun.MLP,
+    params: fcfun.Params,
+    X: Array,
+    Y: Array,
+    masks: tuple[Array | None, ...] = (),
+) -> list[tuple[Array, Array]]:
     """Elementwise bounds on the difference of two implementations of ``loss_and_grad``'s
     ``dW``, one per layer, for a loss fused with its output (``dZ = (A - Y) / m`` at the
     output: softmax with cross-entropy, sigmoid with binary cross-entropy, identity with
-    half squared error; ``Y`` one-hot or values), no penalty, no weights. Backward from
+    half squared error; ``Y`` one-hot or values), no penalty, no weights, with dropout
+    ``masks`` if given: ``(dW, db)`` per layer. Backward from
     ``forward_pass``'s bounds: ``dW = A^T G`` within ``2 gamma_m |A|^T |G| + dA^T |G| +
     |A|^T dG``; ``G W^T`` within ``2 gamma_n |G| |W|^T + dG |W|^T``; through a hidden
     activation ``|J| e + |dJ| |G W^T|`` and its ulps."""
     dtype = params[0].W.dtype
-    run = forward_pass(spec, params, X)
+    run = forward_pass(spec, params, X, masks=masks)
     m = X.shape[0]
     G = (run.output - Y) / m
     dG = (run.error + both(2, dtype) * np.abs(run.output - Y)) / m
-    bounds: list[Array] = []
+    bounds: list[tuple[Array, Array]] = []
     for index in reversed(range(len(params))):
         A, dA = run.inputs[index]
         sums = 2 * gamma(m, dtype) * (np.abs(A).T @ np.abs(G))
-        bounds.insert(0, sums + dA.T @ np.abs(G) + np.abs(A).T @ dG)
+        db = 2 * gamma(m, dtype) * np.abs(G).sum(axis=0) + dG.sum(axis=0)
+        bounds.insert(0, (sums + dA.T @ np.abs(G) + np.abs(A).T @ dG, db))
         if index == 0:
             break
         W = params[index].W
         back = G @ W.T
         e_back = 2 * gamma(W.shape[1], dtype) * (np.abs(G) @ np.abs(W).T) + dG @ np.abs(W).T
+        mask = masks[index - 1] if index - 1 < len(masks) else None
+        if mask is not None:
+            back = back * mask
+            e_back = e_back * np.abs(mask) + both(1, dtype) * np.abs(back)
         Z, dZ = run.pre_activations[index - 1]
         activation = spec.activations[index - 1]
         J, dJ = _jacobian_ends(activation, Z, dZ)

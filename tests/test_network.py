@@ -97,8 +97,9 @@ def test_float32_agrees_with_float64() -> None:
     assert abs(loss32 - loss64) <= float(np.mean(2 * dZ.max(axis=1))) + rounding
     one_hot = np.eye(3, dtype=np.float32)[Y]
     bounds = gradient_error(SPEC, params32, X, one_hot)
-    for g32, g64, bound in zip(grads32, grads64, bounds, strict=True):
-        assert_within(g32.W, g64.W, bound)
+    for g32, g64, (bound_W, bound_b) in zip(grads32, grads64, bounds, strict=True):
+        assert_within(g32.W, g64.W, bound_W)
+        assert_within(g32.b, g64.b, bound_b)
 
 
 def test_predict_in_chunks_equals_forward() -> None:
@@ -141,8 +142,9 @@ def test_layer_functions_compose_to_the_network() -> None:
     # rounds 4 times in terms of size 1 / m: within the output's own rounding (>= 2
     # ACTIVATION_ULPS eps / m on A = s), which gradient_error already carries.
     bounds = gradient_error(SPEC, params, X, one_hot)
-    for g, e, bound in zip(reversed(grads), expected, bounds, strict=True):
-        assert_within(g.W, e.W, bound)
+    for g, e, (bound_W, bound_b) in zip(reversed(grads), expected, bounds, strict=True):
+        assert_within(g.W, e.W, bound_W)
+        assert_within(g.b, e.b, bound_b)
     Z, linear_cache = fcfun.linear_forward(params[0], X)
     dX, grad = fcfun.linear_backward(params[0], linear_cache, np.ones_like(Z))
     ones = np.ones_like(Z)
