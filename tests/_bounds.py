@@ -175,29 +175,39 @@ def gradient_error(
     X: Array,
     Y: Array,
     masks: tuple[Array | None, ...] = (),
+    *,
+    alpha: float = 0.0,
+    sample_weight: Array | None = None,
 ) -> list[tuple[Array, Array]]:
     """Elementwise bounds on the difference of two implementations of ``loss_and_grad``'s
     ``dW``, one per layer, for a loss fused with its output (``dZ = (A - Y) / m`` at the
     output: softmax with cross-entropy, sigmoid with binary cross-entropy, identity with
-    half squared error; ``Y`` one-hot or values), no penalty, no weights, with dropout
-    ``masks`` if given: ``(dW, db)`` per layer. Backward from
+    half squared error; ``Y`` one-hot or values), with dropout ``masks``, the L2 penalty
+    ``alpha / (2 S) sum ||W||^2`` and sample weights (``S``: their sum, or ``m``) if given:
+    ``(dW, db)`` per layer. At the output ``G = s_i (A - Y) / S``, within its inputs' and
+    3 roundings plus ``S``'s own (``gamma_m``). Backward from
     ``forward_pass``'s bounds: ``dW = A^T G`` within ``2 gamma_m |A|^T |G| + dA^T |G| +
     |A|^T dG``; ``G W^T`` within ``2 gamma_n |G| |W|^T + dG |W|^T``; through a hidden
     activation ``|J| e + |dJ| |G W^T|`` and its ulps."""
     dtype = params[0].W.dtype
     run = forward_pass(spec, params, X, masks=masks)
     m = X.shape[0]
-    G = (run.output - Y) / m
-    dG = (run.error + both(2, dtype) * np.abs(run.output - Y)) / m
+    weight = np.ones(m, dtype) if sample_weight is None else np.asarray(sample_weight, dtype)
+    total = float(weight.sum())
+    residual = run.output - Y
+    G = weight[:, None] * residual / total
+    dG = weight[:, None] * (run.error + both(3, dtype) * np.abs(residual)) / total
+    dG = dG + 2 * gamma(m, dtype) * np.abs(G)
     bounds: list[tuple[Array, Array]] = []
     for index in reversed(range(len(params))):
         A, dA = run.inputs[index]
         sums = 2 * gamma(m, dtype) * (np.abs(A).T @ np.abs(G))
         db = 2 * gamma(m, dtype) * np.abs(G).sum(axis=0) + dG.sum(axis=0)
-        bounds.insert(0, (sums + dA.T @ np.abs(G) + np.abs(A).T @ dG, db))
+        W = params[index].W
+        penalty = both(2, dtype) * alpha / total * np.abs(W)  # its own two roundings
+        bounds.insert(0, (sums + dA.T @ np.abs(G) + np.abs(A).T @ dG + penalty, db))
         if index == 0:
             break
-        W = params[index].W
         back = G @ W.T
         e_back = 2 * gamma(W.shape[1], dtype) * (np.abs(G) @ np.abs(W).T) + dG @ np.abs(W).T
         mask = masks[index - 1] if index - 1 < len(masks) else None
@@ -240,3 +250,28 @@ def gradcheck_tolerance(h: float = 1e-5, growth: float = 4000.0) -> float:
     reports about 5e-7.
     """
     return h**4 * growth**4 / 30
+
+
+def roundings(spec: fcfun.MLP, m: int) -> int:
+    """The longest chain of roundings in a loss or gradient of ``spec`` on ``m`` rows: the
+    sum over rows (``m``), each layer's sum over its fan-in (forward and back), each
+    activation and its derivative (``2 ACTIVATION_ULPS``), and the loss's few (16)."""
+    return m + 2 * sum(spec.sizes) + 2 * spec.n_layers * ACTIVATION_ULPS + 16
+
+
+def network_rtol(spec: fcfun.MLP, m: int, dtype: Any = np.float64) -> float:
+    """Two implementations of a loss or gradient of ``spec`` on ``m`` rows: ``2 gamma_K``,
+    ``K = roundings(spec, m)``, relative to the magnitudes summed. For a loss (a sum of
+    non-negative terms) that is relative to the value; for a gradient, whose sums cancel,
+    compare against ``network_rtol * the array's largest entry`` as well (an entry that
+    cancels keeps the absolute error of the magnitudes it sums, which are of that size on
+    these well-scaled networks: weights and inputs of order 1)."""
+    return both(roundings(spec, m), dtype)
+
+
+def assert_network_close(actual: Array, expected: Array, rtol: float) -> None:
+    """``|actual - expected| <= rtol (|expected| + max |expected|)``: relative, and absolute
+    at the array's scale for the entries whose sums cancel (see ``network_rtol``)."""
+    expected = np.asarray(expected)
+    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+    assert_within(actual, expected, rtol * (np.abs(expected) + scale))
