@@ -68,7 +68,7 @@ def trajectory_rtol(model: Any, n_samples: int) -> float:
     probabilities)."""
     batch = n_samples if model.solver == "lbfgs" else model._batch_size(n_samples)
     count = max(len(model.loss_curve_), 1) * -(-n_samples // batch)
-    return steps(count, network_rtol(model.spec_, batch))
+    return steps(count, network_rtol(model.spec_, batch, model.params_[0].W.dtype))
 
 
 # (a) scikit-learn's estimator checks ----------------------------------------------------
