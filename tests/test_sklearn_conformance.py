@@ -12,7 +12,9 @@ Testing for Multi-layer Perceptron module (sklearn.neural_network)
 # reads or sets scikit-learn's private attributes, it makes the nearest check through
 # fcfun's public API instead. The tests that still fail are listed in EXCLUDED below, each
 # with its reason; tests/conftest.py marks them xfail(strict=True), so a test that starts
-# passing fails the suite until its entry is removed.
+# passing fails the suite until its entry is removed. The numeric tolerances are
+# scikit-learn's own (kept as upstream, so that the file stays scikit-learn's test); fcfun's
+# own tests derive theirs from error bounds (tests/_bounds.py).
 
 import re
 import warnings
