@@ -35,6 +35,7 @@ from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
 # rounding; about a third of the suite's time.
 NUMERIC = [
     "tests/test_activations.py",
+    "tests/test_bounds.py",
     "tests/test_compositions.py",
     "tests/test_dropout.py",
     "tests/test_gradients.py",

@@ -229,10 +229,12 @@ def assert_within(actual: Array, expected: Array, bound: Array | float) -> None:
     assert actual.shape == expected.shape, (actual.shape, expected.shape)
     difference = np.abs(actual.astype(np.float64) - expected.astype(np.float64))
     excess = difference - np.asarray(bound, np.float64)
-    worst = np.unravel_index(int(np.argmax(excess)), excess.shape) if excess.ndim else ()
+    where = np.unravel_index(int(np.argmax(excess)), excess.shape) if excess.ndim else ()
+    worst = tuple(int(i) for i in where)
+    limit = float(np.broadcast_to(bound, difference.shape)[worst])
     assert np.all(excess <= 0), (
-        f"|actual - expected| exceeds its bound at {worst}: difference {difference[worst]!r}, "
-        f"bound {np.broadcast_to(bound, difference.shape)[worst]!r}"
+        f"|actual - expected| exceeds its bound at {worst}: difference "
+        f"{float(difference[worst])!r}, bound {limit!r}"
     )
 
 
