@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup check demo bench clean docs
+.PHONY: setup check check-kernels demo bench clean docs
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ check: setup
 	bash .ci/wheel_smoke.sh $(BIN)/python
 	$(MAKE) docs
 	$(BIN)/pytest -q
+	$(MAKE) check-kernels
+
+# The numeric tests once more on an older OpenBLAS kernel with numpy's newest SIMD paths
+# disabled (both chosen for this CPU at run time; .ci/kernels.py says how).
+check-kernels: setup
+	$(BIN)/python .ci/kernels.py
 
 demo: setup
 	$(BIN)/python examples/train_digits.py

@@ -15,7 +15,9 @@ class DivergenceError(ArithmeticError):
         step: the step within that epoch (0-based).
         state: the last state whose parameters and optimizer state are finite: the state
             before the step that went wrong. Its ``epoch`` counts completed epochs, so when
-            ``step > 0`` its parameters are part-way through epoch ``epoch``.
+            ``step > 0`` its parameters are part-way through epoch ``epoch``. When what
+            diverged is the validation loss, it is that epoch's finished state: finite
+            parameters, its validation scores nan.
     """
 
     def __init__(

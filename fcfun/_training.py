@@ -75,6 +75,8 @@ fresh arrays the step owns (and donates to the optimizer). ``key`` names the ste
 run seed, epoch and index), which is all that the batch's dropout masks depend on."""
 
 Epoch: TypeAlias = Callable[[TrainState[S], int], TrainState[S]]
+# params, strict -> (val_loss, val_metric); strict: a non-finite loss is a ValueError.
+Validate: TypeAlias = Callable[[Params, bool], tuple[float, float]]
 """``(state, epoch) -> state``: what a run reduces over its epochs."""
 
 
@@ -512,14 +514,14 @@ def evaluate(
     validate = validator(spec, data, metric, alpha)
     assert validate is not None
     with fixed_threads():
-        return validate(params)
+        return validate(params, True)
 
 
 def epoch_function(
     step: Callable[[StepState[S], B], StepState[S]],
     batches_of: Callable[[int, int], Iterable[B]],
     m: float,
-    validate: Callable[[Params], tuple[float, float]] | None = None,
+    validate: Validate | None = None,
 ) -> Epoch[S]:
     """``(state, epoch) -> state``: ``reduce(step)`` over the epoch's batches, recorded.
 
@@ -531,7 +533,8 @@ def epoch_function(
         validate: ``params -> (val_loss, val_metric)``, or ``None``.
 
     A non-finite loss, an overflow in a step (the loss, the gradient, the optimizer state or
-    the parameters) raises ``DivergenceError`` with the last finite state.
+    the parameters) raises ``DivergenceError`` with the last finite state; so does a
+    non-finite validation loss, with the epoch's finished state (its validation scores nan).
     """
 
     def train(state: TrainState[S], epoch: int) -> TrainState[S]:
@@ -553,10 +556,19 @@ def epoch_function(
             history = history._replace(train_loss=train_loss)
         else:
             with fixed_threads():
-                val_loss, val_metric = validate(done.params)
+                val_loss, val_metric = validate(done.params, False)
             history = History(
                 train_loss, (*history.val_loss, val_loss), (*history.val_metric, val_metric)
             )
+            if not math.isfinite(val_loss):  # the params are finite; only their outputs are not
+                finished = TrainState(
+                    done.params, done.opt_state, state.epoch + 1, state.seed, history
+                )
+                what = (
+                    "the validation loss is not finite: this epoch's params (finite, in "
+                    ".state) overflow on the validation set"
+                )
+                raise DivergenceError(epoch, done.step, val_loss, finished, what)
         return TrainState(done.params, done.opt_state, state.epoch + 1, state.seed, history)
 
     return train
@@ -595,19 +607,22 @@ def with_scale(
 
 def validator(
     spec: MLP, validation: Dataset | None, metric: Metric | None, alpha: float
-) -> Callable[[Params], tuple[float, float]] | None:
+) -> Validate | None:
     """``params -> (val_loss, val_metric)`` on checked data (the loss's own metric when
-    ``metric`` is ``None``), or ``None`` without validation data."""
+    ``metric`` is ``None``), or ``None`` without validation data. A non-finite loss is a
+    ValueError when ``strict``, else the pair ``(nan, nan)``."""
     if validation is None:
         return None
     checked_metric = metric or spec.loss.metric
 
-    def validate(params: Params) -> tuple[float, float]:
+    def validate(params: Params, strict: bool) -> tuple[float, float]:
         try:
             with np.errstate(over="raise", invalid="raise", divide="ignore"):
                 A, loss = output_and_value(spec, params, validation.X, validation.Y, alpha)
         except FloatingPointError:
             loss = math.nan
+        if not math.isfinite(loss) and not strict:
+            return math.nan, math.nan
         if not math.isfinite(loss):
             raise ValueError(
                 f"validation X must be small enough for the loss and metric to stay within "

@@ -52,6 +52,12 @@ feature, with the same defaults. Where the two differ:
   is the validation accuracy (subset accuracy for multilabel) or R², and the validation
   split is ``train_test_split(random_state=seed_)``, stratified for binary targets only
   (as scikit-learn). ``n_iter_no_change=np.inf`` never stops early.
+* Divergence with ``early_stopping``: an epoch whose weights overflow on the validation
+  set gets the score nan (a ``RuntimeWarning``) and training goes on, as scikit-learn's;
+  a divergence of training itself (a non-finite loss or an overflow in a step) adds one
+  epoch scored nan and stops there (scikit-learn goes on with non-finite weights to
+  ``max_iter``). Either way the best epoch's weights are kept. Without a validation set
+  a divergence is scikit-learn's ``ValueError``.
 * A ``warm_start`` fit continues ``state_`` (weights, epoch count, history) with a fresh
   optimizer state, as scikit-learn makes a new optimizer per fit; ``partial_fit`` keeps
   the optimizer state (unless the solver changed).
@@ -89,11 +95,12 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeAlias, TypeVar
 
 import numpy as np
+import toolz
 
 try:
     import sklearn  # noqa: F401 (the extra's presence, named in the error)
@@ -198,6 +205,50 @@ _SPARSE = ["csr", "csc"]
 
 
 # Steps of a fit that need no estimator -----------------------------------------------
+
+
+def _through_divergence(
+    run: Callable[[Start], Iterator[fcfun.TrainState[Any]]], start: Start
+) -> Iterator[fcfun.TrainState[Any]]:
+    """The states of ``run(start)``, trained through a divergence as scikit-learn's MLPs do.
+
+    An epoch whose validation loss is not finite (its weights are) is passed on with its
+    nan scores and the run goes on from it. A divergence of training itself is passed on as
+    one more epoch of nan scores with the last finite weights, and ends the stream (where
+    scikit-learn would go on with non-finite weights). Each is a RuntimeWarning, as numpy's
+    overflow warning is in scikit-learn.
+    """
+    state = start
+    while True:
+        try:
+            yield from run(state)
+            return
+        except fcfun.DivergenceError as error:
+            history = error.state.history
+            if error.state.epoch > error.epoch:  # the epoch finished: its validation diverged
+                warnings.warn(
+                    f"The validation loss is not finite after epoch {error.epoch + 1} (the "
+                    "weights diverged): its validation score is nan; training goes on and "
+                    "the best epoch's weights are kept.",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                state = error.state
+                yield state
+                continue
+            warnings.warn(
+                f"Training diverged in epoch {error.epoch + 1} (a non-finite loss or an "
+                "overflow): it stops there with the score nan, and the best epoch's weights "
+                "are kept.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            nan = (math.nan,)
+            scores = fcfun.History(
+                history.train_loss + nan, history.val_loss + nan, history.val_metric + nan
+            )
+            yield error.state._replace(epoch=error.epoch + 1, history=scores)
+            return
 
 
 def _spec(sizes: tuple[int, ...], activation: str, head: Head, dropout: float) -> fcfun.MLP:
@@ -701,28 +752,49 @@ class _FCBase(BaseEstimator):
         rule: fcfun.EarlyStopping | None,
         epochs: int,
     ) -> fcfun.TrainState[Any]:
-        """``fcfun.fit`` up to epoch ``epochs``; divergence is scikit-learn's ValueError."""
+        """``fcfun.fit`` up to epoch ``epochs``; divergence is scikit-learn's ValueError.
+
+        With a validation set, as scikit-learn's MLPs: an epoch whose weights overflow on
+        it records the score nan (warned) and training goes on; a divergence of training
+        itself records nan, warns and stops; the best epoch's weights are kept.
+        """
         X_train, Y_train, w_train = train
+        arguments: dict[str, Any] = {
+            "optimizer": optimizer,
+            "epochs": epochs,
+            "batch_size": self._batch_size(int(X_train.shape[0])),
+            "validation": validation,
+            "alpha": float(self.alpha),
+            "shuffle": bool(self.shuffle) and self.solver != "lbfgs",
+            "dtype": X_train.dtype,
+            "sample_weight": w_train,
+            "plateau": self._plateau(),
+            "metric": self._validation_metric(),
+        }
+        seed = None if isinstance(start, fcfun.TrainState) else self.seed_
         try:
-            return fcfun.fit(
-                spec,
-                X_train,
-                Y_train,
-                optimizer=optimizer,
-                epochs=epochs,
-                batch_size=self._batch_size(int(X_train.shape[0])),
-                seed=None if isinstance(start, fcfun.TrainState) else self.seed_,
-                params=start,
-                validation=validation,
-                alpha=float(self.alpha),
-                shuffle=bool(self.shuffle) and self.solver != "lbfgs",
-                early_stopping=rule,
-                callback=self._report if self.verbose else None,
-                dtype=X_train.dtype,
-                sample_weight=w_train,
-                plateau=self._plateau(),
-                metric=self._validation_metric(),
+            if validation is None:
+                return fcfun.fit(
+                    spec,
+                    X_train,
+                    Y_train,
+                    seed=seed,
+                    params=start,
+                    early_stopping=rule,
+                    callback=self._report if self.verbose else None,
+                    **arguments,
+                )
+
+            def run(state: Start) -> Iterator[fcfun.TrainState[Any]]:
+                return fcfun.fit_iter(spec, X_train, Y_train, seed=seed, params=state, **arguments)
+
+            stream = toolz.pipe(
+                _through_divergence(run, start),
+                fcfun.observe(self._report if self.verbose else None),
+                fcfun.stop_early(rule),
+                fcfun.stop_on_plateau(arguments["plateau"]),
             )
+            return toolz.last(stream)  # a fit trains at least one epoch (max_iter >= 1)
         except fcfun.DivergenceError as error:
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may contain "

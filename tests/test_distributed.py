@@ -19,9 +19,9 @@ import pytest
 import fcfun
 from fcfun import distributed as fd
 from fcfun._training import Dataset
+from tests._bounds import assert_network_close, network_rtol, steps
 
 M = 301  # odd, so two shards differ in size
-ATOL = 1e-12
 
 # distributed is only partly annotated and mypy --strict refuses calls to its unannotated
 # functions (LocalCluster, Client, get_executor, ...), so the tests use it through Any.
@@ -82,6 +82,10 @@ def make_data(m: int = M, seed: int = 0) -> tuple[np.ndarray[Any, Any], np.ndarr
 # leaky_relu(0.2) is a closure: it reaches other processes by name only.
 SPEC = fcfun.mlp([6, 16, 8, 3], hidden=["tanh", fcfun.leaky_relu(0.2)], output="softmax",
                  loss="softmax_cross_entropy")  # fmt: skip
+# Shards sum a full batch's rows in another order: two implementations of one loss and
+# gradient (tests/_bounds.network_rtol); a run of 6 full-batch epochs adds up 6 of them.
+GRADIENT_RTOL = network_rtol(SPEC, M)
+TRAJECTORY_RTOL = steps(6, GRADIENT_RTOL)
 
 
 P = ParamSpec("P")
@@ -128,10 +132,10 @@ def params_nbytes(params: fcfun.Params) -> int:
     return sum(a.nbytes for layer in params for a in layer)
 
 
-def assert_params_close(a: fcfun.Params, b: fcfun.Params, atol: float = ATOL) -> None:
+def assert_params_close(a: fcfun.Params, b: fcfun.Params, rtol: float) -> None:
     for left, right in zip(a, b, strict=True):
-        np.testing.assert_allclose(left.W, right.W, rtol=0, atol=atol)
-        np.testing.assert_allclose(left.b, right.b, rtol=0, atol=atol)
+        assert_network_close(left.W, right.W, rtol)
+        assert_network_close(left.b, right.b, rtol)
 
 
 # Layout ----------------------------------------------------------------------------
@@ -182,8 +186,8 @@ def test_sharded_loss_and_grad_equals_the_whole_batch(
     whole_loss, whole_grads = fcfun.loss_and_grad(SPEC, params, X, y, alpha=0.3)
     with fd.scatter(thread_pool, SPEC, X, y, sizes) as shards:
         loss, grads = fd.sharded_loss_and_grad(thread_pool, SPEC, params, shards, alpha=0.3)
-    assert loss == pytest.approx(whole_loss, rel=0, abs=ATOL)
-    assert_params_close(grads, whole_grads)
+    assert loss == pytest.approx(whole_loss, rel=GRADIENT_RTOL)
+    assert_params_close(grads, whole_grads, GRADIENT_RTOL)
     assert all(not a.flags.writeable for layer in grads for a in layer)
     if sizes == 1:  # one shard: the same arithmetic as the single-process call
         assert loss == whole_loss
@@ -197,8 +201,8 @@ def test_sharded_step_on_every_executor_matches(executor: cf.Executor) -> None:
         first = fd.sharded_loss_and_grad(executor, SPEC, params, shards, alpha=0.1)
         again = fd.sharded_loss_and_grad(executor, SPEC, params, shards, alpha=0.1)
     whole_loss, whole_grads = fcfun.loss_and_grad(SPEC, params, X, y, alpha=0.1)
-    assert first[0] == pytest.approx(whole_loss, rel=0, abs=ATOL)
-    assert_params_close(first[1], whole_grads)
+    assert first[0] == pytest.approx(whole_loss, rel=GRADIENT_RTOL)
+    assert_params_close(first[1], whole_grads, GRADIENT_RTOL)
     assert fcfun.fingerprint(first) == fcfun.fingerprint(again)
 
 
@@ -212,8 +216,8 @@ def test_memory_mapped_rows_are_read_a_shard_at_a_time(
     with fd.scatter(executor, SPEC, mapped, y, 2) as shards:
         loss, grads = fd.sharded_loss_and_grad(executor, SPEC, params, shards)
     whole_loss, whole_grads = fcfun.loss_and_grad(SPEC, params, X.astype(np.float32), y)
-    assert loss == pytest.approx(whole_loss, rel=0, abs=ATOL)
-    assert_params_close(grads, whole_grads)
+    assert loss == pytest.approx(whole_loss, rel=GRADIENT_RTOL)
+    assert_params_close(grads, whole_grads, GRADIENT_RTOL)
 
 
 # Training --------------------------------------------------------------------------
@@ -238,11 +242,11 @@ def sharded(
 
 
 def assert_states_close(a: fcfun.TrainState[Any], b: fcfun.TrainState[Any]) -> None:
-    assert_params_close(a.params, b.params)
+    assert_params_close(a.params, b.params, TRAJECTORY_RTOL)
     assert (a.epoch, a.seed) == (b.epoch, b.seed)
     assert fcfun.flatten(a.opt_state)[0][1] == fcfun.flatten(b.opt_state)[0][1]  # step count
     for left, right in zip(a.history, b.history, strict=True):
-        np.testing.assert_allclose(left, right, rtol=0, atol=ATOL)
+        np.testing.assert_allclose(left, right, rtol=TRAJECTORY_RTOL)
 
 
 def test_fit_sharded_equals_single_process_fit(executor: cf.Executor) -> None:
@@ -279,7 +283,7 @@ def test_float32_stays_float32(thread_pool: cf.ThreadPoolExecutor) -> None:
     state = sharded(thread_pool, 2, dtype=np.float32)
     alone = single_process(dtype=np.float32)
     assert state.params[0].W.dtype == np.float32
-    assert_params_close(state.params, alone.params, atol=1e-5)
+    assert_params_close(state.params, alone.params, steps(6, network_rtol(SPEC, M, np.float32)))
 
 
 def test_divergence_is_reported_as_fit_reports_it(thread_pool: cf.ThreadPoolExecutor) -> None:

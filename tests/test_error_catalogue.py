@@ -650,9 +650,15 @@ CATALOGUE = [
         TypeError,
         "optimizer",
     ),
+    # (fit with validation data that overflows is a DivergenceError, tests/test_robustness.py)
     Entry(
-        "validation data that overflows",
-        fit(spec=MSE, Y=np.zeros((6, 2)), validation=(np.full((3, 4), 1e200), np.zeros((3, 2)))),
+        "evaluate on data that overflows",
+        lambda: fcfun.evaluate(
+            MSE,
+            fcfun.init(MSE, 0),
+            fcfun.dataset(MSE, np.full((3, 4), 1e200), np.zeros((3, 2))),
+            fcfun.r2_score,
+        ),
         ValueError,
         "validation X",
     ),

@@ -1,12 +1,12 @@
 """fcfun.onnx: exported networks and converted pipelines run in onnxruntime as fcfun predicts.
 
-Tolerances. ``rtol`` is the brief's (1e-6 for float32, 1e-12 for float64) and ``atol`` is
-``16 * eps`` of the dtype (1.9e-6 and 3.6e-15). onnxruntime sums a layer's products in
-another order than OpenBLAS and has its own ``exp`` / ``log`` / ``tanh``, so the two
-differ by a few ulps of the terms a layer sums, whatever the size of the sum: an output
-that cancels to near 0, or a relu, sigmoid or softmax tail, keeps no relative accuracy.
-The terms here are O(1) and a layer sums at most 16 of them, hence 16 ulps of 1; the
-excess over ``rtol * |expected|`` measured up to about 4 ulps.
+Tolerances. onnxruntime sums a layer's products in another order than OpenBLAS (which
+itself changes order with its kernel) and has its own ``exp`` / ``log`` / ``tanh``, so the
+two differ by rounding. Each comparison is bounded by ``tests/_bounds.forward_error``: per
+layer ``2 gamma_{n+1} (|A| |W| + |b|)`` for the two sums, the input error carried through
+``|W|`` and the activation's Jacobian (``exp`` multiplies the absolute error of its input,
+which grows with ``|z|``, by ``exp(z)``), and ``2 * ACTIVATION_ULPS`` ulps for the two
+activations' own roundings; a pipeline adds its scaler's roundings at the input.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import pytest
 import fcfun
 from fcfun._activations import _BY_NAME, parse_activation
 from fcfun.onnx import OPSET, register_skl2onnx, to_onnx
+from tests._bounds import assert_within, both, forward_error
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -33,7 +34,6 @@ Array = np.ndarray[Any, Any]
 # fcfun's own name table, so that a new built-in activation is exported here untold.
 ACTIVATIONS = [parse_activation(name) for name in _BY_NAME] + [fcfun.leaky_relu(0.1)]
 DTYPES = [np.float32, np.float64]
-RTOL = {np.dtype(np.float32): 1e-6, np.dtype(np.float64): 1e-12}
 
 
 def session(model: Any) -> Any:
@@ -46,13 +46,33 @@ def session(model: Any) -> Any:
     )
 
 
-def assert_close(actual: Array, expected: Array) -> None:
-    """Same dtype and shape, equal to ``RTOL`` relative and 16 ulps of 1 absolute."""
+def assert_close(
+    actual: Array, spec: fcfun.MLP, params: fcfun.Params, X: Array, dX: Array | float = 0.0
+) -> None:
+    """``actual`` is ``predict(spec, params, X)`` in its dtype and shape, within the bound on
+    two implementations' rounding (``forward_error``), ``X`` known to within ``dX``."""
+    expected = np.asarray(fcfun.predict(spec, params, X))
     assert actual.dtype == expected.dtype
-    assert actual.shape == expected.shape
-    dtype = expected.dtype
-    atol = 16 * float(np.finfo(dtype).eps)
-    np.testing.assert_allclose(actual, expected, rtol=RTOL[dtype], atol=atol)
+    assert_within(actual, expected, forward_error(spec, params, X, dX))
+
+
+def assert_pipeline_close(actual: Array, pipeline: Any, X: Array, method: str) -> None:
+    """``actual`` (the converted pipeline's ``method`` output on ``X``) is the pipeline's,
+    within ``forward_error`` of its network on the scaled ``X``. The scaler's inputs differ
+    by rounding: scikit-learn's ``(x - mean) / scale`` and onnx's ``(x - mean) * (1 /
+    scale)`` each round 3 times, in the coarser of ``X``'s and the network's dtypes (which
+    also rounds ``X`` itself). A binary classifier's ``1 - p`` column adds one rounding."""
+    scaler, estimator = pipeline[0], pipeline[-1]
+    spec, params = estimator.spec_, estimator.params_
+    dtype = params[0].W.dtype
+    coarse = np.float32 if np.float32 in (X.dtype, dtype) else np.float64
+    dX = both(3, coarse) * (np.abs(X) + np.abs(scaler.mean_)) / scaler.scale_
+    scaled = scaler.transform(X.astype(dtype)).astype(dtype)
+    bound = forward_error(spec, params, scaled, dX)
+    if method == "predict_proba" and bound.shape[1] == 1:  # [1 - p, p]
+        bound = np.hstack([bound, bound]) + both(1, dtype)
+    expected = getattr(pipeline, method)(X.astype(dtype))
+    assert_within(actual, expected.reshape(actual.shape), bound)
 
 
 def random_params(spec: fcfun.MLP, dtype: type[np.floating[Any]], seed: int) -> fcfun.Params:
@@ -100,7 +120,7 @@ def test_the_model_predicts_as_fcfun(
     for m in (1, 7, 100):
         X = (scale * rng.normal(size=(m, 5))).astype(dtype)
         (A,) = run.run(["A"], {"X": X})
-        assert_close(A, np.asarray(fcfun.predict(spec, params, X)))
+        assert_close(A, spec, params, X)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
@@ -115,7 +135,7 @@ def test_the_tails_follow_fcfuns_stable_formulas(dtype: type[np.floating[Any]]) 
         spec = fcfun.mlp([3, 3], output=activation, loss="half_squared_error")
         params = (fcfun.Dense(np.eye(3, dtype=dtype), np.zeros(3, dtype=dtype)),)
         (A,) = session(to_onnx(spec, params)).run(None, {"X": X})
-        assert_close(A, np.asarray(fcfun.predict(spec, params, X)))
+        assert_close(A, spec, params, X)
 
 
 def test_the_model_names_dtype_opset_and_dynamic_batch() -> None:
@@ -135,7 +155,7 @@ def test_the_model_names_dtype_opset_and_dynamic_batch() -> None:
         assert [(d.dim_param, d.dim_value) for d in tensor.shape.dim] == [("N", 0), ("", n)]
     X = np.ones((4, 3), np.float32)
     (A,) = session(model).run(["A0"], {"W0": X})
-    assert_close(A, np.asarray(fcfun.predict(spec, params, X)))
+    assert_close(A, spec, params, X)
 
 
 def test_the_docstring_example_runs() -> None:
@@ -143,7 +163,7 @@ def test_the_docstring_example_runs() -> None:
     params = fcfun.init(spec, seed=0)
     X = np.ones((5, 4))
     (A,) = session(to_onnx(spec, params)).run(["A"], {"X": X})
-    assert_close(A, np.asarray(fcfun.predict(spec, params, X)))
+    assert_close(A, spec, params, X)
 
 
 def cube(Z: fcfun.FloatArray) -> fcfun.FloatArray:
@@ -240,7 +260,7 @@ def test_a_classifier_pipeline_converts_with_labels_and_probabilities(
     label, probabilities = session(model).run(["label", "probabilities"], {"X": X})
     np.testing.assert_array_equal(label, pipeline.predict(X))
     assert probabilities.shape == (200, classes)
-    assert_close(probabilities, pipeline.predict_proba(X))
+    assert_pipeline_close(probabilities, pipeline, X, "predict_proba")
 
 
 def test_a_multilabel_pipeline_converts_as_mlpclassifiers(skl2onnx: Any) -> None:
@@ -254,7 +274,7 @@ def test_a_multilabel_pipeline_converts_as_mlpclassifiers(skl2onnx: Any) -> None
     label, probabilities = session(model).run(["label", "probabilities"], {"X": X})
     assert label.dtype == np.int64
     np.testing.assert_array_equal(label, pipeline.predict(X))
-    assert_close(probabilities, pipeline.predict_proba(X))
+    assert_pipeline_close(probabilities, pipeline, X, "predict_proba")
 
 
 @pytest.mark.parametrize("outputs", [1, 2])
@@ -267,7 +287,7 @@ def test_a_regressor_pipeline_converts_to_n_by_outputs(skl2onnx: Any, outputs: i
     pipeline = fitted_pipeline(FCRegressor((8,), random_state=0, max_iter=30), X, y)
     (variable,) = session(skl2onnx.to_onnx(pipeline, X[:1])).run(["variable"], {"X": X})
     assert variable.shape == (200, outputs)  # skl2onnx's regressor output, also for one
-    assert_close(variable, pipeline.predict(X).reshape(200, outputs))
+    assert_pipeline_close(variable, pipeline, X, "predict")
 
 
 @pytest.mark.parametrize(
@@ -300,8 +320,7 @@ def test_float32_pipelines_and_mixed_dtypes(
     label, probabilities = session(model).run(None, {"X": X.astype(input_dtype)})
     np.testing.assert_array_equal(label, pipeline.predict(X.astype(fit_dtype)))
     assert probabilities.dtype == input_dtype
-    expected = pipeline.predict_proba(X.astype(fit_dtype))
-    np.testing.assert_allclose(probabilities, expected, rtol=1e-5, atol=1e-6)
+    assert_pipeline_close(probabilities, pipeline, X.astype(input_dtype), "predict_proba")
 
 
 def test_zipmap_by_default_as_for_mlpclassifier(skl2onnx: Any) -> None:
@@ -313,8 +332,8 @@ def test_zipmap_by_default_as_for_mlpclassifier(skl2onnx: Any) -> None:
     pipeline = fitted_pipeline(FCClassifier((8,), random_state=0, max_iter=30), X32, y)
     label, maps = session(skl2onnx.to_onnx(pipeline, X32[:1])).run(None, {"X": X32[:5]})
     np.testing.assert_array_equal(label, pipeline.predict(X32[:5]))
-    expected = pipeline.predict_proba(X32[:5])
-    assert_close(np.array([[row[c] for c in (0, 1, 2)] for row in maps], np.float32), expected)
+    probabilities = np.array([[row[c] for c in (0, 1, 2)] for row in maps], np.float32)
+    assert_pipeline_close(probabilities, pipeline, X32[:5], "predict_proba")
 
 
 def test_classes_that_are_no_onnx_label_are_refused(skl2onnx: Any) -> None:

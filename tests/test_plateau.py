@@ -18,6 +18,7 @@ import pytest
 import fcfun
 from fcfun import History, ReduceOnPlateau, plateau_scale
 from fcfun._plateau import plateau_walk
+from tests._bounds import both
 
 # PyTorch's ReduceLROnPlateau, mode='min', transcribed ---------------------------------
 
@@ -156,7 +157,9 @@ def test_the_sklearn_rule_is_scikit_learns_adaptive_rate_and_stop() -> None:
         rule="sklearn",
     )
     scales = [plateau_walk(rule, losses[:i]).scale for i in range(len(losses))]
-    np.testing.assert_allclose([lr * s for s in scales[:epochs]], rates, rtol=1e-12)
+    # lr times a product of factors against lr divided by 5 in turn: one rounding a step
+    rtol = both(epochs + 2, np.float64)
+    np.testing.assert_allclose([lr * s for s in scales[:epochs]], rates, rtol=rtol)
     stopped = [i + 1 for i in range(len(losses)) if plateau_walk(rule, losses[: i + 1]).exhausted]
     assert epochs < len(losses)
     assert stopped[0] == epochs
@@ -240,7 +243,7 @@ def test_the_sklearn_rule_ends_the_run_once_exhausted() -> None:
     )
     # threshold 1.0: every epoch after the first is bad; 1 -> 0.2 -> 0.04 -> 0.008, then stop.
     assert state.epoch == 5
-    assert scale_of(state) == pytest.approx(0.008)
+    assert scale_of(state) == pytest.approx(0.008, rel=both(3, np.float64))  # 0.2 ** 3
 
 
 def test_plateau_needs_a_scale_the_run_can_set() -> None:

@@ -15,6 +15,7 @@ from sklearn.neural_network._base import LOSS_FUNCTIONS
 
 import fcfun
 from fcfun._losses import parse_loss
+from tests._bounds import assert_within, both, gradcheck_tolerance
 
 
 def _reference_poisson(A: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
@@ -38,11 +39,18 @@ def test_poisson_equals_the_hand_written_reference_and_sklearns_value() -> None:
     assert (Y == 0).any()  # the 0 log 0 = 0 convention is exercised
     A = np.exp(Z)
     value, grad = _reference_poisson(A, Y)
-    assert fcfun.poisson.value(A, Y) == pytest.approx(value, rel=1e-13)
-    assert fcfun.poisson.link_value(Z, Y) == pytest.approx(value, rel=1e-13)
-    np.testing.assert_allclose(fcfun.poisson.grad(A, Y), grad, rtol=1e-13)
+    # Each element y log(y / a) - y + a within a few roundings (16, with the log) of its
+    # terms' magnitudes, the sum of 120 within gamma_120: two implementations.
+    magnitudes = np.abs(np.where(Y > 0, Y * np.log(np.where(Y > 0, Y, 1) / A), 0)) + Y + A
+    bound = both(A.size + 16, np.float64) * float(magnitudes.sum()) / A.shape[0]
+    assert fcfun.poisson.value(A, Y) == pytest.approx(value, rel=0, abs=bound)
+    assert fcfun.poisson.link_value(Z, Y) == pytest.approx(value, rel=0, abs=bound)
+    # (1 - y / a) / m: a division, a difference of terms 1 and y / a, a division
+    grad_bound = both(3, np.float64) * (1 + Y / A) / A.shape[0]
+    assert_within(fcfun.poisson.grad(A, Y), grad, grad_bound)
     # MLPRegressor(loss="poisson")'s loss_curve_ values, with several outputs too.
-    assert fcfun.poisson.value(A, Y) == pytest.approx(LOSS_FUNCTIONS["poisson"](Y, A), rel=1e-13)
+    reference = LOSS_FUNCTIONS["poisson"](Y, A)
+    assert fcfun.poisson.value(A, Y) == pytest.approx(reference, rel=0, abs=bound)
     assert fcfun.poisson.link is fcfun.exp
 
 
@@ -63,7 +71,8 @@ def test_the_fused_kernel_is_the_link_value_and_link_delta_bit_for_bit() -> None
 def test_the_link_form_is_finite_where_the_output_underflows() -> None:
     """exp(-800) is 0: the rate form would take log(0); the logit form does not."""
     Z, Y = np.array([[-800.0]]), np.array([[2.0]])
-    assert fcfun.poisson.link_value(Z, Y) == pytest.approx(2 * 800 + 2 * np.log(2) - 2)
+    expected = 2 * 800 + 2 * np.log(2) - 2  # sums of terms up to 1600: a few roundings
+    assert fcfun.poisson.link_value(Z, Y) == pytest.approx(expected, rel=both(8, np.float64))
 
 
 @pytest.mark.parametrize(
@@ -89,7 +98,7 @@ def test_the_gradient_check_passes(
         A = fcfun.predict(spec, params, X)
         assert float(np.abs(A - Y[:, None]).min()) > 1e-3  # pinball's kink out of reach
         assert float(np.diff(A, axis=1).min()) > 1e-3  # sorted heads, no ties
-    assert fcfun.gradcheck(spec, params, X, Y, alpha=0.1) < 1e-7
+    assert fcfun.gradcheck(spec, params, X, Y, alpha=0.1) < gradcheck_tolerance()
 
 
 def test_negative_targets_are_refused_naming_y() -> None:
@@ -116,6 +125,13 @@ def test_poisson_regression_learns_a_log_linear_rate_and_round_trips(
     assert spec.fused
     state = fcfun.fit(spec, X, y, optimizer=fcfun.adam(0.05), epochs=60, batch_size=100, seed=0)
     (layer,) = state.params
+    # A statistical tolerance, not a rounding one: the maximum-likelihood estimates of 2000
+    # rows have the standard errors of the inverse Fisher information (about 0.02); 0.1 is
+    # at least 4 of them, with room for Adam's last steps around the optimum.
+    design = np.column_stack([X[:, 0], np.ones(len(X))])
+    fisher = design.T @ (design * np.exp(1 + 1.5 * X[:, 0])[:, None])
+    standard_errors = np.sqrt(np.diag(np.linalg.inv(fisher)))
+    assert 4 * float(standard_errors.max()) <= 0.1
     np.testing.assert_allclose([layer.W[0, 0], layer.b[0]], [1.5, 1.0], atol=0.1)
     A = fcfun.predict(spec, state.params, X)
     assert fcfun.d2_poisson_score(A, y[:, None]) > 0.5
@@ -152,7 +168,8 @@ def test_d2_poisson_score_is_sklearns_d2_tweedie_score_with_power_1() -> None:
     Z, Y = _counts(5, (50, 2))
     A = np.exp(Z + 0.3)
     expected = np.mean([d2_tweedie_score(Y[:, j], A[:, j], power=1) for j in range(2)])
-    assert fcfun.d2_poisson_score(A, Y) == pytest.approx(expected, rel=1e-12)
+    # Two computations of a ratio of deviances, each a sum of 50 non-negative terms
+    assert fcfun.d2_poisson_score(A, Y) == pytest.approx(expected, rel=both(50 + 16, np.float64))
     assert fcfun.poisson.metric is fcfun.d2_poisson_score
 
 
@@ -185,6 +202,9 @@ def test_sorted_heads_never_cross_where_separate_heads_do() -> None:
     assert (np.diff(fcfun.predict(spec, params, X), axis=1) >= 0).all()
     # Still quantiles: the share of targets below each output is near its level.
     below = (y[:, None] < fcfun.predict(spec, params, X)).mean(axis=0)
+    # Statistical: the share of 60 rows below a q-quantile has the binomial standard
+    # deviation sqrt(q (1 - q) / 60), at most 0.065; 0.1 is 1.5 of them, which these
+    # fixed seeds meet (a rounding change moves no target across a fitted quantile here).
     np.testing.assert_allclose(below, LEVELS, atol=0.1)
 
 

@@ -57,13 +57,27 @@ def test_a_state_that_is_not_finite_is_not_saved(tmp_path: pathlib.Path) -> None
     assert list(tmp_path.iterdir()) == []
 
 
-def test_validation_that_overflows_is_an_error_not_an_infinite_record() -> None:
+def test_validation_that_overflows_is_a_divergence_not_an_infinite_record() -> None:
+    """The epoch's params are finite, their validation loss is not: a DivergenceError
+    whose state is that finished epoch (its validation scores nan), not a data error."""
     X, y = _data()
     huge = (np.full((3, 2), 1e200), np.ones(3))
-    with pytest.raises(ValueError, match="validation X must be small enough"):
-        fcfun.fit(
-            SPEC, X, y, optimizer=fcfun.sgd(0.01), epochs=1, batch_size=4, seed=0, validation=huge
-        )
+    arguments: dict[str, Any] = {"optimizer": fcfun.sgd(0.01), "batch_size": 4, "seed": 0}
+    with pytest.raises(fcfun.DivergenceError) as caught:
+        fcfun.fit(SPEC, X, y, epochs=2, validation=huge, **arguments)
+    message = str(caught.value)
+    assert "training diverged in epoch 0" in message
+    assert "validation loss is not finite" in message
+    assert "last finite state is in .state" in message
+    assert "X" not in message
+    state = caught.value.state
+    alone = fcfun.fit(SPEC, X, y, epochs=1, **arguments)
+    assert state.epoch == 1
+    for got, want in zip(state.params, alone.params, strict=True):  # the epoch it trained
+        np.testing.assert_array_equal(got.W, want.W)
+    assert state.history.train_loss == alone.history.train_loss
+    assert np.isnan(state.history.val_loss).all()
+    assert np.isnan(state.history.val_metric).all()
 
 
 def test_seeds_must_fit_in_int64() -> None:

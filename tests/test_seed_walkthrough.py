@@ -12,6 +12,7 @@ import numpy as np
 
 import fcfun
 from examples import seed_walkthrough
+from tests._bounds import ACTIVATION_ULPS, assert_within, both, forward_pass, gradient_error
 
 Array = fcfun.FloatArray
 
@@ -63,17 +64,29 @@ def test_walkthrough_matches_the_seed_equations() -> None:
         params["b" + str(l)] = layer.b.reshape(-1, 1).copy()
     reference = seed_reference(params, result.X.T.copy(), result.Y.T.copy(), 0.05)
 
-    np.testing.assert_allclose(result.prediction, reference["prediction"].T, rtol=1e-13)
-    assert abs(result.loss - reference["cost"]) <= 1e-13 * abs(reference["cost"])
-    for l, (grad, layer) in enumerate(zip(result.grads, result.updated, strict=True), 1):
-        np.testing.assert_allclose(
-            grad.W, reference["grads"]["dW" + str(l)].T, rtol=1e-12, atol=1e-15
-        )
-        np.testing.assert_allclose(
-            grad.b, reference["grads"]["db" + str(l)].ravel(), rtol=1e-12, atol=1e-15
-        )
-        np.testing.assert_allclose(layer.W, reference["updated"]["W" + str(l)].T, rtol=1e-13)
-        np.testing.assert_allclose(layer.b, reference["updated"]["b" + str(l)].ravel(), atol=1e-15)
+    # Two implementations of one network (tests/_bounds): the prediction within
+    # forward_error, the gradients within gradient_error (sigmoid with binary cross-entropy:
+    # fused), the loss within its logits' error (its slope in them is |a - y| <= 1) and the
+    # mean's and logs' roundings, the step within lr times the gradients' and its own two.
+    spec = fcfun.mlp(
+        seed_walkthrough.LAYER_DIMS, hidden="relu", output="sigmoid", loss="binary_cross_entropy"
+    )
+    run = forward_pass(spec, result.params, result.X)
+    assert_within(result.prediction, reference["prediction"].T, run.error)
+    logits_error = float(run.pre_activations[-1][1].mean())
+    rounding = both(result.Y.size + ACTIVATION_ULPS, np.float64) * (abs(reference["cost"]) + 1)
+    assert abs(result.loss - reference["cost"]) <= logits_error + rounding
+    bounds = gradient_error(spec, result.params, result.X, result.Y)
+    lr = seed_walkthrough.LEARNING_RATE
+    for l, (grad, layer, start, (bound_W, bound_b)) in enumerate(
+        zip(result.grads, result.updated, result.params, bounds, strict=True), 1
+    ):
+        assert_within(grad.W, reference["grads"]["dW" + str(l)].T, bound_W)
+        assert_within(grad.b, reference["grads"]["db" + str(l)].ravel(), bound_b)
+        step_W = lr * bound_W + both(2, np.float64) * (np.abs(start.W) + lr * np.abs(grad.W))
+        step_b = lr * bound_b + both(2, np.float64) * (np.abs(start.b) + lr * np.abs(grad.b))
+        assert_within(layer.W, reference["updated"]["W" + str(l)].T, step_W)
+        assert_within(layer.b, reference["updated"]["b" + str(l)].ravel(), step_b)
 
 
 def test_walkthrough_exercises_both_relu_branches() -> None:

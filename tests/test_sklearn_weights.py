@@ -9,7 +9,14 @@ import pytest
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
 from fcfun.sklearn import FCClassifier, FCRegressor, sklearn_initial_params
-from tests.test_sklearn import breast_cancer, iris, max_difference, sgd_settings
+from tests.test_sklearn import (
+    breast_cancer,
+    iris,
+    largest,
+    max_difference,
+    sgd_settings,
+    trajectory_rtol,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -25,10 +32,13 @@ def test_weighted_fits_follow_mlpclassifier_from_the_same_weights(
     initial = sklearn_initial_params([X.shape[1], 8, 6, 3], "relu", random_state=7)
     reference = MLPClassifier(random_state=7, **settings).fit(X, y, sample_weight=weight)
     model = FCClassifier(initial_params=initial, **settings).fit(X, y, sample_weight=weight)
-    assert max_difference(model.coefs_, reference.coefs_) < 1e-11
-    assert max_difference(model.intercepts_, reference.intercepts_) < 1e-11
+    tol = trajectory_rtol(model, len(X))  # tests/_bounds: stated there
+    assert max_difference(model.coefs_, reference.coefs_) <= tol * largest(reference.coefs_)
+    assert max_difference(model.intercepts_, reference.intercepts_) <= tol * largest(
+        reference.intercepts_
+    )
     if batch is None:  # one batch: the epoch losses agree too (see the module docstring)
-        np.testing.assert_allclose(model.loss_curve_, reference.loss_curve_, rtol=1e-11)
+        np.testing.assert_allclose(model.loss_curve_, reference.loss_curve_, rtol=tol)
 
 
 def test_a_weighted_regressor_follows_mlpregressor() -> None:
@@ -40,8 +50,9 @@ def test_a_weighted_regressor_follows_mlpregressor() -> None:
     initial = sklearn_initial_params([5, 6, 1], "tanh", random_state=2)
     reference = MLPRegressor(random_state=2, **settings).fit(X, y, sample_weight=weight)
     model = FCRegressor(initial_params=initial, **settings).fit(X, y, sample_weight=weight)
-    assert max_difference(model.coefs_, reference.coefs_) < 1e-11
-    np.testing.assert_allclose(model.loss_curve_, reference.loss_curve_, rtol=1e-11)
+    tol = trajectory_rtol(model, len(X))  # tests/_bounds: stated there
+    assert max_difference(model.coefs_, reference.coefs_) <= tol * largest(reference.coefs_)
+    np.testing.assert_allclose(model.loss_curve_, reference.loss_curve_, rtol=tol)
 
 
 def test_balanced_class_weight_is_the_hand_computed_sample_weight() -> None:
@@ -132,4 +143,5 @@ def test_weighted_lbfgs_follows_mlpclassifier() -> None:
     reference = MLPClassifier(random_state=4, **settings).fit(X, y, sample_weight=weight)
     model = FCClassifier(initial_params=initial, **settings).fit(X, y, sample_weight=weight)
     assert model.n_iter_ == reference.n_iter_
-    assert max_difference(model.coefs_, reference.coefs_) < 1e-8
+    tol = trajectory_rtol(model, len(X))  # tests/_bounds: stated there
+    assert max_difference(model.coefs_, reference.coefs_) <= tol * largest(reference.coefs_)
