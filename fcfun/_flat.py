@@ -27,8 +27,35 @@ from fcfun._types import Dense, FloatArray, Params, freeze, seal
 from fcfun._validation import describe
 
 
+class LayerViews(tuple[Dense, ...]):
+    """Layers that are the views of one whole vector in the flat layout: ``views`` and
+    ``layer_views`` return them when their vector owns its memory, so that ``backing``
+    finds the vector in one read (``self[0].W.base``, the memory's owner) instead of
+    checking every array's offset. A plain tuple to everything else; it pickles and
+    copies as one (its arrays then no longer share a vector)."""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> tuple[type[tuple[Dense, ...]], tuple[tuple[Dense, ...]]]:
+        return tuple, (tuple(self),)
+
+
 def _arrays(params: Params) -> list[FloatArray]:
     return [a for layer in params for a in layer]
+
+
+def _as_layers(layers: list[Dense], vector: FloatArray) -> Params:
+    """``layers`` as ``LayerViews`` when ``vector`` is the whole of its memory (its views'
+    ``base``), else as a plain tuple."""
+    owner = vector if vector.base is None else vector.base
+    whole = (
+        isinstance(owner, np.ndarray)
+        and owner.shape == vector.shape
+        and owner.dtype == vector.dtype
+        and vector.flags.c_contiguous
+        and owner.flags.c_contiguous
+    )
+    return LayerViews(layers) if whole and layers else tuple(layers)
 
 
 def views(template: Params, vector: FloatArray) -> Params:
@@ -51,7 +78,7 @@ def views(template: Params, vector: FloatArray) -> Params:
             )
         )
         start = b_end
-    return tuple(layers)
+    return _as_layers(layers, vector)
 
 
 def layer_views(sizes: tuple[int, ...], vector: FloatArray) -> Params:
@@ -71,7 +98,7 @@ def layer_views(sizes: tuple[int, ...], vector: FloatArray) -> Params:
             )
         )
         start = b_end
-    return tuple(layers)
+    return _as_layers(layers, vector)
 
 
 def n_params(sizes: tuple[int, ...]) -> int:
@@ -100,6 +127,8 @@ def backing(params: Params) -> FloatArray | None:
     """
     first = params[0].W
     base = first.base
+    if type(params) is LayerViews:  # built by views: the whole of its vector's memory
+        return base
     if not isinstance(base, np.ndarray) or not base.flags.c_contiguous:
         return None
     lead = _lead(params)

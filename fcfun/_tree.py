@@ -79,7 +79,7 @@ def kind_of(node: object, path: str = "") -> str:
     if _is_namedtuple(node):
         assert isinstance(node, tuple)
         return f"{type(node).__name__}({','.join(_children(node))})"
-    if type(node) is tuple:
+    if isinstance(node, tuple):  # a tuple, or fcfun's LayerViews (a tuple to the tree)
         return f"tuple[{len(node)}]"
     if isinstance(node, bool):
         return "bool"

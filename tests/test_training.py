@@ -28,7 +28,9 @@ def leaves(tree: object) -> list[tuple[str, bytes]]:
     if isinstance(tree, np.ndarray):
         return [(f"{tree.dtype}{tree.shape}", tree.tobytes())]
     if isinstance(tree, tuple):
-        return [(type(tree).__name__, b"")] + [x for child in tree for x in leaves(child)]
+        # A NamedTuple by its class; a tuple (fcfun's layers are a tuple subclass) as one.
+        name = type(tree).__name__ if hasattr(tree, "_fields") else "tuple"
+        return [(name, b"")] + [x for child in tree for x in leaves(child)]
     return [(repr(tree), b"")]
 
 
