@@ -96,6 +96,7 @@ from fcfun._optimizers import scale_by_plateau as scale_by_plateau
 from fcfun._optimizers import scale_by_rms as scale_by_rms
 from fcfun._optimizers import scale_by_schedule as scale_by_schedule
 from fcfun._optimizers import scale_by_stddev as scale_by_stddev
+from fcfun._optimizers import set_scale as set_scale
 from fcfun._optimizers import sgd as sgd
 from fcfun._optimizers import trace as trace
 from fcfun._partition import Labels as Labels
@@ -293,6 +294,7 @@ __all__ = [
     "scale_by_rms",
     "scale_by_schedule",
     "scale_by_stddev",
+    "set_scale",
     "set_to_zero",
     "sgd",
     "sigmoid",

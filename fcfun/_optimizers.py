@@ -100,9 +100,10 @@ class Optimizer(NamedTuple, Generic[S]):
     must equal ``update`` bit for bit. The training loop uses it when present; every
     optimizer fcfun builds has one.
 
-    ``set_scale`` (optional) is ``(state, scale) -> state`` with the learning-rate scale
-    that the run sets between epochs (``fit(..., plateau=...)``) replaced by ``scale``;
-    ``scale_by_plateau`` has one, and ``chain`` has one when a piece does.
+    A scale the run sets between epochs (``fit(..., plateau=...)``) lives in the state:
+    ``set_scale(state, scale)`` replaces it in every state node that has a
+    ``with_scale`` method (``scale_by_plateau``'s), wherever the node sits in a chain,
+    a mask or a partition; no composer needs to know.
     ``step_with_objective`` (optional) is for an optimizer that evaluates the objective
     itself, as a line search does: the training step then calls it instead of computing
     the gradient and calling ``update``, with the batch's ``objective(params) -> (loss,
@@ -117,7 +118,6 @@ class Optimizer(NamedTuple, Generic[S]):
     init: Callable[[Params], S]
     update: Update[S]
     update_flat: FlatUpdate[S] | None = None
-    set_scale: Callable[[S, float], S] | None = None
     step_with_objective: ObjectiveStep[S] | None = None
     finished: Callable[[S], bool] | None = None
     fixed_objective: bool = False
@@ -137,6 +137,10 @@ class ScaleByPlateauState(NamedTuple):
     """The state of ``scale_by_plateau``: the scale the run set for this epoch."""
 
     scale: float = 1.0
+
+    def with_scale(self, scale: float) -> ScaleByPlateauState:
+        """The state with the scale the run sets for the next epoch (``set_scale``)."""
+        return ScaleByPlateauState(scale)
 
     def check(self, where: str) -> None:
         """Refuse a scale no run sets: a plateau only lowers it from 1, never below 0."""
@@ -414,19 +418,7 @@ def chain(*optimizers: Optimizer[Any]) -> Optimizer[ChainState]:
     array([[-2.]])
     """
     refuse_objective_steps(optimizers, "optimizers")
-    setters = [opt.set_scale for opt in optimizers]
-    if all(setter is None for setter in setters):
-        return _chain(optimizers)
-
-    def set_scale(state: ChainState, scale: float) -> ChainState:
-        return ChainState(
-            tuple(
-                inner if setter is None else setter(inner, scale)
-                for setter, inner in zip(setters, state.states, strict=True)
-            )
-        )
-
-    return _chain(optimizers)._replace(set_scale=set_scale)
+    return _chain(optimizers)
 
 
 def refuse_objective_steps(optimizers: tuple[Optimizer[Any], ...], name: str) -> None:
@@ -441,7 +433,7 @@ def refuse_objective_steps(optimizers: tuple[Optimizer[Any], ...], name: str) ->
 
 
 def _chain(optimizers: tuple[Optimizer[Any], ...]) -> Optimizer[ChainState]:
-    """``chain`` without ``set_scale``."""
+    """``chain`` of checked pieces."""
 
     def init(params: Params) -> ChainState:
         return ChainState(tuple(opt.init(params) for opt in optimizers))
@@ -505,16 +497,16 @@ def scale_by_plateau() -> Optimizer[ScaleByPlateauState]:
     .. math:: u = s \, g
 
     ``s`` starts at 1; ``fit(..., plateau=rule)`` sets it after every epoch to
-    ``plateau_scale(rule, history)`` through ``set_scale``. Place it after
+    ``plateau_scale(rule, history)`` with ``set_scale``. Place it after
     ``scale_by_learning_rate`` (``chain(adam(1e-3), scale_by_plateau())``) and it scales
     the learning rate, as PyTorch's ``ReduceLROnPlateau`` does.
 
     Returns:
-        An optimizer whose state is ``ScaleByPlateauState(scale)``, with ``set_scale``.
+        An optimizer whose state is ``ScaleByPlateauState(scale)``.
 
     >>> params = (Dense(np.array([[1.0]]), np.array([1.0])),)
     >>> opt = scale_by_plateau()
-    >>> state = opt.set_scale(opt.init(params), 0.5)
+    >>> state = set_scale(opt.init(params), 0.5)
     >>> opt.update(params, state, params)[0][0].W
     array([[0.5]])
     """
@@ -529,10 +521,39 @@ def scale_by_plateau() -> Optimizer[ScaleByPlateauState]:
             return g, state
         return _scaled(g, state.scale, _typed_factors(state.scale)), state
 
-    def set_scale(state: ScaleByPlateauState, scale: float) -> ScaleByPlateauState:
-        return ScaleByPlateauState(float(scale))
+    return from_flat(init, update)
 
-    return from_flat(init, update)._replace(set_scale=set_scale)
+
+def set_scale(state: S, scale: float) -> S:
+    """``state`` with the scale a run sets replaced by ``scale`` in every node that has a
+    ``with_scale`` method (``ScaleByPlateauState``), wherever it sits: a walk over the
+    state's tuples and NamedTuples, so a ``scale_by_plateau`` inside ``chain``,
+    ``masked`` or ``multi_transform`` is reached.
+
+    >>> set_scale(ChainState((EmptyState(), ScaleByPlateauState())), 0.25)
+    ChainState(states=(EmptyState(), ScaleByPlateauState(scale=0.25)))
+    """
+    replaced: S = _with_scale(state, float(scale))
+    return replaced
+
+
+def has_scale(state: object) -> bool:
+    """Whether ``state`` holds a scale a run can set (a node with ``with_scale``)."""
+    if hasattr(state, "with_scale"):
+        return True
+    return isinstance(state, tuple) and any(has_scale(child) for child in state)
+
+
+def _with_scale(node: Any, scale: float) -> Any:
+    with_scale = getattr(node, "with_scale", None)
+    if callable(with_scale):
+        return with_scale(scale)
+    if not isinstance(node, tuple) or not any(has_scale(child) for child in node):
+        return node
+    children = [_with_scale(child, scale) for child in node]
+    if hasattr(node, "_fields"):  # a NamedTuple
+        return type(node)(*children)
+    return tuple(children)
 
 
 def scale_by_schedule(schedule: Schedule) -> Optimizer[ScaleByScheduleState]:

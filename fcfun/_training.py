@@ -31,7 +31,7 @@ from fcfun._errors import DivergenceError
 from fcfun._losses import weighted
 from fcfun._metrics import Metric
 from fcfun._network import init, output_and_value, training_activations, value_and_grad
-from fcfun._optimizers import ObjectiveStep, Optimizer, optimizer_step
+from fcfun._optimizers import ObjectiveStep, Optimizer, has_scale, optimizer_step, set_scale
 from fcfun._plateau import (
     ReduceOnPlateau,
     check_plateau,
@@ -104,7 +104,7 @@ class TrainConfig(NamedTuple, Generic[S]):
         shuffle: visit rows in a fresh order each epoch (``False``: storage order).
         metric: ``(A, Y) -> float`` for validation; ``None`` for the loss's own.
         plateau: a ``ReduceOnPlateau`` that sets the optimizer's learning-rate scale
-            (``set_scale``) between epochs, or ``None``.
+            (``set_scale``, on its ``scale_by_plateau``) between epochs, or ``None``.
     """
 
     spec: MLP
@@ -125,11 +125,6 @@ def check_config(config: TrainConfig[S], has_validation: bool = True) -> TrainCo
         raise TypeError(f"optimizer must be an fcfun Optimizer, got {describe(config.optimizer)}")
     check_callable(config.metric, "metric")
     plateau = None if config.plateau is None else check_plateau(config.plateau, has_validation)
-    if plateau is not None and config.optimizer.set_scale is None:
-        raise ValueError(
-            "optimizer must have a learning-rate scale the run can set (set_scale) to use "
-            "plateau, e.g. chain(optimizer, scale_by_plateau()), got one without"
-        )
     return TrainConfig(
         check_spec(config.spec),
         config.optimizer,
@@ -585,15 +580,12 @@ def epoch_of(config: TrainConfig[S], data: Dataset, validation: Dataset | None =
     validate = validator(config.spec, validation, config.metric, config.alpha)
     of_epoch = epoch_batches(data, config.batch_size, config.shuffle)
     epoch = epoch_function(step, of_epoch, data.total_weight, validate)
-    set_scale = config.optimizer.set_scale
-    if config.plateau is None or set_scale is None:
+    if config.plateau is None:
         return epoch
-    return with_scale(epoch, config.plateau, set_scale)
+    return with_scale(epoch, config.plateau)
 
 
-def with_scale(
-    epoch: Epoch[S], rule: ReduceOnPlateau, set_scale: Callable[[S, float], S]
-) -> Epoch[S]:
+def with_scale(epoch: Epoch[S], rule: ReduceOnPlateau) -> Epoch[S]:
     """``epoch``, then the optimizer state's scale set to ``plateau_scale(rule, history)``:
     the next epoch's scale, a function of the history alone (a resumed run takes the same)."""
     track = plateau_tracker(rule)
@@ -827,9 +819,15 @@ def prepare(
     epochs = check_int(epochs, "epochs", minimum=0)
     fresh_dtype = data_dtype(X) if dtype is None else dtype
     start, resolved = start_state(config.spec, config.optimizer, seed, params, fresh_dtype)
-    if config.plateau is not None and config.optimizer.set_scale is not None:
+    if config.plateau is not None:
+        if not has_scale(start.opt_state):
+            raise ValueError(
+                "optimizer must have a learning-rate scale the run can set (a "
+                "scale_by_plateau piece) to use plateau, e.g. chain(optimizer, "
+                "scale_by_plateau()), got one without"
+            )
         scale = plateau_walk(config.plateau, plateau_scores(config.plateau, start.history)).scale
-        start = start._replace(opt_state=config.optimizer.set_scale(start.opt_state, scale))
+        start = start._replace(opt_state=set_scale(start.opt_state, scale))
     data = dataset(config.spec, X, Y, resolved, sample_weight)
     check_fixed_objective(config.optimizer, config.spec, config.batch_size, data.X.shape[0])
     checked_validation = validation_data(config.spec, validation, resolved)

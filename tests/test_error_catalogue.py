@@ -132,9 +132,8 @@ def lbfgs_state(memory: int = 10, pairs: int = 0) -> fcfun.TrainState[fcfun.Lbfg
 
 def plateau_state(scale: float) -> fcfun.TrainState[Any]:
     """A state of a ``PLATEAU_SGD`` run of ``CE`` whose plateau scale is ``scale``."""
-    set_scale = PLATEAU_SGD.set_scale
-    assert set_scale is not None
-    return fcfun.TrainState(P, set_scale(PLATEAU_SGD.init(P), scale), 0, 0, fcfun.History())
+    opt_state = fcfun.set_scale(PLATEAU_SGD.init(P), scale)
+    return fcfun.TrainState(P, opt_state, 0, 0, fcfun.History())
 
 
 def nan_adam_state() -> fcfun.TrainState[Any]:

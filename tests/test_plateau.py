@@ -271,3 +271,26 @@ def test_eps_applies_to_the_scale_not_to_the_learning_rate() -> None:
     rule = fcfun.ReduceOnPlateau(patience=0, factor=0.5, threshold=0.0, eps=0.1)
     history = fcfun.History(train_loss=(1.0,) * 8)
     assert fcfun.plateau_scale(rule, history) == 0.125
+
+
+def test_a_plateau_scale_inside_masked_is_reached() -> None:
+    """The scale lives in the state (``set_scale`` walks it), so a ``scale_by_plateau``
+    inside ``masked`` is set by the run as one outside it: a mask over every leaf gives
+    the same run bit for bit, and the scale was lowered."""
+    spec = fcfun.mlp([4, 6, 3], output="softmax", loss="softmax_cross_entropy")
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(40, 4)), rng.integers(0, 3, size=40)
+    every_leaf = tuple(fcfun.Leaves(True, True) for _ in range(spec.n_layers))
+    inner = fcfun.chain(fcfun.scale_by_learning_rate(2.0), fcfun.scale_by_plateau())
+    rule = fcfun.ReduceOnPlateau(patience=0, factor=0.5, monitor="train_loss")
+    runs = [
+        fcfun.fit(spec, X, y, optimizer=optimizer, epochs=8, batch_size=8, seed=0, plateau=rule)
+        for optimizer in (fcfun.masked(inner, every_leaf), inner)
+    ]
+    masked_run, plain_run = runs
+    assert fcfun.fingerprint((masked_run.params, masked_run.history)) == fcfun.fingerprint(
+        (plain_run.params, plain_run.history)
+    )
+    scale = masked_run.opt_state.inner.states[1].scale
+    assert scale == plain_run.opt_state.states[1].scale
+    assert scale < 1.0  # the rule lowered it, inside the mask
