@@ -99,6 +99,16 @@ class LbfgsState(NamedTuple):
         """Refuse a state no run produces (see ``check_state``); ``where`` names it."""
         check_state(self, where)
 
+    def finished(self) -> bool:
+        """Whether the run has stopped (its ``status`` is set): ``fit`` ends after the
+        epoch whose state is finished, and a finished state continued trains nothing."""
+        return self.status != RUNNING
+
+    def fixed_objective(self) -> bool:
+        """Always: the iteration reuses the loss and gradient of its last point, so it
+        assumes one objective throughout (``fit`` refuses mini-batches and dropout)."""
+        return True
+
 
 STATUSES = (
     RUNNING,
@@ -562,9 +572,7 @@ def lbfgs(
         )  # fmt: skip
         return f, _params(point.x, params), new_state
 
-    return Optimizer(
-        init, update, step_with_objective=step, finished=finished, fixed_objective=True
-    )
+    return Optimizer(init, update, step_with_objective=step)
 
 
 def _remember(
@@ -593,8 +601,3 @@ def _pushed(rows: FloatArray, new: Any) -> FloatArray:
     shifted[:-1] = rows[1:]
     shifted[-1] = new
     return freeze(shifted)
-
-
-def finished(state: LbfgsState) -> bool:
-    """Whether an ``lbfgs`` state has stopped (its ``status`` is set)."""
-    return state.status != RUNNING

@@ -108,19 +108,20 @@ class Optimizer(NamedTuple, Generic[S]):
     itself, as a line search does: the training step then calls it instead of computing
     the gradient and calling ``update``, with the batch's ``objective(params) -> (loss,
     grads)``, and it returns the loss at ``params`` (the step's loss), the new parameters
-    (read-only) and the new state. ``finished`` (optional) says whether a state is final
-    (``lbfgs``'s convergence): ``fit`` ends a run after the epoch whose state is.
-    ``fixed_objective`` says that the steps assume one objective throughout (``lbfgs``
-    reuses the loss and gradient of its last point): ``fit`` refuses it with mini-batches
-    or dropout, where every step's objective differs.
+    (read-only) and the new state.
+
+    What a state says of itself are its methods, found by a walk over the state
+    (``state_says``), never fields of the optimizer: ``with_scale`` (above),
+    ``finished()`` (``lbfgs``'s convergence: ``fit`` ends a run after the epoch whose
+    state is finished) and ``fixed_objective()`` (the steps assume one objective
+    throughout, as ``lbfgs`` reuses the loss and gradient of its last point: ``fit``
+    refuses mini-batches and dropout, where every step's objective differs).
     """
 
     init: Callable[[Params], S]
     update: Update[S]
     update_flat: FlatUpdate[S] | None = None
     step_with_objective: ObjectiveStep[S] | None = None
-    finished: Callable[[S], bool] | None = None
-    fixed_objective: bool = False
 
 
 class EmptyState(NamedTuple):
@@ -539,16 +540,36 @@ def set_scale(state: S, scale: float) -> S:
 
 def has_scale(state: object) -> bool:
     """Whether ``state`` holds a scale a run can set (a node with ``with_scale``)."""
-    if hasattr(state, "with_scale"):
+    return has_method(state, "with_scale")
+
+
+def has_method(state: object, name: str) -> bool:
+    """Whether a node of ``state`` (a tuple or NamedTuple tree) has the method ``name``."""
+    if not isinstance(state, np.ndarray) and callable(getattr(state, name, None)):
         return True
-    return isinstance(state, tuple) and any(has_scale(child) for child in state)
+    return isinstance(state, tuple) and any(has_method(child, name) for child in state)
+
+
+def state_says(state: object, capability: str) -> bool:
+    """Whether a node of ``state`` has the method ``capability`` and it returns true
+    (``"finished"``, ``"fixed_objective"``: see ``Optimizer``).
+
+    >>> from fcfun import lbfgs
+    >>> p = (Dense(np.ones((1, 1)), np.zeros(1)),)
+    >>> state_says(lbfgs().init(p), "fixed_objective"), state_says(EmptyState(), "finished")
+    (True, False)
+    """
+    method = getattr(state, capability, None)
+    if callable(method) and not isinstance(state, np.ndarray) and method() is True:
+        return True
+    return isinstance(state, tuple) and any(state_says(child, capability) for child in state)
 
 
 def _with_scale(node: Any, scale: float) -> Any:
     with_scale = getattr(node, "with_scale", None)
     if callable(with_scale):
         return with_scale(scale)
-    if not isinstance(node, tuple) or not any(has_scale(child) for child in node):
+    if not isinstance(node, tuple) or not has_scale(node):
         return node
     children = [_with_scale(child, scale) for child in node]
     if hasattr(node, "_fields"):  # a NamedTuple

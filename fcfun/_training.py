@@ -31,7 +31,15 @@ from fcfun._errors import DivergenceError
 from fcfun._losses import weighted
 from fcfun._metrics import Metric
 from fcfun._network import init, output_and_value, training_activations, value_and_grad
-from fcfun._optimizers import ObjectiveStep, Optimizer, has_scale, optimizer_step, set_scale
+from fcfun._optimizers import (
+    ObjectiveStep,
+    Optimizer,
+    has_method,
+    has_scale,
+    optimizer_step,
+    set_scale,
+    state_says,
+)
 from fcfun._plateau import (
     ReduceOnPlateau,
     check_plateau,
@@ -691,7 +699,11 @@ class Run(NamedTuple, Generic[S]):
     start: TrainState[S]
     epoch: Epoch[S]
     epochs: range
-    finished: Callable[[S], bool] | None = None
+
+    @property
+    def can_finish(self) -> bool:
+        """Whether its optimizer state can say it is ``finished()`` (``lbfgs``'s can)."""
+        return has_method(self.start.opt_state, "finished")
 
 
 def start_state(
@@ -766,10 +778,11 @@ def data_dtype(X: object) -> np.dtype[Any]:
 
 
 def check_fixed_objective(
-    optimizer: Optimizer[Any], spec: MLP, batch_size: int, m: int, name: str = "optimizer"
+    opt_state: object, spec: MLP, batch_size: int, m: int, name: str = "optimizer"
 ) -> None:
-    """Refuse mini-batches or dropout for an optimizer whose steps assume one objective."""
-    if not optimizer.fixed_objective:
+    """Refuse mini-batches or dropout for an optimizer whose steps assume one objective
+    (its state says ``fixed_objective()``)."""
+    if not state_says(opt_state, "fixed_objective"):
         return
     fixed = f"{name} steps one fixed objective (full batch, no dropout), as lbfgs does"
     if batch_size < m:
@@ -829,28 +842,28 @@ def prepare(
         scale = plateau_walk(config.plateau, plateau_scores(config.plateau, start.history)).scale
         start = start._replace(opt_state=set_scale(start.opt_state, scale))
     data = dataset(config.spec, X, Y, resolved, sample_weight)
-    check_fixed_objective(config.optimizer, config.spec, config.batch_size, data.X.shape[0])
+    check_fixed_objective(start.opt_state, config.spec, config.batch_size, data.X.shape[0])
     checked_validation = validation_data(config.spec, validation, resolved)
     epoch = epoch_of(config, data, checked_validation)
     epochs_left = range(start.epoch, max(epochs, start.epoch))
-    return Run(start, epoch, epochs_left, config.optimizer.finished)
+    return Run(start, epoch, epochs_left)
 
 
 def states(run: Run[S], epochs: Iterable[int] | None = None) -> Iterator[TrainState[S]]:
     """The lazy stream of the run's states, one per epoch trained (not the start); it ends
-    after a state whose optimizer state is ``run.finished`` (``Optimizer.finished``)."""
-    if run.finished is not None and run.finished(run.start.opt_state):
+    after a state whose optimizer state says it is ``finished()`` (``lbfgs``'s)."""
+    if not run.can_finish:
+        return drop(1, accumulate(run.epoch, run.epochs if epochs is None else epochs, run.start))
+    if state_says(run.start.opt_state, "finished"):
         return iter(())  # a run continued from a finished state has nothing to train
     stream = drop(1, accumulate(run.epoch, run.epochs if epochs is None else epochs, run.start))
-    return stream if run.finished is None else _until(run.finished, stream)
+    return _until_finished(stream)
 
 
-def _until(
-    finished: Callable[[S], bool], stream: Iterable[TrainState[S]]
-) -> Iterator[TrainState[S]]:
+def _until_finished(stream: Iterable[TrainState[S]]) -> Iterator[TrainState[S]]:
     for state in stream:
         yield state
-        if finished(state.opt_state):
+        if state_says(state.opt_state, "finished"):
             return
 
 
@@ -986,7 +999,7 @@ def fit(
         _check_early_stopping(early_stopping, validation is not None)
     epochs_seq: Iterable[int] = run.epochs if progress is None else progress(run.epochs)
     stops = plateau is not None and plateau.rule == "sklearn"
-    watched = run.finished is not None or early_stopping is not None or stops
+    watched = run.can_finish or early_stopping is not None or stops
     if callback is None and not watched and on_divergence == "raise":
         return functools.reduce(run.epoch, epochs_seq, run.start)  # nothing watches
     return pipe(

@@ -62,7 +62,7 @@ from fcfun._dropout import StepKey, step_masks
 from fcfun._losses import weighted
 from fcfun._metrics import Metric
 from fcfun._network import penalty, training_activations, value_and_grad
-from fcfun._optimizers import Optimizer
+from fcfun._optimizers import Optimizer, state_says
 from fcfun._spec import (
     MLP,
     SpecNames,
@@ -720,7 +720,7 @@ def fit_sharded(
     start, resolved = start_state(
         spec, optimizer, seed, params, data_dtype(X) if dtype is None else dtype
     )
-    if optimizer.fixed_objective and spec.dropout:
+    if state_says(start.opt_state, "fixed_objective") and spec.dropout:
         raise ValueError(
             "optimizer steps one fixed objective (no dropout), as lbfgs does: spec.dropout "
             f"must be (), got {spec.dropout}"
@@ -740,5 +740,5 @@ def fit_sharded(
         step = make_step(_sharded_gradient(executor, shards, alpha), optimizer)
         epoch = epoch_function(step, lambda seed, epoch: (shards,), sum(shards.totals), validate)
         epochs_left = range(start.epoch, max(epochs, start.epoch))
-        run = Run(start, epoch, epochs_left, optimizer.finished)
+        run = Run(start, epoch, epochs_left)
         return pipe(states(run), stop_on_divergence(on_divergence == "stop"), final(start))

@@ -41,9 +41,7 @@ def test_lbfgs_refuses_mini_batches_and_dropout() -> None:
 def test_a_finished_lbfgs_run_continued_trains_nothing_more() -> None:
     done = _fit(epochs=2000)
     assert done.epoch < 2000
-    finished = fcfun.lbfgs().finished
-    assert finished is not None
-    assert finished(done.opt_state)
+    assert done.opt_state.finished()
     again = fcfun.fit(
         SPEC, X, Y, optimizer=fcfun.lbfgs(), epochs=done.epoch + 5, batch_size=40, params=done
     )
