@@ -170,6 +170,9 @@ _HIDDEN: dict[str, fcfun.Activation] = {
 }
 """The ``activation`` hyperparameter's values and the fcfun activations they name."""
 
+_SKLEARN_NAMES: dict[str, str] = {"sigmoid": "logistic"}
+"""fcfun's activation names that scikit-learn spells otherwise (``out_activation_``)."""
+
 _OUTPUT: dict[Task, tuple[fcfun.Activation, fcfun.Loss]] = {
     "binary": (fcfun.sigmoid, fcfun.binary_cross_entropy),
     "multilabel": (fcfun.sigmoid, fcfun.binary_cross_entropy),
@@ -818,7 +821,7 @@ class _FCBase(BaseEstimator):
         self.intercepts_ = [layer.b for layer in state.params]
         self.n_layers_ = len(spec.sizes)
         self.n_outputs_ = spec.sizes[-1]
-        self.out_activation_ = "logistic" if spec.output.name == "sigmoid" else spec.output.name
+        self.out_activation_ = _SKLEARN_NAMES.get(spec.output.name, spec.output.name)
         self.n_iter_ = trained
         self.loss_curve_ = list(state.history.train_loss)
         self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else math.nan

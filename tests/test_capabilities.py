@@ -225,12 +225,14 @@ def test_a_run_composed_from_the_stages_equals_fit() -> None:
 
 
 def test_no_dispatch_by_identity_outside_the_defining_modules() -> None:
-    """The capability rule, checked on the source: nothing asks ``x is relu`` or
-    recognises an optimizer's update by its type."""
+    """The capability rule, checked on the source: nothing asks ``x is relu``, compares a
+    value's name with a literal (``.name == "sigmoid"``) or recognises an optimizer's
+    update by its type."""
     package = pathlib.Path(fcfun.__file__).parent
     pattern = re.compile(
         r" is (relu|tanh|identity|sigmoid|softmax|softplus|softmax_cross_entropy|"
         r"binary_cross_entropy\w*|half_squared_error|mean_squared_error)\b|isinstance\(update\b"
+        r"|\.name\s*[!=]=\s*['\"]"
     )
     found = [
         f"{path.name}:{number}: {line.strip()}"
