@@ -164,10 +164,8 @@ def used_threads() -> int | None:
     """The BLAS thread count fcfun's products use in this process now, ``None`` if fcfun
     cannot set it (not OpenBLAS)."""
     control = _CONTROL
-    if control is None:
-        return None
-    with _lock:
-        return _target if _active else min(control.get_threads(), BLAS_THREADS)
+    # Inside a call the count is fcfun's, at most BLAS_THREADS, or one the process set since.
+    return None if control is None else min(control.get_threads(), BLAS_THREADS)
 
 
 def _forget_calls() -> None:
