@@ -9,6 +9,7 @@ fork test runs the real OpenBLAS in a subprocess.
 from __future__ import annotations
 
 import contextlib
+import linecache
 import os
 import signal
 import subprocess
@@ -49,6 +50,7 @@ def _install(monkeypatch: pytest.MonkeyPatch, blas: FakeBlas) -> FakeBlas:
     monkeypatch.setattr(_blas, "_CONTROL", control)
     monkeypatch.setattr(_blas, "_active", {})
     monkeypatch.setattr(_blas, "_saved", None)
+    monkeypatch.setattr(_blas, "_target", 0)
     return blas
 
 
@@ -57,9 +59,28 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> FakeBlas:
     return _install(monkeypatch, FakeBlas(4))
 
 
+def _lock_is_free() -> bool:
+    """Whether another thread can take the bookkeeping's lock (a lock this thread still
+    held would let this thread in again, being re-entrant, and no other)."""
+    free: list[bool] = []
+
+    def take() -> None:
+        if _blas._lock.acquire(timeout=5):
+            _blas._lock.release()
+            free.append(True)
+
+    thread = threading.Thread(target=take)
+    thread.start()
+    thread.join()
+    return bool(free)
+
+
 def _consistent(blas: FakeBlas, own: int) -> bool:
-    """No call is counted as inside, the process's count is its own, and a call fixes it."""
+    """No call is counted as inside, the process's count is its own, the lock is free, and
+    a call fixes the count."""
     if _blas._active or _blas._saved is not None or blas.threads != own:
+        return False
+    if not _lock_is_free():
         return False
     with _blas.fixed_threads():
         inside = blas.threads == min(own, _blas.BLAS_THREADS)
@@ -129,7 +150,13 @@ def _in_callback(frame: FrameType | None) -> bool:
 
 class Interrupt:
     """A tracer raising ``KeyboardInterrupt`` (what a SIGINT handler raises) at the
-    ``at``-th line run in ``_blas``: a signal arriving between two of its statements."""
+    ``at``-th line run in ``_blas``: a signal arriving between two of its statements.
+
+    Not at a ``with _lock:`` line: its second line event comes between the block's last
+    statement and the lock's C ``__exit__``, where no signal handler can run (CPython runs
+    them where it checks for them: after a call returns, on a backward jump, on entering
+    a function), and a tracer raising there would skip the release.
+    """
 
     def __init__(self, at: int) -> None:
         self.at, self.lines = at, 0
@@ -137,7 +164,8 @@ class Interrupt:
     def __call__(self, frame: FrameType, event: str, arg: Any) -> Any:
         if frame.f_code.co_filename != _blas.__file__ or _in_callback(frame):
             return None
-        if event == "line":
+        line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+        if event == "line" and line != "with _lock:":
             self.lines += 1
             if self.lines == self.at:
                 raise KeyboardInterrupt
@@ -284,5 +312,6 @@ def test_signals_raising_on_a_timer_during_calls_leave_the_real_count_consistent
         active = dict(_blas._active)
         control.set_threads(before)
     assert not active
+    assert _lock_is_free()
     assert after == own
     assert all(isinstance(error, Alarm) for error in ignored)
