@@ -1,19 +1,24 @@
-"""A fixed BLAS thread count inside fcfun's calls, so that bits do not depend on the machine.
+"""A bounded BLAS thread count inside fcfun's calls, so that bits depend on one number.
 
 A multi-threaded BLAS splits a product among its threads, and how it splits decides the
 order of the floating-point additions: the same ``A @ B`` can give other bits with one
-thread than with two (OpenBLAS does for ``(256, 784) @ (784, 512)``, for example), so a
-replay pinned on a laptop could fail on a server with more cores. Inside fcfun's public
-calls OpenBLAS runs with exactly ``BLAS_THREADS`` threads, whatever ``OPENBLAS_NUM_THREADS``
-or the core count says (measured: the same bits when the process starts with 1, 2, 4 or
-8 threads). A result is then a function of the inputs, the numpy and BLAS builds and the
-CPU kernel the BLAS picks (see ``replay_environment``).
+thread than with two (OpenBLAS 0.3 does for ``(256, 784) @ (784, 512)`` and for the
+fits of ``tests/test_replay_environment.py``), so a replay pinned on a laptop could fail
+on a server with more cores. Inside fcfun's public calls OpenBLAS runs with
+``min(BLAS_THREADS, the process's count)`` threads: 2 in any process that allows two or
+more (``OPENBLAS_NUM_THREADS``, ``threadpoolctl``, the core count), 1 in a process that
+set 1. fcfun never raises the count above the process's own: a process kept to one
+thread stays single-threaded (``os.fork()`` while another thread is inside a product is
+then as safe as with plain numpy). A result is a function of the inputs, the numpy and
+BLAS builds, the CPU kernel the BLAS picks and this thread count, 1 or 2; the record
+(``replay_environment()['blas_threads']``) says which.
 
 Only OpenBLAS (numpy's own build, or a system one) can be set from here: with another
 BLAS, fcfun's products are whatever that BLAS computes, and ``replay_environment`` says
 so. The setting is process-wide: while any thread is inside an fcfun call, other numpy
-products in the process use ``BLAS_THREADS`` threads too. The previous count is restored
-when the last fcfun call leaves.
+products in the process use that count too. The process's count is restored when the
+last fcfun call leaves, unless the process set another one meanwhile (that one is kept,
+and used by the calls still inside from their next entry on).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import ctypes
 import os
 import re
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
@@ -73,39 +79,102 @@ def _openblas() -> _Control | None:
 
 np.ones(1) @ np.ones(1)  # make sure numpy has loaded its BLAS before it is looked for
 _CONTROL = _openblas()
-_lock = threading.Lock()
-_depth = 0
-_saved_threads = 1
+_lock = threading.RLock()  # re-entrant: a signal handler may call fcfun inside the bookkeeping
+
+
+class _Call:
+    """One fcfun call inside ``fixed_threads``. ``_active`` holds a weak reference to it
+    whose callback releases the call: a call whose exit an exception cut short before
+    its first statement is released when its frame goes."""
+
+    __slots__ = ("__weakref__",)
+
+
+_active: dict[int, weakref.ref[_Call]] = {}
+"""The calls inside ``fixed_threads`` now, by their reference's ``id`` (a dead reference
+has no hash); adding or removing one is one atomic step."""
+_saved: int | None = None
+"""The process's own count while fcfun's is in force (``None`` when no call is)."""
+_target = 0
+"""The count fcfun put in force, ``min(_saved, BLAS_THREADS)``."""
+
+
+def _sync(control: _Control) -> None:
+    """Bring the count in line with ``_active``: ``min(own, BLAS_THREADS)`` while a call is
+    inside, the process's own count when none is (called under ``_lock``).
+
+    Idempotent, and each assignment leaves a state the next ``_sync`` reads correctly, so a
+    ``_sync`` cut short by an exception is completed by the next one. A count that is not
+    ``_target`` was set by the process itself (``threadpoolctl``, ``set_num_threads``): it
+    becomes the process's own count, and fcfun never raises it.
+    """
+    global _saved, _target
+    current = control.get_threads()
+    if _active:
+        if _saved is None or current != _target:
+            _saved = current
+        _target = min(_saved, BLAS_THREADS)
+        if current != _target:
+            control.set_threads(_target)
+    else:
+        if _saved is not None and current == _target and current != _saved:
+            control.set_threads(_saved)
+        _saved = None
+
+
+def _release(entry: weakref.ref[_Call]) -> None:
+    control = _CONTROL
+    if control is not None:
+        with _lock:
+            _active.pop(id(entry), None)
+            _sync(control)
 
 
 @contextlib.contextmanager
 def fixed_threads() -> Iterator[None]:
-    """Run the enclosed code with ``BLAS_THREADS`` BLAS threads (re-entrant, thread-safe)."""
-    global _depth, _saved_threads
-    if _CONTROL is None:
+    """Run the enclosed code with ``min(BLAS_THREADS, the process's count)`` BLAS threads
+    (re-entrant and thread-safe).
+
+    Safe against an asynchronous exception (a signal handler's ``KeyboardInterrupt``) at
+    any point: the call's entry is made before the ``try``, so the ``finally`` undoes
+    whatever part of the entry ran; a release cut short is run once more before the
+    exception goes on, and one cut short before it began runs when the call's frame goes.
+    """
+    control = _CONTROL
+    if control is None:
         yield
         return
-    with _lock:
-        if _depth == 0:
-            _saved_threads = _CONTROL.get_threads()
-            _CONTROL.set_threads(BLAS_THREADS)
-        _depth += 1
+    call = _Call()
+    entry = weakref.ref(call, _release)
     try:
+        with _lock:
+            _active[id(entry)] = entry
+            _sync(control)
         yield
     finally:
-        with _lock:
-            if _depth > 0:  # 0 in a child forked inside a call: nothing of its own to undo
-                _depth -= 1
-                if _depth == 0:
-                    _CONTROL.set_threads(_saved_threads)
+        try:
+            _release(entry)
+        except BaseException:
+            _release(entry)
+            raise
+        del entry  # released: the reference goes before the call, so no callback runs
+
+
+def used_threads() -> int | None:
+    """The BLAS thread count fcfun's products use in this process now, ``None`` if fcfun
+    cannot set it (not OpenBLAS)."""
+    control = _CONTROL
+    # Inside a call the count is fcfun's, at most BLAS_THREADS, or one the process set since.
+    return None if control is None else min(control.get_threads(), BLAS_THREADS)
 
 
 def _forget_calls() -> None:
     """A forked child runs none of its parent's fcfun calls, and has only the forking
-    thread: a lock another thread held at the fork would never be released."""
-    global _depth, _lock
-    _depth = 0
-    _lock = threading.Lock()
+    thread: a lock another thread held at the fork would never be released. ``_saved``
+    and ``_target`` stay: the child's first call restores the process's own count."""
+    global _active, _lock
+    _active = {}
+    _lock = threading.RLock()
 
 
 if hasattr(os, "register_at_fork"):
@@ -113,8 +182,9 @@ if hasattr(os, "register_at_fork"):
 
 
 def blas_record() -> dict[str, str]:
-    """What the products depend on: the BLAS, its kernel and the thread count fcfun sets."""
-    if _CONTROL is None:
+    """What the products depend on: the BLAS, its kernel and the thread count fcfun uses."""
+    threads = used_threads()
+    if _CONTROL is None or threads is None:
         return {
             "blas": "not OpenBLAS, or not found: the thread count is not fixed by fcfun",
             "blas_kernel": "unknown",
@@ -123,5 +193,5 @@ def blas_record() -> dict[str, str]:
     return {
         "blas": _CONTROL.config,
         "blas_kernel": _CONTROL.kernel,
-        "blas_threads": str(BLAS_THREADS),
+        "blas_threads": str(threads),
     }

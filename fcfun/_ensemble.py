@@ -479,6 +479,16 @@ def _start(
 # Prediction --------------------------------------------------------------------------
 
 
+PREDICT_CHUNK_BYTES = 1 << 25
+"""A bound on the activations ``predict_ensemble`` holds at once (32 MiB), unless one
+member's chunk of rows needs more (then that: what ``predict`` of one member holds)."""
+
+
+def _members(params: Params, members: slice) -> Params:
+    """The stacked layers of some members (views)."""
+    return tuple(Dense(layer.W[members], layer.b[members]) for layer in params)
+
+
 def predict_ensemble(
     spec: MLP,
     ensemble: Ensemble[Any] | Params,
@@ -490,10 +500,15 @@ def predict_ensemble(
     """The members' outputs for ``X``: their mean, or each member's.
 
     With ``average`` the result is ``(m, n_out)``, the mean over members of their outputs
-    (probabilities, for a sigmoid or softmax output: the ensemble's probabilities);
-    otherwise ``(k, m, n_out)``, member ``i``'s slice equal to ``predict(spec,
-    member(ensemble, i), X)``. One batched product per layer, ``chunk_size`` rows at a
-    time, as ``predict``.
+    (probabilities, for a sigmoid or softmax output: the ensemble's probabilities),
+    accumulated without forming the ``(k, m, n_out)`` outputs but with the bits of
+    ``np.mean`` over them: member 0, each next member added in order, one division by
+    ``k``. Otherwise ``(k, m, n_out)``, member ``i``'s slice equal to ``predict(spec,
+    member(ensemble, i), X)``. The rows go ``chunk_size`` at a time as in ``predict`` (the
+    same products, so the same bits), and the members as many at a time (one batched
+    product per layer) as keep the activations within ``PREDICT_CHUNK_BYTES``: memory
+    beyond the result is bounded in bytes whatever ``k`` and ``m`` (a smaller
+    ``chunk_size`` lowers it further).
 
     >>> import fcfun, numpy as np
     >>> spec = fcfun.mlp([2, 3, 1], output="sigmoid", loss="binary_cross_entropy")
@@ -512,17 +527,36 @@ def predict_ensemble(
             "matrix; densify it, or predict each member with fcfun.predict"
         )
     rows = check_rows(X, spec.sizes[0])
-    out = np.empty((k, rows.shape[0], spec.sizes[-1]), dtype=dtype)
+    m, n_out = rows.shape[0], spec.sizes[-1]
+    # One member's activations for a chunk: each layer's Z and A (the caches), at most.
+    member_bytes = np.dtype(dtype).itemsize * 2 * sum(spec.sizes[1:]) * min(chunk, m)
+    group = max(1, PREDICT_CHUNK_BYTES // max(member_bytes, 1))
+    # One element per member is summed pairwise by np.mean: those k outputs are kept.
+    accumulate = average and m * n_out > 1
+    out = np.empty((m, n_out) if accumulate else (k, m, n_out), dtype=dtype)
     with fixed_threads(), np.errstate(over="ignore", invalid="ignore"):
-        for start in range(0, rows.shape[0], chunk):
+        for start in range(0, m, chunk):
             span = slice(start, start + chunk)
             X_chunk = read_chunk(rows, span, dtype)
-            A, _ = forward_pass(params, spec.activations, X_chunk, donate=True)
-            if not np.isfinite(A).all():
-                raise ValueError(
-                    f"X must be small enough for the forward pass to stay within {dtype}'s "
-                    f"range with these params, got X with largest magnitude "
-                    f"{float(np.abs(X_chunk).max()):.3g} and a non-finite result"
+            for first in range(0, k, group):
+                members = slice(first, first + group)
+                A, _ = forward_pass(
+                    _members(params, members), spec.activations, X_chunk, donate=True
                 )
-            out[:, span] = A
-    return freeze(np.mean(out, axis=0) if average else out)
+                if not np.isfinite(A).all():
+                    raise ValueError(
+                        f"X must be small enough for the forward pass to stay within "
+                        f"{dtype}'s range with these params, got X with largest magnitude "
+                        f"{float(np.abs(X_chunk).max()):.3g} and a non-finite result"
+                    )
+                if not accumulate:
+                    out[members, span] = A
+                    continue
+                total = out[span]
+                if first == 0:
+                    np.copyto(total, A[0])
+                for member in A[1:] if first == 0 else A:
+                    np.add(total, member, out=total)
+        if accumulate:  # the division np.mean makes: by an intp, cast back
+            np.true_divide(out, np.intp(k), out=out, casting="unsafe")
+    return freeze(out if accumulate or not average else np.mean(out, axis=0))

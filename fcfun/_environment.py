@@ -1,10 +1,12 @@
 """What a replay depends on: the record of the software and hardware a result came from.
 
 fcfun's promise: the same arguments give the same bits on any machine with the same
-record. The BLAS thread count and the core count are not in it (fcfun fixes the thread
-count, see ``_blas``); what may change the bits is another numpy or BLAS build, another
-BLAS kernel (``OPENBLAS_CORETYPE``, another CPU family) or another set of CPU features
-numpy dispatches its loops to (``NPY_DISABLE_CPU_FEATURES``, another CPU).
+record. The core count is not in it; the BLAS thread count is, as the count fcfun's
+products use (``blas_threads``: ``min(BLAS_THREADS, the process's count)``, see
+``_blas``), since fcfun never raises a process's count and OpenBLAS with one thread can
+give other bits than with two. What else may change the bits is another numpy or BLAS
+build, another BLAS kernel (``OPENBLAS_CORETYPE``, another CPU family) or another set of
+CPU features numpy dispatches its loops to (``NPY_DISABLE_CPU_FEATURES``, another CPU).
 """
 
 from __future__ import annotations

@@ -18,8 +18,9 @@ Executors and where the shards live (``placement="auto"`` picks by executor):
 * ``"files"``: a ``ProcessPoolExecutor`` or any other executor whose workers share this
   machine's file system. Each shard is written once to a ``.npy`` file in a temporary
   directory; a task carries the file names, and each worker process memory-maps a file
-  the first time it meets it and keeps the map (up to 64 files per process, least
-  recently used evicted), so the pages come from the shared page cache, never a pipe.
+  the first time it meets it and keeps the map (up to 64 files and 1 GiB per process,
+  least recently used evicted; maps of deleted or replaced files are dropped when the
+  worker meets a new file), so the pages come from the shared page cache, never a pipe.
 
 Summation order: with shard ``i`` of ``m_i`` rows, mean loss ``L_i`` and mean gradient
 ``g_i``, and ``w_i = m_i / m`` (a float; exact for halves, quarters, ... of ``m``),
@@ -43,6 +44,7 @@ Nothing here imports dask: it is found through the executor (its ``_client``).
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
 import functools
 import itertools
@@ -50,6 +52,7 @@ import math
 import os
 import shutil
 import tempfile
+import threading
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, NamedTuple, TypeAlias, TypeVar
@@ -116,7 +119,10 @@ Placement: TypeAlias = Literal["auto", "dask", "memory", "files"]
 """Where ``scatter`` puts the shards (see the module docstring)."""
 
 _MAPPED_FILES = 64
-"""How many shard files a worker process keeps memory-mapped."""
+"""How many shard files a worker process keeps memory-mapped, at most."""
+
+_MAPPED_BYTES = 1 << 30
+"""How many bytes of shard files a worker process keeps memory-mapped, at most (1 GiB)."""
 
 
 # Shard layout ----------------------------------------------------------------------
@@ -210,10 +216,56 @@ _named_spec = functools.lru_cache(maxsize=16)(spec_from_names)
 """``spec_from_names``, cached per worker process."""
 
 
-@functools.lru_cache(maxsize=_MAPPED_FILES)
+class _MappedFile(NamedTuple):
+    """A shard file a worker keeps mapped: which file it was (``_identity``) and its map."""
+
+    identity: tuple[int, ...]
+    array: FloatArray
+
+
+_maps: collections.OrderedDict[str, _MappedFile] = collections.OrderedDict()
+"""The shard files this worker process keeps mapped, least recently used first."""
+_maps_lock = threading.Lock()
+
+
+def _identity(path: str) -> tuple[int, ...] | None:
+    """The file at ``path`` now (device, inode, size, change times), ``None`` if gone: a
+    file deleted, or replaced by another at the same path, has another identity."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
+
+
+def _mapped_bytes() -> int:
+    return sum(entry.identity[2] for entry in _maps.values())
+
+
 def _mapped(path: str) -> FloatArray:
-    """A shard file, memory-mapped read-only once per worker process."""
+    """A shard file, memory-mapped read-only and kept mapped for the steps that follow.
+
+    The maps kept are bounded by ``_MAPPED_FILES`` and ``_MAPPED_BYTES`` (least recently
+    used dropped first; a file larger than the bound is mapped for its task only), and a
+    file met for the first time (a new ``scatter``'s, or one replaced) first drops every
+    map whose file was deleted or replaced, so the files of closed shards are released
+    at the worker's next new file, not kept until 64 others have come.
+    """
+    identity = _identity(path)
+    with _maps_lock:
+        kept = _maps.get(path)
+        if kept is not None and kept.identity == identity:
+            _maps.move_to_end(path)
+            return kept.array
+        for stale in [name for name, entry in _maps.items() if _identity(name) != entry.identity]:
+            del _maps[stale]
     array: FloatArray = np.asarray(np.load(path, mmap_mode="r"))
+    if identity is not None and identity[2] <= _MAPPED_BYTES:
+        with _maps_lock:
+            _maps[path] = _MappedFile(identity, array)
+            _maps.move_to_end(path)
+            while len(_maps) > _MAPPED_FILES or _mapped_bytes() > _MAPPED_BYTES:
+                _maps.popitem(last=False)
     return array
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 import numpy as np
 
 import fcfun
+from fcfun import _ensemble
 from tests._bounds import network_rtol
 
 ROWS, COLUMNS = 240_000, 40
@@ -81,3 +82,19 @@ def test_validation_on_a_memmap_reads_a_chunk_at_a_time(tmp_path: pathlib.Path) 
     # the same params; the loss summed a chunk at a time against at once (tests/_bounds)
     rtol = network_rtol(spec, ROWS)
     np.testing.assert_allclose(state.history.val_loss, in_memory.history.val_loss, rtol=rtol)
+
+
+ENSEMBLE_SPEC = fcfun.mlp([20, 32, 8], output="softmax", loss="softmax_cross_entropy")
+
+
+def test_the_mean_of_64_members_over_30000_rows_never_forms_their_outputs() -> None:
+    k, m = 64, 30_000
+    stacked = fcfun.stack_params([fcfun.init(ENSEMBLE_SPEC, seed) for seed in range(k)])
+    X = np.random.default_rng(0).normal(size=(m, 20))
+    result_bytes = m * 8 * 8
+    outputs_bytes = k * result_bytes  # the (k, m, n_out) outputs: 123 MB
+    peak = _peak(lambda: fcfun.predict_ensemble(ENSEMBLE_SPEC, stacked, X))
+    # The result, the activations (within PREDICT_CHUNK_BYTES, Z and A counted), and one
+    # output activation's temporaries and finiteness mask of a group (within the same).
+    assert peak < result_bytes + 2 * _ensemble.PREDICT_CHUNK_BYTES
+    assert peak < outputs_bytes / 2

@@ -225,11 +225,11 @@ def test_a_child_forked_inside_a_call_pins_and_restores_on_its_own() -> None:
     with _blas.fixed_threads():
         pid = os.fork()
     if pid == 0:  # the child has left a call it did not enter; its own calls still work
-        ok = _blas._depth == 0
-        control.set_threads(1)
+        ok = not _blas._active
+        control.set_threads(_blas.BLAS_THREADS + 1)
         with _blas.fixed_threads():
             ok = ok and control.get_threads() == _blas.BLAS_THREADS
-        ok = ok and control.get_threads() == 1
+        ok = ok and control.get_threads() == _blas.BLAS_THREADS + 1
         os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
