@@ -137,17 +137,16 @@ def backing(params: Params) -> FloatArray | None:
     itemsize = base.dtype.itemsize
     address = base.__array_interface__["data"][0]
     members = int(np.prod(lead, dtype=np.int64)) if lead else 1
-    row = base.shape[-1] * itemsize  # one member's bytes
+    member_strides = base.strides[:-1]  # from one member's row to the next
     offset = 0
     for array in _arrays(params):
         if array.base is not base or array.dtype != base.dtype:
             return None
         per_member = array.size // members
         # Each member's part must be contiguous and start at its offset in its row.
-        expected_strides = (row,) * len(lead) if lead else ()
         if array.__array_interface__["data"][0] != address + offset * itemsize:
             return None
-        if lead and array.strides[: len(lead)] != expected_strides:
+        if array.strides[: len(lead)] != member_strides:
             return None
         if not _contiguous_tail(array, len(lead)):
             return None
@@ -212,11 +211,6 @@ def flat(params: Params) -> FloatArray:
     if base is None:
         return seal(pack(params))
     return freeze(base)
-
-
-def unflat_like(template: Params, vector: FloatArray) -> Params:
-    """``vector`` as read-only layers shaped like ``template``'s (views, no copy)."""
-    return views(template, freeze(vector))
 
 
 def _check_tree(params: object, name: str) -> None:

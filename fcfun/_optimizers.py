@@ -464,16 +464,31 @@ def _chain(optimizers: tuple[Optimizer[Any], ...]) -> Optimizer[ChainState]:
 
         return from_flat(init, update_one)
 
+    run = in_sequence(steps)
+
     def update_flat(
         g: FloatArray, state: ChainState, params: FlatParams
     ) -> tuple[FloatArray, ChainState]:
-        new_states = []
-        for kernel, inner in zip(steps, state.states, strict=True):
-            g, inner = kernel(g, inner, params)
-            new_states.append(inner)
-        return g, ChainState(tuple(new_states))
+        updates, states = run(g, state.states, params)
+        return updates, ChainState(states)
 
     return from_flat(init, update_flat)
+
+
+def in_sequence(steps: list[FlatUpdate[Any]]) -> FlatUpdate[tuple[Any, ...]]:
+    """The flat updates ``steps`` one after the other, each on the updates of the one
+    before, over the tuple of their states (``chain``'s, ``multi_transform``'s)."""
+
+    def run(
+        g: FloatArray, states: tuple[Any, ...], params: FlatParams
+    ) -> tuple[FloatArray, tuple[Any, ...]]:
+        new_states = []
+        for step, inner in zip(steps, states, strict=True):
+            g, inner = step(g, inner, params)
+            new_states.append(inner)
+        return g, tuple(new_states)
+
+    return run
 
 
 def scale(step_size: float) -> Optimizer[EmptyState]:

@@ -30,10 +30,10 @@ from fcfun._flat import views
 from fcfun._optimizers import (
     EmptyState,
     FlatParams,
-    FlatUpdate,
     Optimizer,
     Update,
     from_flat,
+    in_sequence,
 )
 from fcfun._spec import MLP, check_spec
 from fcfun._types import Dense, FloatArray, IntArray, Params, freeze
@@ -278,18 +278,15 @@ def multi_transform(
     kernels = [part.update_flat for part in parts]
     if not all(kernel is not None for kernel in kernels):
         return Optimizer(init, update)
-    steps: list[FlatUpdate[Any]] = [kernel for kernel in kernels if kernel is not None]
+    # Each part replaces the updates of its own (disjoint) leaves and reads only theirs,
+    # so in sequence every part sees the raw gradients of its leaves.
+    run = in_sequence([kernel for kernel in kernels if kernel is not None])
 
     def on_vector(
         g: FloatArray, state: MultiTransformState, params: FlatParams
     ) -> tuple[FloatArray, MultiTransformState]:
-        # Each part replaces the updates of its own (disjoint) leaves and reads only
-        # theirs, so every part sees the raw gradients of its leaves.
-        new_states = []
-        for kernel, inner in zip(steps, state.states, strict=True):
-            g, inner = kernel(g, inner, params)
-            new_states.append(inner)
-        return g, MultiTransformState(tuple(new_states))
+        updates, states = run(g, state.states, params)
+        return updates, MultiTransformState(states)
 
     return from_flat(init, on_vector)
 
