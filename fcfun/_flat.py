@@ -63,12 +63,25 @@ def views(template: Params, vector: FloatArray) -> Params:
 
     Unchecked: ``vector``'s last axis must hold exactly ``template``'s elements per
     member (``template`` may be stacked, its arrays with the leading axes of ``vector``).
-    The views are as writeable as ``vector``.
+    The views are as writeable as ``vector``. (It runs twice a training step: the 1-D
+    case slices without an ellipsis and leaves a 1-D ``b`` unreshaped.)
     """
-    lead = vector.shape[:-1]
-    per_member = int(np.prod(lead, dtype=np.int64)) if lead else 1
     layers = []
     start = 0
+    if vector.ndim == 1:
+        for W, b in template:
+            w_end = start + W.size
+            b_end = w_end + b.size
+            bias = vector[w_end:b_end]
+            layers.append(
+                Dense(
+                    vector[start:w_end].reshape(W.shape),
+                    bias if b.ndim == 1 else bias.reshape(b.shape),
+                )
+            )
+            start = b_end
+        return _as_layers(layers, vector)
+    per_member = int(np.prod(vector.shape[:-1], dtype=np.int64))
     for W, b in template:
         w_end = start + W.size // per_member
         b_end = w_end + b.size // per_member
