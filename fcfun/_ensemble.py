@@ -151,11 +151,6 @@ def _stacked(members: Sequence[Params]) -> Params:
     )
 
 
-def seal_dense(layer: Dense) -> Dense:
-    """``layer`` with both arrays sealed (owned arrays only)."""
-    return Dense(seal(layer.W), seal(layer.b))
-
-
 def _member(params: Params, i: int) -> Params:
     """Member ``i``'s views of stacked ``params`` (writeable when they are)."""
     return tuple(Dense(layer.W[i], layer.b[i, 0]) for layer in params)
@@ -468,10 +463,7 @@ def _start(
         raise ValueError("seeds must hold one seed per member, at least one (k >= 1), got none")
     checked = tuple(check_seed(seed) for seed in seeds)
     resolved = check_float_dtype(dtype)
-    stacked = tuple(
-        seal_dense(layer)
-        for layer in _stacked([init(config.spec, seed, dtype=resolved) for seed in checked])
-    )
+    stacked = stack_params([init(config.spec, seed, dtype=resolved) for seed in checked])
     optimizer = stacked_optimizer(config.optimizer, len(checked))
     return Ensemble(stacked, optimizer.init(stacked), 0, checked, tuple(() for _ in checked))
 

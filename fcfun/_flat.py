@@ -13,7 +13,8 @@ Leading axes are members: a ``(k, P)`` stack holds ``k`` networks, and its layer
 
 ``flat(params)`` returns the vector behind ``params`` without copying when they are
 views of one vector in this layout, else packs them into a new one; ``unflat(spec,
-vector)`` is the inverse, views and no copy. Both results are read-only.
+vector)`` is the inverse, views of the vector (of a contiguous copy when it is not
+contiguous). Both results are read-only.
 """
 
 from __future__ import annotations
@@ -44,12 +45,13 @@ def _arrays(params: Params) -> list[FloatArray]:
     return [a for layer in params for a in layer]
 
 
-def _as_layers(layers: list[Dense], vector: FloatArray) -> Params:
-    """``layers`` as ``LayerViews`` when ``vector`` is the whole of its memory (its views'
-    ``base``), else as a plain tuple."""
+def _as_layers(layers: list[Dense], vector: FloatArray, end: int) -> Params:
+    """``layers`` as ``LayerViews`` when they end at ``vector``'s end (``end``) and
+    ``vector`` is the whole of its memory (its views' ``base``), else a plain tuple."""
     owner = vector if vector.base is None else vector.base
     whole = (
-        isinstance(owner, np.ndarray)
+        end == vector.shape[-1]
+        and isinstance(owner, np.ndarray)
         and owner.shape == vector.shape
         and owner.dtype == vector.dtype
         and vector.flags.c_contiguous
@@ -80,7 +82,7 @@ def views(template: Params, vector: FloatArray) -> Params:
                 )
             )
             start = b_end
-        return _as_layers(layers, vector)
+        return _as_layers(layers, vector, start)
     per_member = int(np.prod(vector.shape[:-1], dtype=np.int64))
     for W, b in template:
         w_end = start + W.size // per_member
@@ -91,7 +93,7 @@ def views(template: Params, vector: FloatArray) -> Params:
             )
         )
         start = b_end
-    return _as_layers(layers, vector)
+    return _as_layers(layers, vector, start)
 
 
 def layer_views(sizes: tuple[int, ...], vector: FloatArray) -> Params:
@@ -111,7 +113,7 @@ def layer_views(sizes: tuple[int, ...], vector: FloatArray) -> Params:
             )
         )
         start = b_end
-    return _as_layers(layers, vector)
+    return _as_layers(layers, vector, start)
 
 
 def n_params(sizes: tuple[int, ...]) -> int:
@@ -184,6 +186,11 @@ def _contiguous_tail(array: FloatArray, skip: int) -> bool:
 def pack(params: Params, dtype: np.dtype[Any] | None = None) -> FloatArray:
     """A new writeable ``(..., P)`` vector holding ``params`` in the flat layout (in
     ``dtype``, or the first ``W``'s)."""
+    if dtype is None and len({a.dtype for a in _arrays(params)}) > 1:
+        raise ValueError(
+            "params must be of one float dtype (one vector holds them), got "
+            + ", ".join(sorted({str(a.dtype) for a in _arrays(params)}))
+        )
     lead = _lead(params)
     members = int(np.prod(lead, dtype=np.int64)) if lead else 1
     parts = [a.reshape(*lead, a.size // members) for a in _arrays(params)]
@@ -203,6 +210,15 @@ def vector_of(params: Params) -> FloatArray:
     one; as writeable as it is (unchecked, the core's ``flat``)."""
     base = backing(params)
     return pack(params) if base is None else base
+
+
+def owned(params: Params) -> Params:
+    """``params`` as a run keeps them: views of one read-only vector that nobody else can
+    write (``params`` themselves when they are that already, else a packed copy)."""
+    base = backing(params)
+    if base is not None and not base.flags.writeable:
+        return params if type(params) is LayerViews else views(params, base)
+    return views(params, seal(pack(params)))
 
 
 def flat(params: Params) -> FloatArray:

@@ -217,7 +217,9 @@ def from_flat(init: Callable[[Params], S], update_flat: FlatUpdate[S]) -> Optimi
 
     def update(grads: Params, state: S, params: Params) -> tuple[Params, S]:
         flat = flat_params(params)
-        updates, new_state = update_flat(pack(grads, flat.vector.dtype), state, flat)
+        g = pack(grads, flat.vector.dtype)
+        updates, new_state = update_flat(g, state, flat)
+        _check_update(updates, g)
         return views(params, freeze(updates)), new_state
 
     return Optimizer(init, update, update_flat)
@@ -392,9 +394,24 @@ def optimizer_step(optimizer: Optimizer[S]) -> Step[S]:
         if g.dtype != flat.vector.dtype:  # the pieces compute in the params' dtype
             g = g.astype(flat.vector.dtype)
         updates, new_state = update_flat(g, state, flat)
-        return views(params, seal(np.add(flat.vector, updates))), new_state
+        _check_update(updates, g)
+        total = np.add(flat.vector, updates)
+        if total.dtype != flat.vector.dtype:  # an update of a wider dtype: the params' kept
+            total = total.astype(flat.vector.dtype)
+        return views(params, seal(total)), new_state
 
     return flat_step
+
+
+def _check_update(updates: object, g: FloatArray) -> None:
+    """A flat update must be a float vector of the gradient vector's shape."""
+    if not (
+        isinstance(updates, np.ndarray) and updates.shape == g.shape and updates.dtype.kind == "f"
+    ):
+        raise ValueError(
+            f"update_flat must return a float array of the gradient vector's shape {g.shape}, "
+            f"got {describe(updates)}"
+        )
 
 
 donated_step = optimizer_step
@@ -549,7 +566,8 @@ def set_scale(state: S, scale: float) -> S:
     >>> set_scale(ChainState((EmptyState(), ScaleByPlateauState())), 0.25)
     ChainState(states=(EmptyState(), ScaleByPlateauState(scale=0.25)))
     """
-    replaced: S = _with_scale(state, float(scale))
+    checked = check_real(scale, "scale", low=0.0, high=1.0)  # what a plateau sets
+    replaced: S = _with_scale(state, checked)
     return replaced
 
 
@@ -695,7 +713,7 @@ def add_decayed_weights(weight_decay: float) -> Optimizer[EmptyState]:
 def clip_by_global_norm(max_norm: float) -> Optimizer[EmptyState]:
     r"""Scale the updates down when their global L2 norm exceeds ``max_norm``.
 
-    PyTorch's ``clip_grad_norm_`` rule, with the norm of the whole parameter vector
+    PyTorch's ``clip_grad_norm_`` rule, with the norm of the whole update vector
     (PyTorch's is the norm of the per-tensor norms: the same number, rounded in another
     order), of each member's vector for stacked members:
 

@@ -28,6 +28,7 @@ from toolz import accumulate, drop, pipe
 from fcfun._blas import fixed_threads
 from fcfun._dropout import StepKey, step_masks
 from fcfun._errors import DivergenceError
+from fcfun._flat import owned
 from fcfun._losses import weighted
 from fcfun._metrics import Metric
 from fcfun._network import init, output_and_value, training_activations, value_and_grad
@@ -59,7 +60,7 @@ from fcfun._spec import (
 )
 from fcfun._state import History, TrainState, check_monitor, watched
 from fcfun._tree import check_values, flatten, structure
-from fcfun._types import Dense, FloatArray, FloatDType, IntArray, Params, freeze, own_params
+from fcfun._types import Dense, FloatArray, FloatDType, IntArray, Params, freeze
 from fcfun._validation import (
     check_bool,
     check_callable,
@@ -83,9 +84,11 @@ fresh arrays the step owns (and donates to the optimizer). ``key`` names the ste
 run seed, epoch and index), which is all that the batch's dropout masks depend on."""
 
 Epoch: TypeAlias = Callable[[TrainState[S], int], TrainState[S]]
-# params, strict -> (val_loss, val_metric); strict: a non-finite loss is a ValueError.
-Validate: TypeAlias = Callable[[Params, bool], tuple[float, float]]
 """``(state, epoch) -> state``: what a run reduces over its epochs."""
+
+Validate: TypeAlias = Callable[[Params, bool], tuple[float, float]]
+"""``(params, strict) -> (val_loss, val_metric)``; ``strict``: a non-finite loss is a
+``ValueError``."""
 
 
 class Stage(Protocol):
@@ -727,13 +730,13 @@ def start_state(
             )
         dtype = params_dtype(spec, params.params)
         check_opt_state(optimizer, params.params, params.opt_state)
-        return params._replace(params=own_params(params.params)), dtype
+        return params._replace(params=owned(params.params)), dtype
     if seed is None:
         raise TypeError("seed must be a non-negative integer, got None")
     seed = check_seed(seed)
     initial = init(spec, seed, dtype=dtype) if params is None else params
     resolved = params_dtype(spec, initial)
-    initial = own_params(initial)  # a caller's writeable arrays are never kept or handed back
+    initial = owned(initial)  # a caller's writeable arrays are never kept or handed back
     return TrainState(initial, optimizer.init(initial), 0, seed, History()), resolved
 
 

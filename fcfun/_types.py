@@ -83,8 +83,8 @@ def seal_tree(tree: Params) -> Params:
         layer.W.setflags(write=False)
         layer.b.setflags(write=False)
     base = tree[0].W.base if tree else None
-    if isinstance(base, np.ndarray):
-        base.setflags(write=False)
+    if isinstance(base, np.ndarray) and sum(a.size for layer in tree for a in layer) == base.size:
+        base.setflags(write=False)  # the tree is all of it (the flat layout): nobody else's
     return tree
 
 
@@ -110,9 +110,18 @@ def _frozen_sparse(matrix: Any) -> npt.NDArray[Any]:
     return frozen
 
 
+def unchangeable(a: npt.NDArray[Any]) -> bool:
+    """Whether nobody can write ``a``'s memory: it is read-only, and so is the array that
+    owns its memory (a read-only view of a writeable array still changes with it)."""
+    if a.flags.writeable:
+        return False
+    base = a.base
+    return not (isinstance(base, np.ndarray) and base.flags.writeable)
+
+
 def read_only_copy(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    """``a`` if it is read-only already, else a read-only copy that nobody else can write."""
-    if not a.flags.writeable:
+    """``a`` if nobody can write its memory, else a read-only copy that nobody else can."""
+    if unchangeable(a):
         return a
     copy = a.copy()
     copy.flags.writeable = False
@@ -120,7 +129,8 @@ def read_only_copy(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
 
 
 def own_params(params: Params) -> Params:
-    """``params`` with every writeable array replaced by a read-only copy.
+    """``params`` with every array whose memory can still change replaced by a read-only
+    copy (``_flat.owned`` does it into one vector, as a run keeps them).
 
     For state that outlives the call (a run's starting point): a view would still change
     when the caller writes to the array it came from.

@@ -131,9 +131,13 @@ def lbfgs_state(memory: int = 10, pairs: int = 0) -> fcfun.TrainState[fcfun.Lbfg
 
 
 def plateau_state(scale: float) -> fcfun.TrainState[Any]:
-    """A state of a ``PLATEAU_SGD`` run of ``CE`` whose plateau scale is ``scale``."""
-    opt_state = fcfun.set_scale(PLATEAU_SGD.init(P), scale)
-    return fcfun.TrainState(P, opt_state, 0, 0, fcfun.History())
+    """A state of a ``PLATEAU_SGD`` run of ``CE`` whose plateau scale is ``scale``, built
+    by hand (``set_scale`` refuses a scale outside [0, 1])."""
+    opt_state = PLATEAU_SGD.init(P)
+    plateau = opt_state.states[-1]._replace(scale=scale)
+    return fcfun.TrainState(
+        P, opt_state._replace(states=(*opt_state.states[:-1], plateau)), 0, 0, fcfun.History()
+    )
 
 
 def nan_adam_state() -> fcfun.TrainState[Any]:

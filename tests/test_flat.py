@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from typing import Any
 
 import numpy as np
 import pytest
@@ -95,3 +96,64 @@ def test_pickled_params_are_a_plain_tuple_whose_vector_is_packed() -> None:
     assert type(loaded) is tuple
     np.testing.assert_array_equal(fcfun.flat(loaded), fcfun.flat(params))
     assert fcfun.fingerprint(loaded) == fcfun.fingerprint(params)
+
+
+def _identity_init(params: object) -> tuple[()]:
+    return ()
+
+
+def test_a_users_flat_update_of_a_wider_dtype_keeps_the_params_dtype() -> None:
+    def wider(g: np.ndarray, state: tuple[()], params: object) -> tuple[np.ndarray, tuple[()]]:
+        return -0.1 * g.astype(np.float64), state
+
+    def unused(grads: fcfun.Params, state: tuple[()], params: fcfun.Params) -> Any:
+        raise AssertionError("the training step runs update_flat")
+
+    rng = np.random.default_rng(6)
+    X, y = rng.normal(size=(20, 5)).astype(np.float32), np.arange(20) % 3
+    optimizer = fcfun.Optimizer(_identity_init, unused, wider)
+    state = fcfun.fit(SPEC, X, y, optimizer=optimizer, epochs=2, batch_size=5, seed=0)
+    assert all(a.dtype == np.float32 for layer in state.params for a in layer)
+
+
+def test_an_update_of_the_wrong_shape_is_refused_in_words() -> None:
+    def scalar(g: np.ndarray, state: tuple[()], params: object) -> tuple[Any, tuple[()]]:
+        return np.array(-0.5), state
+
+    params = fcfun.init(SPEC, seed=7)
+    optimizer = fcfun.Optimizer(_identity_init, lambda g, s, p: (g, s), scalar)
+    grads = fcfun.unflat(SPEC, np.ones(P))
+    with pytest.raises(ValueError, match=rf"update_flat must return a float array of .* \({P},\)"):
+        fcfun.optimizer_step(optimizer)(grads, (), params)
+
+
+def test_a_run_keeps_no_view_of_a_vector_the_caller_can_write() -> None:
+    vector = np.array(fcfun.flat(fcfun.init(SPEC, seed=8)))
+    rng = np.random.default_rng(8)
+    X, y = rng.normal(size=(10, 5)), np.arange(10) % 3
+    start = fcfun.unflat(SPEC, vector)
+    state = fcfun.fit(
+        SPEC, X, y, optimizer=fcfun.sgd(0.1), epochs=0, batch_size=5, params=start, seed=0
+    )
+    before = fcfun.fingerprint(state.params)
+    vector[0] = 123.0
+    assert fcfun.fingerprint(state.params) == before
+
+
+def test_the_step_seals_no_buffer_it_does_not_own() -> None:
+    params = fcfun.init(SPEC, seed=9)
+    big = np.arange(200.0)  # the caller's: the gradients are views of its first P values
+    grads = fcfun.unflat(SPEC, big[:P])
+    optimizer = fcfun.Optimizer(_identity_init, lambda g, s, p: (g, s))
+    fcfun.optimizer_step(optimizer)(grads, (), params)
+    assert big.flags.writeable
+
+
+def test_set_scale_and_pack_refuse_what_no_run_holds() -> None:
+    state = fcfun.scale_by_plateau().init(fcfun.init(SPEC, seed=0))
+    with pytest.raises(ValueError, match=r"scale must be .* \[0, 1\]"):
+        fcfun.set_scale(state, 2.0)
+    params = fcfun.init(SPEC, seed=0)
+    mixed = (params[0]._replace(b=params[0].b.astype(np.float32)), *params[1:])
+    with pytest.raises(ValueError, match="params must be of one float dtype"):
+        fcfun.flat(mixed)
