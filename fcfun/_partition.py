@@ -188,9 +188,8 @@ def masked(inner: Optimizer[Any], mask: Mask) -> Optimizer[MaskedState]:
         updates, inner_state = kernel(
             np.take(g, index, axis=-1), state.inner, FlatParams(vector, views(restricted, vector))
         )
-        combined = np.array(g)  # the other elements' updates pass unchanged
-        combined[..., index] = updates
-        return combined, MaskedState(inner_state)
+        g[..., index] = updates  # donated; the other elements' updates pass unchanged
+        return g, MaskedState(inner_state)
 
     return from_flat(init, on_vector)
 
@@ -223,7 +222,8 @@ def set_to_zero() -> Optimizer[EmptyState]:
     def update(
         g: FloatArray, state: EmptyState, params: FlatParams
     ) -> tuple[FloatArray, EmptyState]:
-        return np.zeros_like(g), state
+        g.fill(0.0)
+        return g, state
 
     return from_flat(init, update)
 

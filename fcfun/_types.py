@@ -9,10 +9,10 @@ Ownership (the one contract the fast paths share; JAX calls it donation). Every 
 public function returns is read-only, and no public function writes to its arguments.
 Inside fcfun, an array is *owned* by the code that just allocated it: nobody else holds
 it, so it may be written in place. A function that *takes a donated* argument may
-overwrite it; the caller gives it up and must not read it again. Only two kinds of
+overwrite it; the caller gives it up and must not read it again. Only three kinds of
 function take donated arrays, each documented where it is declared: an activation's
-``forward_in_place`` / ``backward_in_place``, and the layer functions called with
-``donate=True`` (optimizers are pure on the flat vectors, ``_flat``). An owned array is
+``forward_in_place`` / ``backward_in_place``, an optimizer's ``update_flat`` (the
+gradient vector), and the layer functions called with ``donate=True``. An owned array is
 made read-only with ``seal`` (in place, no copy) before anyone else sees it.
 """
 
