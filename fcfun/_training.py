@@ -994,23 +994,48 @@ def fit(
         dtype=dtype,
         sample_weight=sample_weight,
     )
-    check_callable(callback, "callback")
     check_callable(progress, "progress")
-    if on_divergence not in ("raise", "stop"):
-        raise ValueError(f"on_divergence must be 'raise' or 'stop', got {on_divergence!r}")
-    if early_stopping is not None:
-        _check_early_stopping(early_stopping, validation is not None)
     epochs_seq: Iterable[int] = run.epochs if progress is None else progress(run.epochs)
-    stops = plateau is not None and plateau.rule == "sklearn"
-    watched = run.can_finish or early_stopping is not None or stops
-    if callback is None and not watched and on_divergence == "raise":
+    watch = Watch(callback, early_stopping, plateau, on_divergence)
+    return watched_run(run, watch, has_validation=validation is not None, epochs=epochs_seq)
+
+
+class Watch(NamedTuple):
+    """What watches a run's stream of states: the stages ``fit`` and ``fit_sharded`` pipe
+    it through (``observe``, ``stop_early``, ``stop_on_plateau``, ``stop_on_divergence``)."""
+
+    callback: Callable[[TrainState[Any]], object] | None = None
+    early_stopping: EarlyStopping | None = None
+    plateau: ReduceOnPlateau | None = None
+    on_divergence: Literal["raise", "stop"] = "raise"
+
+
+def check_watch(watch: Watch, has_validation: bool) -> None:
+    """Refuse a ``Watch`` no run can follow (cheap: a run may call it before its work)."""
+    check_callable(watch.callback, "callback")
+    if watch.on_divergence not in ("raise", "stop"):
+        raise ValueError(f"on_divergence must be 'raise' or 'stop', got {watch.on_divergence!r}")
+    if watch.early_stopping is not None:
+        _check_early_stopping(watch.early_stopping, has_validation)
+
+
+def watched_run(
+    run: Run[S], watch: Watch, *, has_validation: bool, epochs: Iterable[int] | None = None
+) -> TrainState[S]:
+    """The run's final state through the stages of ``watch`` (checked by ``check_watch``);
+    ``reduce(epoch, epochs, start)`` when nothing watches."""
+    check_watch(watch, has_validation)
+    epochs_seq = run.epochs if epochs is None else epochs
+    stops = watch.plateau is not None and watch.plateau.rule == "sklearn"
+    watched = run.can_finish or watch.early_stopping is not None or stops
+    if watch.callback is None and not watched and watch.on_divergence == "raise":
         return functools.reduce(run.epoch, epochs_seq, run.start)  # nothing watches
     return pipe(
         states(run, epochs_seq),
-        observe(callback),
-        stop_early(early_stopping),
-        stop_on_plateau(plateau),
-        stop_on_divergence(on_divergence == "stop"),
+        observe(watch.callback),
+        stop_early(watch.early_stopping),
+        stop_on_plateau(watch.plateau),
+        stop_on_divergence(watch.on_divergence == "stop"),
         final(run.start),
     )
 

@@ -58,7 +58,6 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal, NamedTuple, TypeAlias, TypeVar
 
 import numpy as np
-from toolz import pipe
 
 from fcfun._blas import fixed_threads
 from fcfun._dropout import StepKey, step_masks
@@ -79,18 +78,19 @@ from fcfun._spec import (
 from fcfun._state import TrainState
 from fcfun._training import (
     Dataset,
+    EarlyStopping,
     Run,
+    Watch,
     all_finite,
+    check_watch,
     data_dtype,
     dataset,
     epoch_function,
-    final,
     make_step,
     start_state,
-    states,
-    stop_on_divergence,
     validation_data,
     validator,
+    watched_run,
 )
 from fcfun._types import Dense, FloatArray, FloatDType, Params, freeze, seal_tree
 from fcfun._validation import (
@@ -727,6 +727,8 @@ def fit_sharded(
     placement: Placement = "auto",
     on_divergence: Literal["raise", "stop"] = "raise",
     sample_weight: Any = None,
+    early_stopping: EarlyStopping | None = None,
+    callback: Callable[[TrainState[Any]], object] | None = None,
 ) -> TrainState[S]:
     """Full-batch training with sharded gradients: ``reduce(epoch, range(start, epochs))``.
 
@@ -737,8 +739,9 @@ def fit_sharded(
     shard), and two runs with the same shard layout give bit-identical states.
 
     ``spec``, ``X``, ``Y``, ``optimizer``, ``epochs``, ``seed``, ``params``, ``alpha``,
-    ``validation``, ``metric``, ``dtype``, ``on_divergence`` and ``sample_weight`` are as
-    for ``fcfun.fit``; validation runs in this process.
+    ``validation``, ``metric``, ``dtype``, ``on_divergence``, ``sample_weight``,
+    ``early_stopping`` and ``callback`` are as for ``fcfun.fit``: the run goes through the
+    same stages (``watched_run``). Validation runs in this process.
 
     Args:
         executor: runs the gradient tasks: a thread or process pool, or a dask
@@ -767,8 +770,8 @@ def fit_sharded(
     epochs = check_int(epochs, "epochs", minimum=0)
     alpha = check_real(alpha, "alpha", low=0.0)
     check_callable(metric, "metric")
-    if on_divergence not in ("raise", "stop"):
-        raise ValueError(f"on_divergence must be 'raise' or 'stop', got {on_divergence!r}")
+    watch = Watch(callback, early_stopping, None, on_divergence)
+    check_watch(watch, has_validation=validation is not None)  # before any data moves
     start, resolved = start_state(
         spec, optimizer, seed, params, data_dtype(X) if dtype is None else dtype
     )
@@ -793,4 +796,4 @@ def fit_sharded(
         epoch = epoch_function(step, lambda seed, epoch: (shards,), sum(shards.totals), validate)
         epochs_left = range(start.epoch, max(epochs, start.epoch))
         run = Run(start, epoch, epochs_left)
-        return pipe(states(run), stop_on_divergence(on_divergence == "stop"), final(start))
+        return watched_run(run, watch, has_validation=checked_validation is not None)

@@ -439,3 +439,30 @@ def test_dask_sweep_example_runs_on_the_cluster(client: DaskClient) -> None:
 
 def test_dataset_type_is_the_one_fcfun_exports() -> None:
     assert Dataset is fcfun.Dataset
+
+
+def test_fit_sharded_stops_early_and_calls_back_as_fit(
+    thread_pool: cf.ThreadPoolExecutor,
+) -> None:
+    """fit_sharded runs through fit's stages: with one shard it equals full-batch fit bit
+    for bit, early stopping and the callback included."""
+    X_val, y_val = make_data(50, seed=1)
+    rule = fcfun.EarlyStopping(patience=1, monitor="train_loss", min_delta=1e9)  # stops at 2
+    seen: list[int] = []
+    kwargs: dict[str, Any] = {"optimizer": fcfun.adam(1e-2), "epochs": 30, "seed": 0}
+    state = fd.fit_sharded(
+        SPEC, *make_data(), executor=thread_pool, n_shards=1, validation=(X_val, y_val),
+        early_stopping=rule, callback=lambda s: seen.append(s.epoch), **kwargs,
+    )  # fmt: skip
+    alone = fcfun.fit(
+        SPEC, *make_data(), batch_size=M, shuffle=False, validation=(X_val, y_val),
+        early_stopping=rule, **kwargs,
+    )  # fmt: skip
+    assert state.epoch == alone.epoch < 30
+    assert seen == list(range(1, state.epoch + 1))
+    assert fcfun.fingerprint(state) == fcfun.fingerprint(alone)
+    with pytest.raises(ValueError, match="early_stopping"):
+        fd.fit_sharded(
+            SPEC, *make_data(), executor=thread_pool, n_shards=1,
+            early_stopping=fcfun.EarlyStopping(patience=1), **kwargs,
+        )  # fmt: skip
