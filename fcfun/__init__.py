@@ -40,7 +40,9 @@ from fcfun._layers import dense_forward as dense_forward
 from fcfun._layers import linear_backward as linear_backward
 from fcfun._layers import linear_forward as linear_forward
 from fcfun._lbfgs import LbfgsState as LbfgsState
+from fcfun._lbfgs import Minimum as Minimum
 from fcfun._lbfgs import lbfgs as lbfgs
+from fcfun._lbfgs import minimize as minimize
 from fcfun._losses import Loss as Loss
 from fcfun._losses import LossName as LossName
 from fcfun._losses import binary_cross_entropy as binary_cross_entropy
@@ -186,6 +188,7 @@ __all__ = [
     "Mask",
     "MaskedState",
     "Metric",
+    "Minimum",
     "MultiTransformState",
     "Objective",
     "Optimizer",
@@ -271,6 +274,7 @@ __all__ = [
     "member",
     "member_by_member",
     "member_seeds",
+    "minimize",
     "mlp",
     "multi_transform",
     "observe",

@@ -49,7 +49,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from fcfun._optimizers import Objective, Optimizer
+from fcfun._flat import owned
+from fcfun._optimizers import Objective, Optimizer, state_says
 from fcfun._types import Dense, FloatArray, Params, freeze
 from fcfun._validation import check_int, check_real
 
@@ -601,3 +602,60 @@ def _pushed(rows: FloatArray, new: Any) -> FloatArray:
     shifted[:-1] = rows[1:]
     shifted[-1] = new
     return freeze(shifted)
+
+
+class Minimum(NamedTuple):
+    """What ``minimize`` returns.
+
+    Attributes:
+        params: the parameters at the last iteration's end (one read-only vector's views).
+        opt_state: the optimizer's state there (``LbfgsState``: ``status`` says why it
+            stopped, ``loss`` is the objective at ``params``).
+        losses: the objective at the start of each iteration.
+    """
+
+    params: Params
+    opt_state: Any
+    losses: tuple[float, ...]
+
+
+def minimize(
+    objective: Objective, params: Params, optimizer: Optimizer[Any], *, max_iter: int
+) -> Minimum:
+    """Minimize a full-batch ``objective`` with an optimizer that evaluates it itself.
+
+    The driver of a line search, as scikit-learn's ``_fit_lbfgs`` and scipy's ``minimize``
+    are: up to ``max_iter`` iterations of ``optimizer.step_with_objective`` (``lbfgs()``),
+    ending early when the state says it is ``finished()``. ``objective`` is ``params ->
+    (loss, grads)``: ``loss_and_grad`` bound to a spec and data, or
+    ``fcfun.distributed.sharded_loss_and_grad`` bound to an executor and shards. No
+    batches, epochs or dropout are involved, so the objective is the same at every call.
+
+    >>> import fcfun
+    >>> spec = fcfun.mlp([2, 1], output="identity", loss="half_squared_error")
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> y = X @ [2.0, -1.0] + 0.5
+    >>> done = fcfun.minimize(
+    ...     lambda p: fcfun.loss_and_grad(spec, p, X, y), fcfun.init(spec, seed=0),
+    ...     fcfun.lbfgs(gtol=1e-9), max_iter=50)
+    >>> np.round(done.params[0].W[:, 0], 4).tolist(), done.opt_state.status[:9]
+    ([2.0, -1.0], 'converged')
+    """
+    if not callable(objective):
+        raise TypeError(f"objective must be callable (params -> (loss, grads)), got {objective!r}")
+    if not isinstance(optimizer, Optimizer) or optimizer.step_with_objective is None:
+        raise TypeError(
+            "optimizer must be one that steps with its objective (a line search, as "
+            f"fcfun.lbfgs()), got {optimizer!r:.60}; train an optimizer of updates with fit"
+        )
+    iterations = check_int(max_iter, "max_iter", minimum=0)
+    step = optimizer.step_with_objective
+    current = owned(params)
+    state = optimizer.init(current)
+    losses: list[float] = []
+    for _ in range(iterations):
+        if state_says(state, "finished"):
+            break
+        loss, current, state = step(objective, state, current)
+        losses.append(loss)
+    return Minimum(current, state, tuple(losses))

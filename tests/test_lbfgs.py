@@ -251,3 +251,77 @@ def test_a_users_optimizer_can_fill_step_with_objective() -> None:
     state = run(5, optimizer=backtracking)
     assert state.opt_state == 5
     assert state.history.train_loss[-1] < state.history.train_loss[0]
+
+
+def test_minimize_is_the_full_batch_fit_of_lbfgs_bit_for_bit() -> None:
+    """The driver runs the same iterations as fit's one step per epoch on all the rows."""
+    spec = fcfun.mlp([4, 6, 1], hidden=fcfun.tanh, output=fcfun.identity,
+                     loss=fcfun.half_squared_error)  # fmt: skip
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(40, 4))
+    y = np.sin(X[:, 0]) + X[:, 1]
+    params = fcfun.init(spec, seed=3)
+    done = fcfun.minimize(
+        lambda p: fcfun.loss_and_grad(spec, p, X, y, alpha=0.01), params, fcfun.lbfgs(),
+        max_iter=25,
+    )  # fmt: skip
+    fitted = fcfun.fit(
+        spec, X, y, optimizer=fcfun.lbfgs(), epochs=25, batch_size=40, shuffle=False,
+        params=params, seed=0, alpha=0.01,
+    )  # fmt: skip
+    assert fcfun.fingerprint((done.params, done.opt_state)) == fcfun.fingerprint(
+        (fitted.params, fitted.opt_state)
+    )
+    # fit's history holds (loss * m) / m, the epoch's weighted mean: two roundings
+    eps = np.finfo(np.float64).eps
+    np.testing.assert_allclose(done.losses, fitted.history.train_loss, rtol=2 * eps, atol=0)
+    assert len(done.losses) == len(fitted.history.train_loss)
+    with pytest.raises(TypeError, match="optimizer must be one that steps with its objective"):
+        fcfun.minimize(lambda p: fcfun.loss_and_grad(spec, p, X, y), params, fcfun.adam(),
+                       max_iter=3)  # fmt: skip
+
+
+def test_minimize_takes_the_sharded_objective() -> None:
+    """L-BFGS from fcfun.distributed's sharded gradient: one shard gives the in-process
+    iterates bit for bit; three shards (their gradients summed in another order) reach
+    the same minimum of a convex problem to its tolerance."""
+    import concurrent.futures as cf
+
+    import fcfun.distributed as fd
+
+    spec = fcfun.mlp([5, 1], output=fcfun.identity, loss=fcfun.half_squared_error)
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(60, 5))
+    y = X @ rng.normal(size=5) + 0.1 * rng.normal(size=60)
+    params = fcfun.init(spec, seed=0)
+    alone = fcfun.minimize(
+        lambda p: fcfun.loss_and_grad(spec, p, X, y), params, fcfun.lbfgs(gtol=1e-10, ftol=0.0),
+        max_iter=100,
+    )  # fmt: skip
+    with cf.ThreadPoolExecutor(2) as pool:
+        results = []
+        for n_shards in (1, 3):
+            with fd.scatter(pool, spec, X, y, n_shards) as shards:
+
+                def sharded(p: fcfun.Params, s: fd.Shards = shards) -> tuple[float, fcfun.Params]:
+                    return fd.sharded_loss_and_grad(pool, spec, p, s)
+
+                done = fcfun.minimize(
+                    sharded, params, fcfun.lbfgs(gtol=1e-10, ftol=0.0), max_iter=100
+                )
+                results.append(done)
+    one, three = results
+    assert fcfun.fingerprint((one.params, one.opt_state)) == fcfun.fingerprint(
+        (alone.params, alone.opt_state)
+    )
+    assert alone.opt_state.status.startswith("converged")
+    assert three.opt_state.status.startswith("converged")
+    # On this strongly convex least-squares problem (Hessian X'X / m with the bias column,
+    # smallest eigenvalue lam), two points whose gradients are g1 and g2 lie within
+    # (|g1| + |g2|) / lam of each other: a bound from where each run stopped.
+    design = np.hstack([X, np.ones((60, 1))])
+    lam = float(np.linalg.eigvalsh(design.T @ design / 60).min())
+    reached = np.linalg.norm(alone.opt_state.grad) + np.linalg.norm(three.opt_state.grad)
+    gap = np.linalg.norm(fcfun.flat(three.params) - fcfun.flat(alone.params))
+    assert gap <= reached / lam
+    assert reached / lam < 1e-8  # both stopped on the gradient (ftol 0): a tight bound
