@@ -53,7 +53,7 @@ from typing import Any, Generic, Literal, NamedTuple, TypeAlias, TypeVar
 
 import numpy as np
 
-from fcfun._flat import pack, vector_of, views
+from fcfun._flat import backing, pack, vector_of, views
 from fcfun._schedules import Schedule
 from fcfun._types import Dense, FloatArray, Params, freeze, seal, seal_tree
 from fcfun._validation import check_bool, check_int, check_real, describe
@@ -376,7 +376,10 @@ def _check_same_structure(params: Params, updates: Params) -> None:
 def _add(params: Params, updates: Params) -> Params:
     """``params + updates`` in the params' dtype: one new read-only vector, as layers."""
     vector = vector_of(params)
-    total = np.add(vector, vector_of(updates))
+    update_vector = backing(updates)
+    if update_vector is None:  # updates of separate arrays, maybe of several float dtypes
+        update_vector = pack(updates, np.result_type(*(a for layer in updates for a in layer)))
+    total = np.add(vector, update_vector)
     if total.dtype != vector.dtype:
         total = total.astype(vector.dtype)
     return views(params, seal(total))

@@ -157,3 +157,22 @@ def test_set_scale_and_pack_refuse_what_no_run_holds() -> None:
     mixed = (params[0]._replace(b=params[0].b.astype(np.float32)), *params[1:])
     with pytest.raises(ValueError, match="params must be of one float dtype"):
         fcfun.flat(mixed)
+
+
+def test_updates_of_several_dtypes_are_added_in_their_widest() -> None:
+    """apply_updates takes updates of any float dtypes, array by array (as before the flat
+    layout): each sum is formed in the wider dtype, then rounded once to the params'."""
+    params = fcfun.init(SPEC, seed=10, dtype=np.float32)
+    updates = tuple(
+        fcfun.Dense(np.full(layer.W.shape, 0.1), np.full(layer.b.shape, 0.1, np.float32))
+        for layer in params
+    )
+    new = fcfun.apply_updates(params, updates)
+    for got, p, u in zip(
+        (a for layer in new for a in layer),
+        (a for layer in params for a in layer),
+        (a for layer in updates for a in layer),
+        strict=True,
+    ):
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(got, np.add(p, u).astype(np.float32))
